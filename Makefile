@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both go through `make setup`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export QISU_DATA_DIR ?= var
+
+.PHONY: setup run test lint types unit clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: $(STAMP)  ## Create .venv and install qisu with its pinned dependencies (idempotent)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "qisu needs Python 3.11"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU build of torch first, so nothing pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup  ## Migrate, load the Jiading registry and demo data, serve on http://127.0.0.1:8000
+	$(BIN)/qisu db upgrade
+	$(BIN)/qisu demo load
+	@echo "Log in with a bearer token from $(QISU_DATA_DIR)/demo-tokens.txt (one per role):"
+	@cat $(QISU_DATA_DIR)/demo-tokens.txt
+	$(BIN)/qisu serve
+
+lint: setup  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: setup  ## mypy
+	$(BIN)/mypy .
+
+test: lint types  ## Lint, types and the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+clean:  ## Remove the virtualenv and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""Creating users and recognising them by their token."""
+
+import hashlib
+import secrets
+
+from sqlmodel import Session, select
+
+from core.errors import InvalidInput
+from models import Role, Unit, UnitKind, User
+
+# Roles that act for one unit, and the kinds of unit each may act for.
+UNIT_ROLES: dict[Role, set[UnitKind]] = {
+    Role.UNIT_HANDLER: {
+        UnitKind.LINE,
+        UnitKind.UTILITY,
+        UnitKind.SUBDISTRICT,
+        UnitKind.COORDINATOR,
+    },
+    Role.SUBDISTRICT: {UnitKind.SUBDISTRICT},
+}
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token (tokens are random, so a fast hash suffices)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session, *, name: str, role: Role, unit_code: str | None = None
+) -> tuple[User, str]:
+    """Create a user and return it with its token, which is shown this once and never stored."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a user needs a name", field="name")
+    if session.exec(select(User).where(User.name == name)).first():
+        raise InvalidInput(f"a user named {name!r} exists already", field="name")
+    kinds = UNIT_ROLES.get(role)
+    if kinds is None and unit_code:
+        raise InvalidInput(f"role {role} acts for no single unit; leave --unit out", field="unit")
+    if kinds is not None:
+        if not unit_code:
+            raise InvalidInput(f"role {role} needs the unit it acts for (--unit)", field="unit")
+        unit = session.get(Unit, unit_code)
+        if unit is None or not unit.active:
+            raise InvalidInput(f"no active unit with code {unit_code!r}", field="unit")
+        if unit.kind not in kinds:
+            raise InvalidInput(f"role {role} cannot act for a {unit.kind} unit", field="unit")
+    token = secrets.token_urlsafe(32)
+    user = User(name=name, role=role, unit_code=unit_code, token_hash=hash_token(token))
+    session.add(user)
+    session.flush()
+    return user, token
+
+
+def user_for_token(session: Session, *, token: str) -> User | None:
+    """The active user holding this token, if any."""
+    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
+    return user if user is not None and user.active else None

@@ -1,0 +1,1 @@
+"""Composition: the FastAPI app, the CLI, migrations and demo data."""

@@ -1,0 +1,157 @@
+"""Demo data: one user per role and tickets at every stage of the loop."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from accounts import service as accounts_service
+from models import AppealType, Channel, Role, Satisfaction, User, utcnow
+from tickets import service as tickets_service
+from tickets.credit_code import check_character
+from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
+
+DEMO_USERS: list[tuple[str, Role, str | None]] = [
+    ("demo-operator", Role.OPERATOR, None),
+    ("demo-supervisor", Role.SUPERVISOR, None),
+    ("demo-admin", Role.ADMIN, None),
+    ("demo-market", Role.UNIT_HANDLER, "market_regulation"),
+    ("demo-hrss", Role.UNIT_HANDLER, "hrss"),
+    ("demo-anting", Role.SUBDISTRICT, "anting"),
+]
+
+# (enterprise, address, text, appeal type, lead unit or None, how far along the loop)
+DEMO_TICKETS: list[tuple[str, str, str, AppealType, str | None, str]] = [
+    (
+        "上海嘉悦精密机械有限公司",
+        "嘉定区安亭镇墨玉路185号",
+        "我司申请变更法定代表人，网上提交三次都被退回，"
+        "说材料不全但没说缺什么，请市场监管部门告知具体要求。",
+        AppealType.HELP,
+        "market_regulation",
+        "closed",
+    ),
+    (
+        "上海汇丰达物流有限公司",
+        "嘉定区马陆镇宝安公路2999号",
+        "公司员工反映上个月工资被拖欠，企业主体是我们的外包方，希望人社部门介入协调。",
+        AppealType.COMPLAINT,
+        "hrss",
+        "replied",
+    ),
+    (
+        "上海新域餐饮管理有限公司",
+        "嘉定区南翔镇古猗园路88号",
+        "门店食品经营许可证延续申请已超过承诺时限仍未办结，影响正常营业。",
+        AppealType.COMPLAINT,
+        "market_regulation",
+        "contacted",
+    ),
+    (
+        "上海博远电子科技有限公司",
+        "嘉定区安亭镇园国路1000号",
+        "园区道路晚上路灯不亮，员工下班有安全隐患，请属地协调处理。",
+        AppealType.HELP,
+        "anting",
+        "acknowledged",
+    ),
+    (
+        "上海清源环保设备有限公司",
+        "嘉定工业区叶城路1118号",
+        "咨询稳岗补贴今年的申报时间和材料要求。",
+        AppealType.CONSULTATION,
+        "hrss",
+        "dispatched",
+    ),
+    (
+        "上海立信包装材料有限公司",
+        "嘉定区江桥镇华江路500号",
+        "隔壁工厂夜间施工噪声很大，已经持续两周，影响我司员工宿舍休息。",
+        AppealType.COMPLAINT,
+        None,
+        "triage",
+    ),
+    (
+        "上海恒泰汽车零部件有限公司",
+        "嘉定区外冈镇恒永路328号",
+        "申请增容用电，供电公司说要等三个月，新生产线无法投产，希望加快。",
+        AppealType.HELP,
+        None,
+        "triage",
+    ),
+    (
+        "上海朗诗文化传播有限公司",
+        "嘉定区菊园新区平城路1055号",
+        "建议在一网通办增加企业年报的进度查询功能。",
+        AppealType.SUGGESTION,
+        None,
+        "triage",
+    ),
+]
+
+_STEPS = ["triage", "dispatched", "acknowledged", "contacted", "replied", "closed"]
+
+
+def demo_credit_code(index: int) -> str:
+    """A valid-looking credit code for the demo enterprise with this index."""
+    first17 = f"91310114MA1G{index:05d}"
+    return first17 + check_character(first17)
+
+
+def load_demo(session: Session, *, tokens_file: Path) -> list[str]:
+    """Create the demo users and tickets once; returns lines saying how to log in."""
+    users: dict[str, User] = {}
+    lines: list[str] = []
+    for name, role, unit in DEMO_USERS:
+        user = session.exec(select(User).where(User.name == name)).first()
+        if user is None:
+            user, token = accounts_service.create_user(
+                session, name=name, role=role, unit_code=unit
+            )
+            lines.append(f"{name:16} {role:12} {unit or '-':18} {token}")
+        users[name] = user
+    if lines:
+        tokens_file.parent.mkdir(parents=True, exist_ok=True)
+        with tokens_file.open("a", encoding="utf-8") as out:
+            out.write("".join(line + "\n" for line in lines))
+        tokens_file.chmod(0o600)
+    _load_tickets(session, users=users)
+    return lines
+
+
+def _load_tickets(session: Session, *, users: dict[str, User]) -> None:
+    desk, supervisor = users["demo-operator"], users["demo-supervisor"]
+    handlers = {u.unit_code: u for u in users.values() if u.unit_code}
+    now = utcnow()
+    for index, (name, address, text, appeal_type, lead, stage) in enumerate(DEMO_TICKETS, start=1):
+        data = TicketCreate(
+            source="demo",
+            external_id=f"DEMO-{index:04d}",
+            channel=Channel.HOTLINE if index % 2 else Channel.APP,
+            received_at=now - timedelta(hours=6 * index),
+            enterprise=EnterpriseIn(credit_code=demo_credit_code(index), name=name),
+            contact=ContactIn(name="王先生", phone=f"1380000{index:04d}"),
+            address=address,
+            text=text,
+            appeal_type=appeal_type,
+        )
+        ticket, created = tickets_service.intake(session, data=data, user=desk)
+        if not created or lead is None:
+            continue
+        tid, handler, reached = ticket.id or 0, handlers[lead], _STEPS.index(stage)
+        tickets_service.dispatch(session, ticket_id=tid, user=desk, lead_unit=lead, assist_units=[])
+        if reached >= _STEPS.index("acknowledged"):
+            tickets_service.acknowledge(session, ticket_id=tid, user=handler)
+        if reached >= _STEPS.index("contacted"):
+            tickets_service.contact(
+                session, ticket_id=tid, user=handler, note="已电话联系企业负责人"
+            )
+        if reached >= _STEPS.index("replied"):
+            tickets_service.reply(
+                session, ticket_id=tid, user=handler, content="已答复企业，说明办理要求和时限。"
+            )
+        if reached >= _STEPS.index("closed"):
+            tickets_service.callback(
+                session, ticket_id=tid, user=desk, satisfaction=Satisfaction.SATISFIED
+            )
+            tickets_service.close(session, ticket_id=tid, user=supervisor)

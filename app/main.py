@@ -1,0 +1,102 @@
+"""The FastAPI application: routers, error handling, health checks."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from core.config import Settings, get_settings
+from core.db import make_engine
+from core.errors import DomainError
+from tickets.endpoints import router as tickets_router
+from units import service as units_service
+from units.endpoints import router as units_router
+
+log = logging.getLogger("qisu")
+
+
+def _error(status: int, code: str, detail: Any, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"detail": detail, "code": code}
+    if field:
+        body["field"] = field
+    return JSONResponse(status_code=status, content=body)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Echoing the input back would repeat a 100,000-character text; say where and why.
+        errors = [
+            {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()
+        ]
+        return _error(422, "invalid_request", errors)
+
+    @app.exception_handler(StaleDataError)
+    async def stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        return _error(
+            409, "conflict", "someone else changed this ticket at the same time; reload it"
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error: %s", exc.orig)
+        return _error(409, "conflict", "the change clashes with data stored meanwhile; try again")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the engine is made when it starts, not at import."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.effective_database_url)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="qisu 企诉",
+        version="0.1.0",
+        description="Routes enterprise appeals from the 12345 hotline and drives their loop.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    app.include_router(units_router)
+    app.include_router(tickets_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    def readyz() -> JSONResponse:
+        """The database answers and holds a unit registry."""
+        try:
+            with Session(app.state.engine) as session:
+                session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+                empty = units_service.registry_is_empty(session)
+        except Exception as exc:  # readiness reports any failure instead of raising it
+            return JSONResponse(
+                status_code=503, content={"status": "unavailable", "database": str(exc)}
+            )
+        if empty:
+            return JSONResponse(
+                status_code=503, content={"status": "unavailable", "units": "none loaded"}
+            )
+        return JSONResponse(content={"status": "ready", "database": "ok"})
+
+    return app

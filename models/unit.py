@@ -1,0 +1,28 @@
+"""The units that appeals are dispatched to."""
+
+from enum import StrEnum
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.base import EnumString
+
+
+class UnitKind(StrEnum):
+    """What sort of authority a unit holds."""
+
+    LINE = "line"
+    UTILITY = "utility"
+    SUBDISTRICT = "subdistrict"
+    COORDINATOR = "coordinator"
+
+
+class Unit(SQLModel, table=True):
+    """A line department, utility, 街镇 or coordinating body of the district."""
+
+    code: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=128)
+    short_name: str = Field(max_length=64)
+    kind: UnitKind = Field(sa_type=EnumString(UnitKind, 16), index=True)
+    duties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True

@@ -1,0 +1,239 @@
+"""HTTP routes of the ticket loop: intake, listings, the audit trail and one route per action."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from accounts.dependencies import CurrentUser, require_roles
+from core.db import SessionDep
+from models import Role, TicketStatus, User
+from tickets import presenters, repository, service
+from tickets.schemas import (
+    CallbackIn,
+    ContactActionIn,
+    DispatchIn,
+    EventPublic,
+    ExtensionRequestIn,
+    NoteIn,
+    ReplyIn,
+    ReturnIn,
+    TicketCreate,
+    TicketPage,
+    TicketPublic,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, description="How many matching tickets to skip.")]
+
+
+@router.post(
+    "/tickets",
+    response_model=TicketPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Already taken in under this source and external id."}},
+)
+def create_ticket(
+    data: TicketCreate, session: SessionDep, user: DeskUser, response: Response
+) -> TicketPublic:
+    """受理: take an appeal in. Idempotent on (source, external_id)."""
+    ticket, created = service.intake(session, data=data, user=user)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return presenters.present_ticket(session, ticket)
+
+
+@router.get("/tickets", response_model=TicketPage)
+def list_tickets(
+    session: SessionDep,
+    user: CurrentUser,
+    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    unit: Annotated[str | None, Query(description="Tickets assigned to this unit.")] = None,
+    subdistrict: Annotated[str | None, Query(description="Tickets in this 街镇.")] = None,
+    received_from: Annotated[datetime | None, Query(alias="from")] = None,
+    received_to: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> TicketPage:
+    """The tickets you may see, newest first, filtered and paged."""
+    where = repository.TicketFilter(
+        status=status_,
+        unit=unit,
+        subdistrict=subdistrict,
+        received_from=received_from,
+        received_to=received_to,
+    )
+    count, tickets = repository.list_tickets(
+        session, user=user, where=where, limit=limit, offset=offset, oldest_first=False
+    )
+    items = presenters.present_tickets(session, tickets)
+    return TicketPage(count=count, limit=limit, offset=offset, items=items)
+
+
+@router.get("/triage", response_model=TicketPage)
+def triage_queue(
+    session: SessionDep, user: DeskUser, limit: Limit = 50, offset: Offset = 0
+) -> TicketPage:
+    """The manual triage queue, oldest first."""
+    where = repository.TicketFilter(status=TicketStatus.TRIAGE)
+    count, tickets = repository.list_tickets(
+        session, user=user, where=where, limit=limit, offset=offset, oldest_first=True
+    )
+    items = presenters.present_tickets(session, tickets)
+    return TicketPage(count=count, limit=limit, offset=offset, items=items)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketPublic:
+    """One ticket with its assignments."""
+    return presenters.present_ticket(
+        session, service.get_ticket(session, ticket_id=ticket_id, user=user)
+    )
+
+
+@router.get("/tickets/{ticket_id}/events", response_model=list[EventPublic])
+def ticket_events(ticket_id: int, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
+    """The ticket's append-only audit trail."""
+    service.get_ticket(session, ticket_id=ticket_id, user=user)
+    return presenters.present_events(repository.events_of(session, ticket_id=ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/dispatch", response_model=TicketPublic)
+def dispatch(
+    ticket_id: int, body: DispatchIn, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """分拨: name the lead unit and the assisting units."""
+    ticket = service.dispatch(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        lead_unit=body.lead_unit,
+        assist_units=body.assist_units,
+        subdistrict=body.subdistrict,
+        note=body.note,
+        version=body.version,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketPublic)
+def acknowledge(
+    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+) -> TicketPublic:
+    """签收: the lead unit takes the ticket on."""
+    version = body.version if body else None
+    ticket = service.acknowledge(session, ticket_id=ticket_id, user=user, version=version)
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/contact", response_model=TicketPublic)
+def contact(
+    ticket_id: int, body: ContactActionIn, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """先行联系: the lead unit has reached the enterprise."""
+    ticket = service.contact(
+        session, ticket_id=ticket_id, user=user, note=body.note, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
+def reply(ticket_id: int, body: ReplyIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+    """答复: the lead unit's answer."""
+    ticket = service.reply(
+        session, ticket_id=ticket_id, user=user, content=body.content, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/return", response_model=TicketPublic)
+def return_ticket(
+    ticket_id: int, body: ReturnIn, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """退单: the lead unit hands the ticket back to dispatch with a reason."""
+    ticket = service.return_ticket(
+        session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/request-extension", response_model=TicketPublic)
+def request_extension(
+    ticket_id: int, body: ExtensionRequestIn, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """延期: the lead unit asks a supervisor for more days."""
+    ticket = service.request_extension(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        days=body.days,
+        reason=body.reason,
+        version=body.version,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/approve-extension", response_model=TicketPublic)
+def approve_extension(
+    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+) -> TicketPublic:
+    """A supervisor grants the pending extension."""
+    ticket = service.decide_extension(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        approve=True,
+        note=body.note if body else None,
+        version=body.version if body else None,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/reject-extension", response_model=TicketPublic)
+def reject_extension(
+    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+) -> TicketPublic:
+    """A supervisor refuses the pending extension."""
+    ticket = service.decide_extension(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        approve=False,
+        note=body.note if body else None,
+        version=body.version if body else None,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/callback", response_model=TicketPublic)
+def callback(
+    ticket_id: int, body: CallbackIn, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """回访: record the enterprise's verdict; unsatisfied reopens (重办)."""
+    ticket = service.callback(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        satisfaction=body.satisfaction,
+        note=body.note,
+        version=body.version,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
+def close(
+    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+) -> TicketPublic:
+    """结案: end the loop."""
+    ticket = service.close(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        note=body.note if body else None,
+        version=body.version if body else None,
+    )
+    return presenters.present_ticket(session, ticket)

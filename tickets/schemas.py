@@ -1,0 +1,187 @@
+"""Request and response shapes of the ticket API."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+
+from models import AppealType, Channel, Satisfaction, TicketStatus, Urgency
+from tickets.credit_code import normalize_credit_code
+
+MAX_TEXT = 10_000
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+CreditCode = Annotated[str, AfterValidator(normalize_credit_code)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9*][0-9*\- ]{2,30}$")
+]
+
+
+class EnterpriseIn(BaseModel):
+    """The enterprise that raises the appeal."""
+
+    credit_code: CreditCode
+    name: Line
+
+
+class ContactIn(BaseModel):
+    """Who to call back."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    phone: Phone
+
+
+class TicketCreate(BaseModel):
+    """An appeal as a source system hands it over."""
+
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    external_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+    ]
+    channel: Channel
+    received_at: AwareDatetime
+    enterprise: EnterpriseIn
+    contact: ContactIn
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    title: Line | None = None
+    text: Note = Field(description=f"The appeal itself, 1 to {MAX_TEXT} characters.")
+    appeal_type: AppealType
+    urgency: Urgency = Urgency.NORMAL
+
+
+class Versioned(BaseModel):
+    """An action may name the version it was based on; a stale one is refused with 409."""
+
+    version: int | None = Field(default=None, ge=1)
+
+
+class DispatchIn(Versioned):
+    """Send a ticket to the unit that leads and the units that assist."""
+
+    lead_unit: str
+    assist_units: list[str] = Field(default_factory=list, max_length=20)
+    subdistrict: str | None = None
+    note: Note | None = None
+
+
+class ContactActionIn(Versioned):
+    """First contact with the enterprise (先行联系)."""
+
+    note: Note
+
+
+class ReplyIn(Versioned):
+    """The unit's answer (答复)."""
+
+    content: Note
+
+
+class ReturnIn(Versioned):
+    """A unit hands the ticket back (退单), saying why it is not its authority."""
+
+    reason: Note
+
+
+class ExtensionRequestIn(Versioned):
+    """A unit asks for more time (延期)."""
+
+    days: int = Field(ge=1, le=60)
+    reason: Note
+
+
+class NoteIn(Versioned):
+    """An action that needs nothing but may carry a note."""
+
+    note: Note | None = None
+
+
+class CallbackIn(Versioned):
+    """The operator's callback (回访) to the enterprise."""
+
+    satisfaction: Satisfaction
+    note: Note | None = None
+
+
+class EnterprisePublic(BaseModel):
+    """The enterprise on a ticket."""
+
+    credit_code: str
+    name: str
+
+
+class ContactPublic(BaseModel):
+    """The contact on a ticket."""
+
+    name: str
+    phone: str
+
+
+class AssignmentPublic(BaseModel):
+    """A unit's part in a ticket."""
+
+    unit: str
+    role: str
+    state: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    contacted_at: datetime | None
+    replied_at: datetime | None
+    returned_at: datetime | None
+    return_reason: str | None
+
+
+class TicketPublic(BaseModel):
+    """A ticket as the API shows it."""
+
+    id: int
+    source: str
+    external_id: str
+    channel: Channel
+    received_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    enterprise: EnterprisePublic
+    contact: ContactPublic
+    title: str | None
+    text: str
+    address: str
+    subdistrict: str | None
+    appeal_type: AppealType
+    urgency: Urgency
+    status: TicketStatus
+    lead_unit: str | None
+    assist_units: list[str]
+    assignments: list[AssignmentPublic]
+    repeat_of: int | None
+    repeat_count: int
+    escalation_level: int
+    reopen_count: int
+    return_count: int
+    extension_requested_days: int | None
+    extension_days: int
+    reply: str | None
+    satisfaction: Satisfaction | None
+    closed_at: datetime | None
+    version: int
+
+
+class TicketPage(BaseModel):
+    """One page of tickets and how many match in all."""
+
+    count: int
+    limit: int
+    offset: int
+    items: list[TicketPublic]
+
+
+class EventPublic(BaseModel):
+    """One entry of a ticket's audit trail."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, object]
+    after: dict[str, object]
+    note: str | None

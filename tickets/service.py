@@ -1,0 +1,375 @@
+"""Intake and every move of the closed loop; each writes its audit event in the same transaction."""
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from core.errors import Conflict, InvalidInput, NotFound
+from models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    Enterprise,
+    Satisfaction,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    UnitKind,
+    User,
+    utcnow,
+)
+from tickets import lifecycle, repository
+from tickets.schemas import TicketCreate
+from units import service as units_service
+
+# The fields an audit event records before and after a change.
+_AUDITED = (
+    "status",
+    "lead_unit",
+    "subdistrict",
+    "reopen_count",
+    "return_count",
+    "extension_requested_days",
+    "extension_days",
+    "satisfaction",
+    "escalation_level",
+)
+
+
+def _snapshot(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in _AUDITED}
+
+
+def _record(
+    session: Session,
+    *,
+    ticket: Ticket,
+    user: User | None,
+    action: str,
+    before: dict[str, Any],
+    note: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> TicketEvent:
+    after = {**_snapshot(ticket), **(extra or {})}
+    # A new ticket records all it starts with; a change records only what it changed.
+    changed = {key for key in after if key not in before or before[key] != after[key]}
+    if before:
+        changed = {key for key in changed if key in before}
+    event = TicketEvent(
+        ticket_id=ticket.id or 0,
+        actor_id=user.id if user else None,
+        actor_name=user.name if user else "system",
+        action=action,
+        before={key: before[key] for key in sorted(changed) if key in before},
+        after={key: after[key] for key in sorted(changed)},
+        note=note,
+    )
+    session.add(event)
+    return event
+
+
+def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
+    """Take an appeal in; returns the ticket and whether it is new (idempotent per source id)."""
+    existing = repository.ticket_by_source(
+        session, source=data.source, external_id=data.external_id
+    )
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint, so that losing a race to a concurrent twin leaves the session usable.
+        with session.begin_nested():
+            ticket = _create_ticket(session, data=data, user=user)
+    except IntegrityError:
+        existing = repository.ticket_by_source(
+            session, source=data.source, external_id=data.external_id
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return ticket, True
+
+
+def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticket:
+    now = utcnow()
+    enterprise = session.get(Enterprise, data.enterprise.credit_code)
+    if enterprise is None:
+        enterprise = Enterprise(
+            credit_code=data.enterprise.credit_code, name=data.enterprise.name, address=data.address
+        )
+        session.add(enterprise)
+    elif enterprise.name != data.enterprise.name:
+        enterprise.name = data.enterprise.name
+        enterprise.updated_at = now
+    ticket = Ticket(
+        source=data.source,
+        external_id=data.external_id,
+        channel=data.channel,
+        received_at=data.received_at,
+        created_at=now,
+        updated_at=now,
+        enterprise_code=enterprise.credit_code,
+        contact_name=data.contact.name,
+        contact_phone=data.contact.phone,
+        title=data.title,
+        text=data.text,
+        address=data.address,
+        appeal_type=data.appeal_type,
+        urgency=data.urgency,
+        status=TicketStatus.TRIAGE,
+    )
+    session.add(ticket)
+    session.flush()
+    _record(session, ticket=ticket, user=user, action="received", before={})
+    return ticket
+
+
+def get_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket:
+    """The ticket, or 404 if it does not exist or the user may not see it."""
+    ticket = repository.visible_ticket(session, ticket_id=ticket_id, user=user)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id} that you may see")
+    return ticket
+
+
+def _begin(
+    session: Session, *, ticket_id: int, user: User, action: str, version: int | None
+) -> tuple[Ticket, lifecycle.Transition, dict[str, Any]]:
+    ticket = get_ticket(session, ticket_id=ticket_id, user=user)
+    if version is not None and version != ticket.version:
+        raise Conflict(
+            f"ticket {ticket_id} changed since version {version} (it is now at {ticket.version}); "
+            "reload it and try again"
+        )
+    transition = lifecycle.guard(action, ticket=ticket, user=user)
+    return ticket, transition, _snapshot(ticket)
+
+
+def _finish(
+    session: Session,
+    *,
+    ticket: Ticket,
+    user: User,
+    action: str,
+    before: dict[str, Any],
+    note: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Ticket:
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    session.flush()
+    _record(session, ticket=ticket, user=user, action=action, before=before, note=note, extra=extra)
+    return ticket
+
+
+def _lead_assignment(session: Session, *, ticket: Ticket) -> Assignment:
+    for assignment in repository.active_assignments(session, ticket_id=ticket.id or 0):
+        if assignment.role == AssignmentRole.LEAD:
+            return assignment
+    raise Conflict(f"ticket {ticket.id} has no active lead assignment")
+
+
+def dispatch(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    lead_unit: str,
+    assist_units: list[str],
+    subdistrict: str | None = None,
+    note: str | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """分拨: send the ticket to its lead unit, with assisting units."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="dispatch", version=version
+    )
+    lead = units_service.active_unit(session, code=lead_unit, field="lead_unit")
+    assists = list(dict.fromkeys(assist_units))
+    if lead.code in assists:
+        raise InvalidInput("the lead unit cannot also assist", field="assist_units")
+    assisting = [units_service.active_unit(session, code=c, field="assist_units") for c in assists]
+    if subdistrict is not None:
+        area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
+        if area.kind != UnitKind.SUBDISTRICT:
+            raise InvalidInput(f"{subdistrict} is not a 街镇", field="subdistrict")
+        ticket.subdistrict = area.code
+    elif ticket.subdistrict is None:
+        # A 街镇 in the dispatch is the ticket's area unless one is known already.
+        areas = [u.code for u in (lead, *assisting) if u.kind == UnitKind.SUBDISTRICT]
+        ticket.subdistrict = areas[0] if areas else None
+    session.add(Assignment(ticket_id=ticket_id, unit_code=lead.code, role=AssignmentRole.LEAD))
+    for unit in assisting:
+        session.add(
+            Assignment(ticket_id=ticket_id, unit_code=unit.code, role=AssignmentRole.ASSIST)
+        )
+    ticket.lead_unit = lead.code
+    ticket.status = transition.target or ticket.status
+    return _finish(
+        session,
+        ticket=ticket,
+        user=user,
+        action="dispatch",
+        before={**before, "assist_units": []},
+        note=note,
+        extra={"assist_units": assists},
+    )
+
+
+def acknowledge(
+    session: Session, *, ticket_id: int, user: User, version: int | None = None
+) -> Ticket:
+    """签收: the lead unit takes the ticket on."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="acknowledge", version=version
+    )
+    assignment = _lead_assignment(session, ticket=ticket)
+    assignment.acknowledged_at = utcnow()
+    session.add(assignment)
+    ticket.status = transition.target or ticket.status
+    return _finish(session, ticket=ticket, user=user, action="acknowledge", before=before)
+
+
+def contact(
+    session: Session, *, ticket_id: int, user: User, note: str, version: int | None = None
+) -> Ticket:
+    """先行联系: the lead unit has reached the enterprise."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="contact", version=version
+    )
+    assignment = _lead_assignment(session, ticket=ticket)
+    assignment.contacted_at = utcnow()
+    session.add(assignment)
+    ticket.status = transition.target or ticket.status
+    return _finish(session, ticket=ticket, user=user, action="contact", before=before, note=note)
+
+
+def reply(
+    session: Session, *, ticket_id: int, user: User, content: str, version: int | None = None
+) -> Ticket:
+    """答复: the lead unit answers the enterprise."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="reply", version=version
+    )
+    assignment = _lead_assignment(session, ticket=ticket)
+    assignment.replied_at = utcnow()
+    session.add(assignment)
+    ticket.reply = content
+    ticket.status = transition.target or ticket.status
+    return _finish(session, ticket=ticket, user=user, action="reply", before=before, note=content)
+
+
+def return_ticket(
+    session: Session, *, ticket_id: int, user: User, reason: str, version: int | None = None
+) -> Ticket:
+    """退单: the lead unit hands the ticket back to dispatch, saying why."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="return", version=version
+    )
+    now = utcnow()
+    for assignment in repository.active_assignments(session, ticket_id=ticket_id):
+        if assignment.role == AssignmentRole.LEAD:
+            assignment.state = AssignmentState.RETURNED
+            assignment.returned_at = now
+            assignment.return_reason = reason
+        else:
+            assignment.state = AssignmentState.CANCELLED
+        session.add(assignment)
+    ticket.lead_unit = None
+    ticket.return_count += 1
+    ticket.extension_requested_days = None
+    ticket.extension_reason = None
+    ticket.status = transition.target or ticket.status
+    return _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
+
+
+def request_extension(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    days: int,
+    reason: str,
+    version: int | None = None,
+) -> Ticket:
+    """延期: the lead unit asks a supervisor for more days."""
+    ticket, _, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="request-extension", version=version
+    )
+    if ticket.extension_requested_days is not None:
+        raise Conflict(
+            f"ticket {ticket_id} already has a request for {ticket.extension_requested_days} "
+            "days waiting for a supervisor"
+        )
+    ticket.extension_requested_days = days
+    ticket.extension_reason = reason
+    return _finish(
+        session, ticket=ticket, user=user, action="request-extension", before=before, note=reason
+    )
+
+
+def decide_extension(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    approve: bool,
+    note: str | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """A supervisor grants or refuses the pending extension request."""
+    action = "approve-extension" if approve else "reject-extension"
+    ticket, _, before = _begin(
+        session, ticket_id=ticket_id, user=user, action=action, version=version
+    )
+    if ticket.extension_requested_days is None:
+        raise Conflict(f"ticket {ticket_id} has no extension request waiting")
+    if approve:
+        ticket.extension_days += ticket.extension_requested_days
+    ticket.extension_requested_days = None
+    return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
+
+
+def callback(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    satisfaction: Satisfaction,
+    note: str | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """回访: the desk asks the enterprise; unsatisfied reopens the ticket (重办)."""
+    ticket, _, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="callback", version=version
+    )
+    ticket.satisfaction = satisfaction
+    if satisfaction == Satisfaction.UNSATISFIED:
+        ticket.status = TicketStatus.REOPENED
+        ticket.reopen_count += 1
+        lead = _lead_assignment(session, ticket=ticket)
+        lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
+        session.add(lead)
+    else:
+        ticket.status = TicketStatus.VERIFIED
+    return _finish(session, ticket=ticket, user=user, action="callback", before=before, note=note)
+
+
+def close(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    note: str | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """结案: the loop ends."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="close", version=version
+    )
+    for assignment in repository.active_assignments(session, ticket_id=ticket_id):
+        assignment.state = AssignmentState.DONE
+        session.add(assignment)
+    ticket.status = transition.target or ticket.status
+    ticket.closed_at = utcnow()
+    return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)

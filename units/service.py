@@ -1,0 +1,72 @@
+"""Loading and reading the unit registry."""
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from core.errors import InvalidInput
+from models import Unit, UnitKind
+from units.schemas import RegistryFile
+
+DEFAULT_REGISTRY = Path(__file__).parent / "data" / "jiading.yaml"
+
+
+def read_registry(path: Path) -> RegistryFile:
+    """Parse and validate a registry file, saying which entry is wrong if one is."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"cannot read registry {path}: {exc}") from exc
+    try:
+        return RegistryFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"registry {path}: {where}: {first['msg']}") from exc
+
+
+def load_registry(session: Session, *, path: Path = DEFAULT_REGISTRY) -> int:
+    """Make the file the registry: upsert its units and deactivate the ones it leaves out."""
+    registry = read_registry(path)
+    existing = {unit.code: unit for unit in session.exec(select(Unit))}
+    for item in registry.units:
+        unit = existing.pop(item.code, None) or Unit(
+            code=item.code, name=item.name, short_name=item.name, kind=item.kind
+        )
+        unit.name, unit.kind, unit.duties = item.name, item.kind, item.duties
+        unit.short_name = item.short_name or item.name
+        unit.active = True
+        session.add(unit)
+    # Units that tickets or users refer to cannot be deleted, only retired.
+    for unit in existing.values():
+        unit.active = False
+        session.add(unit)
+    session.flush()
+    return len(registry.units)
+
+
+def registry_is_empty(session: Session) -> bool:
+    """Whether no unit has been loaded yet."""
+    return session.exec(select(Unit.code).limit(1)).first() is None
+
+
+def list_units(
+    session: Session, *, kind: UnitKind | None = None, include_inactive: bool = False
+) -> list[Unit]:
+    """Units in registry order of kind, then code."""
+    query = select(Unit).order_by(col(Unit.kind), col(Unit.code))
+    if kind is not None:
+        query = query.where(Unit.kind == kind)
+    if not include_inactive:
+        query = query.where(col(Unit.active).is_(True))
+    return list(session.exec(query))
+
+
+def active_unit(session: Session, *, code: str, field: str) -> Unit:
+    """The active unit with this code, or a 422 naming the field that gave it."""
+    unit = session.get(Unit, code)
+    if unit is None or not unit.active:
+        raise InvalidInput(f"no active unit with code {code!r}", field=field)
+    return unit
