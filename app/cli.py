@@ -131,3 +131,7 @@ def demo_load() -> None:
 def main() -> None:
     """Entry point of the `qisu` script."""
     cli()
+
+
+if __name__ == "__main__":
+    main()

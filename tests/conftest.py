@@ -45,7 +45,9 @@ def _postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A migrated database URL on each backend."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'qisu.db'}"
@@ -83,7 +85,9 @@ def engine(session_engine: Engine) -> Engine:
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
     """Settings pointing at the test database."""
-    return Settings(database_url=engine.url.render_as_string(hide_password=False), data_dir=tmp_path)
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False), data_dir=tmp_path
+    )
 
 
 @pytest.fixture

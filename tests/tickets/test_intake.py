@@ -42,7 +42,9 @@ def test_enterprise_is_created_then_renamed(
     client: TestClient, operator: dict[str, str], engine: Engine
 ) -> None:
     client.post("/api/v1/tickets", json=ticket_payload(1), headers=operator)
-    renamed = ticket_payload(2, enterprise={"credit_code": credit_code(1), "name": "新名字有限公司"})
+    renamed = ticket_payload(
+        2, enterprise={"credit_code": credit_code(1), "name": "新名字有限公司"}
+    )
     response = client.post("/api/v1/tickets", json=renamed, headers=operator)
     assert response.json()["enterprise"]["name"] == "新名字有限公司"
     assert row_count(engine, "enterprise") == 1

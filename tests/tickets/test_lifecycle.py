@@ -63,7 +63,13 @@ def test_the_whole_loop_to_closed(loop: Loop) -> None:
     assert closed["status"] == "closed" and closed["closed_at"]
     assert {a["state"] for a in closed["assignments"]} == {"done"}
     assert loop.events() == [
-        "received", "dispatch", "acknowledge", "contact", "reply", "callback", "close",
+        "received",
+        "dispatch",
+        "acknowledge",
+        "contact",
+        "reply",
+        "callback",
+        "close",
     ]
 
 

@@ -1,0 +1,1 @@
+"""Pure ML: base-model bootstrap, training, evaluation, inference (issue 3)."""

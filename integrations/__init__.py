@@ -1,0 +1,1 @@
+"""httpx clients and webhooks for outside systems; no domain imports."""

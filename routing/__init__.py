@@ -1,0 +1,1 @@
+"""Dispatch decisions: the item 52 policy, locality and repeat detection (issue 4)."""

@@ -1,0 +1,102 @@
+"""The `qisu` command line, run as a real process."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from accounts import service as accounts_service
+from core.db import make_engine
+from models import Ticket, User
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["db"],
+    ["db", "upgrade"],
+    ["units"],
+    ["units", "load"],
+    ["users"],
+    ["users", "create"],
+    ["demo"],
+    ["demo", "load"],
+]
+
+
+def qisu(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QISU_DATA_DIR": str(data_dir), "QISU_DATABASE_URL": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "qisu")
+def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
+    result = qisu(*command, "--help", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 3
+
+
+def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
+    result = qisu(
+        "users",
+        "create",
+        "--name",
+        "王科长",
+        "--role",
+        "unit_handler",
+        "--unit",
+        "tax",
+        data_dir=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    with Session(engine) as session:
+        user = accounts_service.user_for_token(session, token=token)
+        assert user is not None and user.name == "王科长" and user.unit_code == "tax"
+        assert token not in {u.token_hash for u in session.exec(select(User))}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--role", "unit_handler"], "needs the unit"),
+        (["--role", "subdistrict", "--unit", "tax"], "cannot act for a line unit"),
+        (["--role", "operator", "--unit", "tax"], "leave --unit out"),
+        (["--role", "unit_handler", "--unit", "atlantis"], "no active unit"),
+        (["--role", "king"], "Invalid value"),
+    ],
+)
+def test_users_create_refuses_bad_input(args: list[str], says: str, tmp_path: Path) -> None:
+    result = qisu("users", "create", "--name", "x", *args, data_dir=tmp_path)
+    assert result.returncode == 2
+    assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_units_load_reports_a_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("units:\n  - {code: a, name: A, kind: ministry}\n", encoding="utf-8")
+    result = qisu("units", "load", str(bad), data_dir=tmp_path)
+    assert result.returncode == 2 and "units.0.kind" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_load_is_idempotent(tmp_path: Path) -> None:
+    first = qisu("demo", "load", data_dir=tmp_path)
+    second = qisu("demo", "load", data_dir=tmp_path)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    tokens = (tmp_path / "demo-tokens.txt").read_text().splitlines()
+    assert len(tokens) == 6 and oct((tmp_path / "demo-tokens.txt").stat().st_mode)[-3:] == "600"
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    with Session(engine) as session:
+        statuses = {t.status for t in session.exec(select(Ticket))}
+        assert len(session.exec(select(Ticket)).all()) == 8
+    assert {"triage", "dispatched", "acknowledged", "contacted", "replied", "closed"} <= statuses

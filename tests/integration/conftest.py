@@ -1,0 +1,74 @@
+"""A real `qisu serve` process on a free port, over the test database."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+
+
+class LiveServer:
+    """A qisu server process that can be started, killed and started again."""
+
+    def __init__(self, database_url: str, data_dir: Path) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "QISU_DATABASE_URL": self.database_url,
+            "QISU_DATA_DIR": str(self.data_dir),
+        }
+        self.log = (self.data_dir / f"server-{port}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("qisu serve did not become ready within 60 s")
+
+    def kill(self) -> None:
+        """kill -9: no chance to flush or clean up."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.log.close()
+
+    def log_text(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.data_dir.glob("server-*.log"))
+
+
+@pytest.fixture
+def live_server(engine: Engine, tmp_path: Path) -> Iterator[LiveServer]:
+    """A running server over the (emptied) test database."""
+    server = LiveServer(engine.url.render_as_string(hide_password=False), tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,57 @@
+"""Imports flow one way (DESIGN.md): app, web, tickets and evaluations, routing, classifier."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = [
+    "core",
+    "models",
+    "accounts",
+    "units",
+    "tickets",
+    "routing",
+    "classifier",
+    "evaluations",
+    "integrations",
+    "app",
+    "web",
+]
+
+# What each package may import from the project (besides itself).
+ALLOWED = {
+    "core": set(),
+    "models": {"core"},
+    "classifier": set(),
+    "integrations": {"core"},
+    "accounts": {"core", "models"},
+    "units": {"core", "models", "accounts"},
+    "routing": {"core", "models", "classifier", "units"},
+    "tickets": {"core", "models", "accounts", "units", "routing", "classifier", "integrations"},
+    "evaluations": {"core", "models", "accounts", "units", "tickets", "routing", "integrations"},
+    "web": {"core", "models", "accounts", "units", "tickets", "evaluations", "routing"},
+    "app": set(PROJECT),
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & set(PROJECT)
+
+
+@pytest.mark.parametrize("package", PROJECT)
+def test_imports_flow_one_way(package: str) -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / package).rglob("*.py")
+        for name in imported_packages(path) - ALLOWED[package] - {package}
+    }
+    assert not wrong, sorted(wrong)

@@ -1,0 +1,92 @@
+"""Listings: filters, pagination with a total count, and who sees what."""
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from models import Role
+from tests.conftest import MakeUser, ticket_payload
+
+
+def _seed(client: TestClient, desk: dict[str, str], count: int) -> list[int]:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    ids = []
+    for n in range(count):
+        received = (start + timedelta(days=n)).isoformat()
+        response = client.post(
+            "/api/v1/tickets", json=ticket_payload(n, received_at=received), headers=desk
+        )
+        ids.append(response.json()["id"])
+    return ids
+
+
+def test_pagination_and_count(client: TestClient, operator: dict[str, str]) -> None:
+    ids = _seed(client, operator, 7)
+    page = client.get("/api/v1/tickets?limit=3&offset=3", headers=operator).json()
+    assert page["count"] == 7 and len(page["items"]) == 3
+    assert [t["id"] for t in page["items"]] == list(reversed(ids))[3:6]  # newest first
+    triage = client.get("/api/v1/triage?limit=2", headers=operator).json()
+    assert [t["id"] for t in triage["items"]] == ids[:2]  # oldest first
+
+
+def test_filters(client: TestClient, operator: dict[str, str]) -> None:
+    ids = _seed(client, operator, 5)
+    client.post(
+        f"/api/v1/tickets/{ids[1]}/dispatch",
+        json={"lead_unit": "tax", "subdistrict": "malu"},
+        headers=operator,
+    )
+    client.post(
+        f"/api/v1/tickets/{ids[2]}/dispatch",
+        json={"lead_unit": "hrss", "assist_units": ["tax"]},
+        headers=operator,
+    )
+
+    def found(query: str) -> list[int]:
+        page = client.get(f"/api/v1/tickets?{query}", headers=operator).json()
+        assert page["count"] == len(page["items"])
+        return sorted(t["id"] for t in page["items"])
+
+    assert found("status=dispatched") == [ids[1], ids[2]]
+    assert found("status=triage") == [ids[0], ids[3], ids[4]]
+    assert found("unit=tax") == [ids[1], ids[2]]
+    assert found("subdistrict=malu") == [ids[1]]
+    # 08:00 in Shanghai is midnight UTC: "from" is inclusive, "to" exclusive.
+    assert found("from=2026-11-02T08:00:00%2B08:00&to=2026-11-04T00:00:00Z") == ids[1:3]
+
+
+def test_bad_query_values_are_422(client: TestClient, operator: dict[str, str]) -> None:
+    for query in ("status=lost", "limit=0", "limit=1000", "from=yesterday"):
+        response = client.get(f"/api/v1/tickets?{query}", headers=operator)
+        assert response.status_code == 422, query
+
+
+def test_each_role_sees_its_own(
+    client: TestClient, operator: dict[str, str], make_user: MakeUser
+) -> None:
+    ids = _seed(client, operator, 4)
+    client.post(f"/api/v1/tickets/{ids[0]}/dispatch", json={"lead_unit": "tax"}, headers=operator)
+    client.post(
+        f"/api/v1/tickets/{ids[1]}/dispatch",
+        json={"lead_unit": "hrss", "subdistrict": "anting"},
+        headers=operator,
+    )
+    client.post(
+        f"/api/v1/tickets/{ids[2]}/dispatch",
+        json={"lead_unit": "hrss", "assist_units": ["anting"], "subdistrict": "malu"},
+        headers=operator,
+    )
+    tax = make_user(Role.UNIT_HANDLER, "tax")
+    anting = make_user(Role.SUBDISTRICT, "anting")
+    supervisor = make_user(Role.SUPERVISOR)
+
+    def seen(who: dict[str, str]) -> list[int]:
+        return sorted(t["id"] for t in client.get("/api/v1/tickets", headers=who).json()["items"])
+
+    assert seen(tax) == [ids[0]]
+    assert seen(anting) == [ids[1], ids[2]]  # its own area, and what it assists
+    assert seen(supervisor) == ids
+    assert client.get(f"/api/v1/tickets/{ids[1]}", headers=tax).status_code == 404
+    assert client.get(f"/api/v1/tickets/{ids[1]}/events", headers=tax).status_code == 404
+    assert client.get("/api/v1/triage", headers=tax).status_code == 403
+    assert client.get("/api/v1/tickets/999999", headers=supervisor).status_code == 404

@@ -1,0 +1,1 @@
+"""The browser console: templates and static assets, served by the app."""
