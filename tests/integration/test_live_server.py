@@ -39,7 +39,7 @@ def test_of_two_concurrent_moves_exactly_one_wins(
             if final["lead_unit"] == "market_regulation":
                 ack = f"{base}/acknowledge"
                 with ThreadPoolExecutor(2) as pool:
-                    replies = pool.map(lambda _: http.post(ack, headers=market), range(2))
+                    replies = pool.map(lambda url: http.post(url, headers=market), [ack, ack])
                     acks = sorted(r.status_code for r in replies)
                 assert acks == [200, 409], acks
 
