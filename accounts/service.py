@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 
 from sqlmodel import Session, select
 
@@ -52,7 +53,28 @@ def create_user(
     return user, token
 
 
+# Recently seen tokens, so that a busy client is not looked up on every request. An entry
+# lives TOKEN_CACHE_SECONDS: a user deactivated in the database loses access within that time.
+TOKEN_CACHE_SECONDS = 30.0
+_TOKEN_CACHE_SIZE = 10_000
+_recent: dict[str, tuple[float, User]] = {}
+
+
+def cached_user(token: str) -> User | None:
+    """The user behind a token seen within the last TOKEN_CACHE_SECONDS, if any."""
+    cached = _recent.get(hash_token(token))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
 def user_for_token(session: Session, *, token: str) -> User | None:
-    """The active user holding this token, if any."""
-    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
-    return user if user is not None and user.active else None
+    """The active user holding this token, if any (and remember it for a while)."""
+    digest = hash_token(token)
+    user = session.exec(select(User).where(User.token_hash == digest)).first()
+    if user is None or not user.active:
+        _recent.pop(digest, None)
+        return None
+    if len(_recent) >= _TOKEN_CACHE_SIZE:
+        _recent.clear()
+    session.expunge(user)  # shared across requests, so it must belong to no session
+    _recent[digest] = (time.monotonic() + TOKEN_CACHE_SECONDS, user)
+    return user

@@ -1,5 +1,6 @@
 """Database engine and sessions for SQLite (embedded default) and PostgreSQL."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -7,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 WRITE_OPTION = "qisu_write"
@@ -26,6 +27,11 @@ def make_engine(url: str) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # SQLite admits one writer at a time and makes the others poll with growing sleeps, which
+    # shows as a long latency tail; this lock queues the process's writers without polling,
+    # held only from BEGIN to COMMIT. The busy timeout still arbitrates between processes.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -39,11 +45,25 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
+    def _on_begin(connection: Connection) -> None:
         # A write transaction takes the lock up front: a deferred one that read first
         # could not upgrade after another writer committed (SQLITE_BUSY_SNAPSHOT).
-        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            writer.acquire()
+            connection.info[WRITE_OPTION] = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(connection)
+                raise
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _release(connection: Connection) -> None:
+        if connection.info.pop(WRITE_OPTION, False):
+            writer.release()
 
 
 def write_engine(engine: Engine) -> Engine:

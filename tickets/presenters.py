@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from models import AssignmentRole, AssignmentState, Ticket, TicketEvent
+from models import Assignment, AssignmentRole, AssignmentState, Enterprise, Ticket, TicketEvent
 from tickets import repository
 from tickets.schemas import (
     AssignmentPublic,
@@ -17,11 +17,18 @@ from tickets.schemas import (
 _LIVE = (AssignmentState.ACTIVE, AssignmentState.DONE)
 
 
-def present_tickets(session: Session, tickets: Sequence[Ticket]) -> list[TicketPublic]:
+def present_tickets(
+    session: Session,
+    tickets: Sequence[Ticket],
+    names: dict[str, str] | None = None,
+    assignments: dict[int, list[Assignment]] | None = None,
+) -> list[TicketPublic]:
     """The public form of each ticket, with its enterprise and assignments."""
-    ids = [ticket.id for ticket in tickets if ticket.id is not None]
-    assignments = repository.assignments_of(session, ticket_ids=ids)
-    names = repository.enterprise_names(session, codes=[t.enterprise_code for t in tickets])
+    if assignments is None:
+        ids = [ticket.id for ticket in tickets if ticket.id is not None]
+        assignments = repository.assignments_of(session, ticket_ids=ids)
+    if names is None:
+        names = repository.enterprise_names(session, codes=[t.enterprise_code for t in tickets])
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
@@ -44,9 +51,12 @@ def present_tickets(session: Session, tickets: Sequence[Ticket]) -> list[TicketP
     return result
 
 
-def present_ticket(session: Session, ticket: Ticket) -> TicketPublic:
-    """The public form of one ticket."""
-    return present_tickets(session, [ticket])[0]
+def present_ticket(session: Session, ticket: Ticket, *, new: bool = False) -> TicketPublic:
+    """The public form of one ticket; a new one has no assignments yet, so none are queried."""
+    # The session usually holds the enterprise already, so this costs no query.
+    enterprise = session.get(Enterprise, ticket.enterprise_code)
+    names = {enterprise.credit_code: enterprise.name} if enterprise else {}
+    return present_tickets(session, [ticket], names, {} if new else None)[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

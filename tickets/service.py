@@ -71,15 +71,11 @@ def _record(
 
 def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
     """Take an appeal in; returns the ticket and whether it is new (idempotent per source id)."""
-    existing = repository.ticket_by_source(
-        session, source=data.source, external_id=data.external_id
-    )
-    if existing is not None:
-        return existing, False
+    # Insert first and let the unique (source, external_id) constraint catch a resubmission:
+    # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
-        # A savepoint, so that losing a race to a concurrent twin leaves the session usable.
         with session.begin_nested():
-            ticket = _create_ticket(session, data=data, user=user)
+            return _create_ticket(session, data=data, user=user), True
     except IntegrityError:
         existing = repository.ticket_by_source(
             session, source=data.source, external_id=data.external_id
@@ -87,7 +83,6 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         if existing is None:
             raise
         return existing, False
-    return ticket, True
 
 
 def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticket:
