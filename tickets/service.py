@@ -211,17 +211,38 @@ def dispatch(
     )
 
 
+def _lead_unit_step(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    action: str,
+    stamp: str,
+    version: int | None,
+) -> tuple[Ticket, dict[str, Any]]:
+    """A forward step by the lead unit: check it, stamp its assignment, move the status."""
+    ticket, transition, before = _begin(
+        session, ticket_id=ticket_id, user=user, action=action, version=version
+    )
+    assignment = _lead_assignment(session, ticket=ticket)
+    setattr(assignment, stamp, utcnow())
+    session.add(assignment)
+    ticket.status = transition.target or ticket.status
+    return ticket, before
+
+
 def acknowledge(
     session: Session, *, ticket_id: int, user: User, version: int | None = None
 ) -> Ticket:
     """签收: the lead unit takes the ticket on."""
-    ticket, transition, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="acknowledge", version=version
+    ticket, before = _lead_unit_step(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        action="acknowledge",
+        stamp="acknowledged_at",
+        version=version,
     )
-    assignment = _lead_assignment(session, ticket=ticket)
-    assignment.acknowledged_at = utcnow()
-    session.add(assignment)
-    ticket.status = transition.target or ticket.status
     return _finish(session, ticket=ticket, user=user, action="acknowledge", before=before)
 
 
@@ -229,13 +250,14 @@ def contact(
     session: Session, *, ticket_id: int, user: User, note: str, version: int | None = None
 ) -> Ticket:
     """先行联系: the lead unit has reached the enterprise."""
-    ticket, transition, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="contact", version=version
+    ticket, before = _lead_unit_step(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        action="contact",
+        stamp="contacted_at",
+        version=version,
     )
-    assignment = _lead_assignment(session, ticket=ticket)
-    assignment.contacted_at = utcnow()
-    session.add(assignment)
-    ticket.status = transition.target or ticket.status
     return _finish(session, ticket=ticket, user=user, action="contact", before=before, note=note)
 
 
@@ -243,14 +265,15 @@ def reply(
     session: Session, *, ticket_id: int, user: User, content: str, version: int | None = None
 ) -> Ticket:
     """答复: the lead unit answers the enterprise."""
-    ticket, transition, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="reply", version=version
+    ticket, before = _lead_unit_step(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        action="reply",
+        stamp="replied_at",
+        version=version,
     )
-    assignment = _lead_assignment(session, ticket=ticket)
-    assignment.replied_at = utcnow()
-    session.add(assignment)
     ticket.reply = content
-    ticket.status = transition.target or ticket.status
     return _finish(session, ticket=ticket, user=user, action="reply", before=before, note=content)
 
 
