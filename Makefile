@@ -24,8 +24,6 @@ $(STAMP): pyproject.toml
 run: setup  ## Migrate, load the Jiading registry and demo data, serve on http://127.0.0.1:8000
 	$(BIN)/qisu db upgrade
 	$(BIN)/qisu demo load
-	@echo "Log in with a bearer token from $(QISU_DATA_DIR)/demo-tokens.txt (one per role):"
-	@cat $(QISU_DATA_DIR)/demo-tokens.txt
 	$(BIN)/qisu serve
 
 lint: setup  ## ruff lint and format check

@@ -122,10 +122,9 @@ def demo_load() -> None:
     prepare_database(engine)
     tokens_file = settings.data_dir / "demo-tokens.txt"
     with session_scope(engine, write=True) as session:
-        lines = load_demo(session, tokens_file=tokens_file)
-    typer.echo(f"demo data loaded; demo users and their tokens are in {tokens_file}")
-    for line in lines:
-        typer.echo(line)
+        load_demo(session, tokens_file=tokens_file)
+    typer.echo(f"demo data loaded. Log in with a bearer token from {tokens_file}:")
+    typer.echo(tokens_file.read_text(encoding="utf-8"), nl=False)
 
 
 def main() -> None:

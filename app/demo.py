@@ -98,8 +98,8 @@ def demo_credit_code(index: int) -> str:
     return first17 + check_character(first17)
 
 
-def load_demo(session: Session, *, tokens_file: Path) -> list[str]:
-    """Create the demo users and tickets once; returns lines saying how to log in."""
+def load_demo(session: Session, *, tokens_file: Path) -> None:
+    """Create the demo users and tickets once; new users' tokens are appended to tokens_file."""
     users: dict[str, User] = {}
     lines: list[str] = []
     for name, role, unit in DEMO_USERS:
@@ -116,7 +116,6 @@ def load_demo(session: Session, *, tokens_file: Path) -> list[str]:
             out.write("".join(line + "\n" for line in lines))
         tokens_file.chmod(0o600)
     _load_tickets(session, users=users)
-    return lines
 
 
 def _load_tickets(session: Session, *, users: dict[str, User]) -> None:
