@@ -15,7 +15,6 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    units_file: Path | None = None
 
     @property
     def effective_database_url(self) -> str:
