@@ -53,15 +53,13 @@ def _record(
 ) -> TicketEvent:
     after = {**_snapshot(ticket), **(extra or {})}
     # A new ticket records all it starts with; a change records only what it changed.
-    changed = {key for key in after if key not in before or before[key] != after[key]}
-    if before:
-        changed = {key for key in changed if key in before}
+    changed = {key for key in after if not before or before.get(key, after[key]) != after[key]}
     event = TicketEvent(
         ticket_id=ticket.id or 0,
         actor_id=user.id if user else None,
         actor_name=user.name if user else "system",
         action=action,
-        before={key: before[key] for key in sorted(changed) if key in before},
+        before={key: before[key] for key in sorted(changed) if before},
         after={key: after[key] for key in sorted(changed)},
         note=note,
     )

@@ -20,6 +20,11 @@ def _seed(client: TestClient, desk: dict[str, str], count: int) -> list[int]:
     return ids
 
 
+def _dispatch(client: TestClient, desk: dict[str, str], ticket_id: int, **body: object) -> None:
+    response = client.post(f"/api/v1/tickets/{ticket_id}/dispatch", json=body, headers=desk)
+    assert response.status_code == 200, response.text
+
+
 def test_pagination_and_count(client: TestClient, operator: dict[str, str]) -> None:
     ids = _seed(client, operator, 7)
     page = client.get("/api/v1/tickets?limit=3&offset=3", headers=operator).json()
@@ -31,16 +36,8 @@ def test_pagination_and_count(client: TestClient, operator: dict[str, str]) -> N
 
 def test_filters(client: TestClient, operator: dict[str, str]) -> None:
     ids = _seed(client, operator, 5)
-    client.post(
-        f"/api/v1/tickets/{ids[1]}/dispatch",
-        json={"lead_unit": "tax", "subdistrict": "malu"},
-        headers=operator,
-    )
-    client.post(
-        f"/api/v1/tickets/{ids[2]}/dispatch",
-        json={"lead_unit": "hrss", "assist_units": ["tax"]},
-        headers=operator,
-    )
+    _dispatch(client, operator, ids[1], lead_unit="tax", subdistrict="malu")
+    _dispatch(client, operator, ids[2], lead_unit="hrss", assist_units=["tax"])
 
     def found(query: str) -> list[int]:
         page = client.get(f"/api/v1/tickets?{query}", headers=operator).json()
@@ -65,16 +62,10 @@ def test_each_role_sees_its_own(
     client: TestClient, operator: dict[str, str], make_user: MakeUser
 ) -> None:
     ids = _seed(client, operator, 4)
-    client.post(f"/api/v1/tickets/{ids[0]}/dispatch", json={"lead_unit": "tax"}, headers=operator)
-    client.post(
-        f"/api/v1/tickets/{ids[1]}/dispatch",
-        json={"lead_unit": "hrss", "subdistrict": "anting"},
-        headers=operator,
-    )
-    client.post(
-        f"/api/v1/tickets/{ids[2]}/dispatch",
-        json={"lead_unit": "hrss", "assist_units": ["anting"], "subdistrict": "malu"},
-        headers=operator,
+    _dispatch(client, operator, ids[0], lead_unit="tax")
+    _dispatch(client, operator, ids[1], lead_unit="hrss", subdistrict="anting")
+    _dispatch(
+        client, operator, ids[2], lead_unit="hrss", assist_units=["anting"], subdistrict="malu"
     )
     tax = make_user(Role.UNIT_HANDLER, "tax")
     anting = make_user(Role.SUBDISTRICT, "anting")
