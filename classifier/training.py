@@ -1,0 +1,227 @@
+"""Fine-tune the upper layers of the encoder with a linear head over mean-pooled tokens.
+
+The lower layers stay frozen, so their outputs are computed once and cached; each training step
+then runs only the upper layers. That is what makes several epochs fit a CPU budget.
+"""
+
+import copy
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from classifier.encoder import Encoder, mean_pool
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a fine-tune; saved with the model."""
+
+    max_tokens: int = 96
+    frozen_layers: int = 6
+    epochs: int = 8
+    batch_size: int = 16
+    encoder_lr: float = 1e-4
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    patience: int = 2
+    max_minutes: float = 25.0
+    seed: int = 13
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The settings as plain values."""
+        return asdict(self)
+
+
+class Head(nn.Module):
+    """Dropout and a linear layer over the mean-pooled upper hidden states."""
+
+    def __init__(self, width: int, classes: int) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(0.1)
+        self.linear = nn.Linear(width, classes)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Class scores."""
+        return self.linear(self.dropout(pooled))
+
+
+def class_weights(labels: list[int], classes: int) -> torch.Tensor:
+    """Square-root inverse-frequency weights, mean 1: rare units count more, not overwhelmingly."""
+    counts = np.bincount(labels, minlength=classes).astype(np.float64)
+    weights = 1.0 / np.sqrt(np.maximum(counts, 1.0))
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def cache_lower(
+    encoder: Encoder, ids: list[list[int]], layers: int, batch: int = 64
+) -> list[torch.Tensor]:
+    """Each text's hidden states after the frozen layers, unpadded."""
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    cached: list[torch.Tensor] = [torch.empty(0)] * len(ids)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            matrix, mask = encoder.pad([ids[i] for i in chunk])
+            hidden = encoder.lower(matrix, mask, layers)
+            for row, i in enumerate(chunk):
+                cached[i] = hidden[row, : len(ids[i])].clone()
+    return cached
+
+
+def _stack(cached: list[torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(cached[i].shape[0] for i in rows)
+    hidden = torch.zeros((len(rows), width, cached[rows[0]].shape[1]))
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, i in enumerate(rows):
+        hidden[r, : cached[i].shape[0]] = cached[i]
+        mask[r, : cached[i].shape[0]] = 1
+    return hidden, mask
+
+
+def _batches(count: int, size: int, rng: random.Random, lengths: list[int]) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), in shuffled order."""
+    order = list(range(count))
+    rng.shuffle(order)
+    pool = size * 32
+    batches = []
+    for start in range(0, count, pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def upper_scores(
+    encoder: Encoder, head: Head, cached: list[torch.Tensor], start: int, batch: int = 64
+) -> np.ndarray:
+    """Head scores for cached lower states, in eval mode."""
+    encoder.eval()
+    head.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(cached), batch):
+            rows = list(range(i, min(i + batch, len(cached))))
+            hidden, mask = _stack(cached, rows)
+            out.append(head(mean_pool(encoder.upper(hidden, mask, start), mask)).numpy())
+    return np.concatenate(out)
+
+
+@dataclass
+class Trained:
+    """The fine-tuned encoder and head, and how training went."""
+
+    encoder: Encoder
+    head: Head
+    history: list[dict[str, float]]
+    val_scores: np.ndarray
+
+
+def fine_tune(
+    encoder: Encoder,
+    train_ids: list[list[int]],
+    train_labels: list[int],
+    val_ids: list[list[int]],
+    val_labels: list[int],
+    classes: int,
+    config: TrainConfig,
+    progress: Callable[[str], None],
+) -> Trained:
+    """Train the upper layers and the head; keep the epoch with the best validation accuracy."""
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    start_layer = min(config.frozen_layers, encoder.depth)
+    began = time.monotonic()
+    progress(f"caching the {start_layer} frozen layers for {len(train_ids) + len(val_ids)} texts …")
+    train_cache = cache_lower(encoder, train_ids, start_layer)
+    val_cache = cache_lower(encoder, val_ids, start_layer)
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    upper = [p for layer in encoder.bert.encoder.layer[start_layer:] for p in layer.parameters()]
+    for p in upper:
+        p.requires_grad_(True)
+    head = Head(encoder.width, classes)
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": upper, "lr": config.encoder_lr},
+            {"params": head.parameters(), "lr": config.head_lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, int(total * config.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_labels, classes))
+    targets = torch.tensor(train_labels)
+    lengths = [len(ids) for ids in train_ids]
+    val_y = np.array(val_labels)
+    best: tuple[float, dict, dict, np.ndarray] | None = None
+    history: list[dict[str, float]] = []
+    step, stale, deadline = 0, 0, began + config.max_minutes * 60
+    for epoch in range(1, config.epochs + 1):
+        encoder.train()
+        head.train()
+        running = 0.0
+        for n, rows in enumerate(
+            _batches(len(train_ids), config.batch_size, rng, lengths), start=1
+        ):
+            hidden, mask = _stack(train_cache, rows)
+            logits = head(mean_pool(encoder.upper(hidden, mask, start_layer), mask))
+            loss = loss_fn(logits, targets[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(upper + list(head.parameters()), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            running += float(loss)
+            if n % 50 == 0 or n == steps_per_epoch:
+                per_step = (time.monotonic() - began) / step
+                left = per_step * (total - step) / 60
+                progress(
+                    f"epoch {epoch}/{config.epochs} step {n}/{steps_per_epoch} "
+                    f"loss {running / n:.3f} ~{left:.0f} min left at most"
+                )
+        scores = upper_scores(encoder, head, val_cache, start_layer)
+        accuracy = float((scores.argmax(1) == val_y).mean())
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": running / steps_per_epoch,
+                "val_accuracy": accuracy,
+                "minutes": (time.monotonic() - began) / 60,
+            }
+        )
+        progress(f"epoch {epoch}: validation accuracy {accuracy:.4f}")
+        if best is None or accuracy > best[0]:
+            layers = encoder.bert.encoder.layer[start_layer:]
+            best = (
+                accuracy,
+                copy.deepcopy(layers.state_dict()),
+                copy.deepcopy(head.state_dict()),
+                scores,
+            )
+            stale = 0
+        else:
+            stale += 1
+        if stale >= config.patience:
+            progress(f"stopping early: no gain for {stale} epochs")
+            break
+        if time.monotonic() + (time.monotonic() - began) / epoch > deadline:
+            progress(f"stopping: another epoch would pass the {config.max_minutes:g}-minute budget")
+            break
+    assert best is not None
+    encoder.bert.encoder.layer[start_layer:].load_state_dict(best[1])
+    head.load_state_dict(best[2])
+    encoder.eval()
+    head.eval()
+    return Trained(encoder=encoder, head=head, history=history, val_scores=best[3])
