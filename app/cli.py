@@ -1,7 +1,8 @@
 """The `qisu` command line."""
 
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.engine import Engine
@@ -10,6 +11,9 @@ from core.config import get_settings
 from core.db import make_engine, session_scope
 from core.errors import DomainError
 from models import Role
+
+if TYPE_CHECKING:
+    from tickets.policy import SlaPolicy
 
 cli = typer.Typer(
     help="qisu 企诉: route enterprise appeals and drive them around the closed loop.",
@@ -23,7 +27,9 @@ demo_cli = typer.Typer(help="Demo data for trying qisu out.", no_args_is_help=Tr
 cli.add_typer(db_cli, name="db")
 cli.add_typer(units_cli, name="units")
 cli.add_typer(users_cli, name="users")
+sla_cli = typer.Typer(help="Deadlines: the policy, sweeps and recounts.", no_args_is_help=True)
 cli.add_typer(demo_cli, name="demo")
+cli.add_typer(sla_cli, name="sla")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -35,6 +41,15 @@ def _engine() -> Engine:
     return make_engine(get_settings().effective_database_url)
 
 
+def _policy() -> "SlaPolicy":
+    from tickets.policy import PolicyError, current_policy
+
+    try:
+        return current_policy()
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -44,14 +59,19 @@ def serve(
     import uvicorn
 
     from app.main import create_app
+    from app.scheduler import recompute_fallbacks
     from app.setup import prepare_database
 
     settings = get_settings()
+    policy = _policy()
     engine = _engine()
     loaded = prepare_database(engine)
+    recounted = recompute_fallbacks(engine, policy)
     engine.dispose()
     if loaded:
         typer.echo(f"loaded the default registry: {loaded} units")
+    if recounted:
+        typer.echo(f"recounted {recounted} deadlines on the now-known holiday schedule")
     host, port = host or settings.host, port or settings.port
     typer.echo(f"qisu serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
@@ -125,6 +145,95 @@ def demo_load() -> None:
         load_demo(session, tokens_file=tokens_file)
     typer.echo(f"demo data loaded. Log in with a bearer token from {tokens_file}:")
     typer.echo(tokens_file.read_text(encoding="utf-8"), nl=False)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the deadline sweeps and notification delivery (production: one such process)."""
+    from app.scheduler import build_scheduler, recompute_fallbacks
+    from app.setup import prepare_database
+
+    settings = get_settings()
+    policy = _policy()
+    engine = _engine()
+    prepare_database(engine)
+    recompute_fallbacks(engine, policy)
+    typer.echo(
+        f"qisu scheduler: sweeping every {settings.sweep_seconds:g} s, "
+        f"delivering every {settings.delivery_seconds:g} s (Ctrl-C stops)"
+    )
+    try:
+        build_scheduler(engine, settings, policy, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        typer.echo("qisu scheduler stopped")
+
+
+def _instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(
+            f"--now {value!r} is not an ISO 8601 instant like 2026-12-01T09:00:00+08:00"
+        ) from None
+    if parsed.tzinfo is None:
+        raise _fail(f"--now {value!r} needs an offset, e.g. +08:00")
+    return parsed
+
+
+@sla_cli.command("sweep")
+def sla_sweep(
+    now: Annotated[
+        str | None, typer.Option(help="Sweep as of this ISO 8601 instant (default: now).")
+    ] = None,
+    deliver: Annotated[bool, typer.Option(help="Also deliver the queued notifications.")] = False,
+) -> None:
+    """Run one sweep: warn, breach and escalate whatever is due (for replay and tests)."""
+    from app.scheduler import notifiers_for
+    from app.setup import prepare_database
+    from models import utcnow
+    from tickets import jobs
+
+    policy = _policy()
+    engine = _engine()
+    prepare_database(engine)
+    instant = _instant(now) if now else utcnow()
+    result = jobs.sweep(engine, policy=policy, now=instant, progress=typer.echo)
+    typer.echo(
+        f"swept as of {instant.isoformat()}: {result.breached} breached, {result.warned} warned, "
+        f"{result.windows_closed} return windows closed"
+    )
+    if deliver:
+        sent, failed = jobs.deliver(
+            engine, notifiers=notifiers_for(policy), now=instant, batch=10_000
+        )
+        typer.echo(f"notifications: {sent} delivered, {failed} failed (retried later)")
+
+
+@sla_cli.command("check")
+def sla_check(
+    file: Annotated[
+        Path, typer.Argument(help="A policy YAML file (see tickets/data/sla-policy.yaml).")
+    ],
+) -> None:
+    """Check a deadline policy file without starting anything."""
+    from tickets.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(file)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"{file}: valid; {len(policy.limits)} limit groups, {policy.top_level} escalation levels"
+    )
+
+
+@sla_cli.command("recompute")
+def sla_recompute() -> None:
+    """Recount deadlines counted Monday–Friday after adding a year's schedule to the policy."""
+    from app.scheduler import recompute_fallbacks
+
+    count = recompute_fallbacks(_engine(), _policy())
+    typer.echo(f"recounted {count} deadlines")
 
 
 def main() -> None:

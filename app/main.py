@@ -13,10 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from app.scheduler import build_scheduler
 from core.config import Settings, get_settings
 from core.db import make_engine
 from core.errors import DomainError
+from models import utcnow
 from tickets.endpoints import router as tickets_router
+from tickets.policy import current_policy
+from tickets.working_time import SHANGHAI
 from units import service as units_service
 from units.endpoints import router as units_router
 
@@ -56,14 +60,31 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(409, "conflict", "the change clashes with data stored meanwhile; try again")
 
 
+def _calendar() -> dict[str, str]:
+    """This year's and next year's calendar: official, or counted Monday–Friday for now."""
+    calendar = current_policy().calendar
+    year = utcnow().astimezone(SHANGHAI).year
+    return {
+        str(y): "official" if calendar.has_schedule(y) else "monday-friday fallback (no schedule)"
+        for y in (year, year + 1)
+    }
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the engine is made when it starts, not at import."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        policy = current_policy()  # a wrong policy file stops the start, naming its line
         app.state.engine = make_engine(settings.effective_database_url)
+        scheduler = None
+        if settings.embedded_scheduler:
+            scheduler = build_scheduler(app.state.engine, settings, policy, blocking=False)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -97,6 +118,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "units": "none loaded"}
             )
-        return JSONResponse(content={"status": "ready", "database": "ok"})
+        return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
 
     return app

@@ -15,6 +15,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    sla_policy: Path | None = None  # the shipped Jiading policy when unset
+    embedded_scheduler: bool = True  # sweep deadlines inside `qisu serve`
+    sweep_seconds: float = 30.0
+    delivery_seconds: float = 10.0
 
     @property
     def effective_database_url(self) -> str:

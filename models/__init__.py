@@ -1,6 +1,14 @@
 """SQLModel tables and their enums; importing this registers every table on the metadata."""
 
 from models.base import AwareDateTime, utcnow
+from models.deadline import (
+    OPEN_STATUSES,
+    Deadline,
+    DeadlineStatus,
+    DeliveryState,
+    Notification,
+    Stage,
+)
 from models.enterprise import Enterprise
 from models.ticket import (
     AppealType,
@@ -18,15 +26,21 @@ from models.unit import Unit, UnitKind
 from models.user import Role, User
 
 __all__ = [
+    "OPEN_STATUSES",
     "AppealType",
     "Assignment",
     "AssignmentRole",
     "AssignmentState",
     "AwareDateTime",
     "Channel",
+    "Deadline",
+    "DeadlineStatus",
+    "DeliveryState",
     "Enterprise",
+    "Notification",
     "Role",
     "Satisfaction",
+    "Stage",
     "Ticket",
     "TicketEvent",
     "TicketStatus",

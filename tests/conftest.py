@@ -86,7 +86,9 @@ def engine(session_engine: Engine) -> Engine:
 def settings(engine: Engine, tmp_path: Path) -> Settings:
     """Settings pointing at the test database."""
     return Settings(
-        database_url=engine.url.render_as_string(hide_password=False), data_dir=tmp_path
+        embedded_scheduler=False,
+        database_url=engine.url.render_as_string(hide_password=False),
+        data_dir=tmp_path,
     )
 
 

@@ -7,8 +7,10 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
-from models import Role, TicketStatus, User
-from tickets import presenters, repository, service
+from core.errors import Forbidden, InvalidInput, NotFound
+from models import Role, TicketStatus, Unit, User
+from tickets import kpis, presenters, repository, service
+from tickets.policy import current_policy
 from tickets.schemas import (
     CallbackIn,
     ContactActionIn,
@@ -16,6 +18,7 @@ from tickets.schemas import (
     EventPublic,
     ExtensionRequestIn,
     NoteIn,
+    PauseIn,
     ReplyIn,
     ReturnIn,
     TicketCreate,
@@ -55,6 +58,9 @@ def list_tickets(
     subdistrict: Annotated[str | None, Query(description="Tickets in this 街镇.")] = None,
     received_from: Annotated[datetime | None, Query(alias="from")] = None,
     received_to: Annotated[datetime | None, Query(alias="to")] = None,
+    overdue: Annotated[
+        bool | None, Query(description="Only tickets with (true) or without (false) a breach.")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> TicketPage:
@@ -65,6 +71,7 @@ def list_tickets(
         subdistrict=subdistrict,
         received_from=received_from,
         received_to=received_to,
+        overdue=overdue,
     )
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, oldest_first=False
@@ -160,6 +167,30 @@ def return_ticket(
     return presenters.present_ticket(session, ticket)
 
 
+@router.post("/tickets/{ticket_id}/pause", response_model=TicketPublic)
+def pause(ticket_id: int, body: PauseIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+    """Awaiting the enterprise: the lead unit stops the deadlines until it resumes."""
+    ticket = service.pause_clocks(
+        session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/resume", response_model=TicketPublic)
+def resume(
+    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+) -> TicketPublic:
+    """The enterprise answered: the deadlines count again, without the paused time."""
+    ticket = service.resume_clocks(
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        note=body.note if body else None,
+        version=body.version if body else None,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
 @router.post("/tickets/{ticket_id}/request-extension", response_model=TicketPublic)
 def request_extension(
     ticket_id: int, body: ExtensionRequestIn, session: SessionDep, user: CurrentUser
@@ -237,3 +268,27 @@ def close(
         version=body.version if body else None,
     )
     return presenters.present_ticket(session, ticket)
+
+
+@router.get("/units/{code}/kpis", response_model=kpis.UnitKpis, tags=["units"])
+def unit_kpis(
+    code: str,
+    session: SessionDep,
+    user: CurrentUser,
+    period_from: Annotated[datetime, Query(alias="from", description="Start (inclusive).")],
+    period_to: Annotated[datetime, Query(alias="to", description="End (exclusive).")],
+) -> kpis.UnitKpis:
+    """A unit's deadline figures for deadlines that started in [from, to)."""
+    if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
+        raise Forbidden(f"you may see the figures of {user.unit_code} only")
+    if period_from.tzinfo is None or period_to.tzinfo is None:
+        raise InvalidInput(
+            "from and to need a UTC offset, e.g. 2026-11-01T00:00:00+08:00", field="from"
+        )
+    if period_to <= period_from:
+        raise InvalidInput("to must be after from", field="to")
+    if session.get(Unit, code) is None:
+        raise NotFound(f"no unit with code {code!r}")
+    return kpis.unit_kpis(
+        session, unit=code, start=period_from, end=period_to, calendar=current_policy().calendar
+    )

@@ -41,6 +41,9 @@ TRANSITIONS: dict[str, Transition] = {
     "request-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
     "approve-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
     "reject-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
+    # Awaiting the enterprise stops the clocks (the status stays as it is).
+    "pause": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
+    "resume": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
     # Satisfied callbacks wait for 结案; unsatisfied ones reopen (重办).
     "callback": _t({S.REPLIED}, None, Actor.DESK),
     # The desk may also close a ticket that is no appeal at all, or whose callback cannot be made.

@@ -4,11 +4,24 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from models import Assignment, AssignmentRole, AssignmentState, Enterprise, Ticket, TicketEvent
+from models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    Deadline,
+    DeadlineStatus,
+    Enterprise,
+    Ticket,
+    TicketEvent,
+    utcnow,
+)
+from tickets import deadlines as deadline_rules
 from tickets import repository
+from tickets.policy import current_policy
 from tickets.schemas import (
     AssignmentPublic,
     ContactPublic,
+    DeadlinePublic,
     EnterprisePublic,
     EventPublic,
     TicketPublic,
@@ -22,6 +35,7 @@ def present_tickets(
     tickets: Sequence[Ticket],
     names: dict[str, str] | None = None,
     assignments: dict[int, list[Assignment]] | None = None,
+    clocks: dict[int, list[Deadline]] | None = None,
 ) -> list[TicketPublic]:
     """The public form of each ticket, with its enterprise and assignments."""
     if assignments is None:
@@ -29,12 +43,18 @@ def present_tickets(
         assignments = repository.assignments_of(session, ticket_ids=ids)
     if names is None:
         names = repository.enterprise_names(session, codes=[t.enterprise_code for t in tickets])
+    if clocks is None:
+        clocks = repository.deadlines_of(session, ticket_ids=[t.id for t in tickets if t.id])
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
+        rows = clocks.get(ticket.id or 0, [])
         result.append(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
+                deadlines=[_deadline(row) for row in rows],
+                overdue=any(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
+                calendar_fallback=any(r.fallback for r in rows),
                 enterprise=EnterprisePublic(
                     credit_code=ticket.enterprise_code, name=names.get(ticket.enterprise_code, "")
                 ),
@@ -51,12 +71,30 @@ def present_tickets(
     return result
 
 
+def _deadline(row: Deadline) -> DeadlinePublic:
+    calendar = current_policy().calendar
+    return DeadlinePublic(
+        stage=row.stage,
+        unit=row.unit_code,
+        status=row.status,
+        due_at=row.due_at,
+        paused=row.paused_at is not None,
+        remaining_hours=deadline_rules.remaining_hours(row, calendar=calendar, now=utcnow()),
+        clock_hours=row.clock,
+        calendar_fallback=row.fallback,
+        started_at=row.started_at,
+        warned_at=row.warned_at,
+        breached_at=row.breached_at,
+        met_at=row.met_at,
+    )
+
+
 def present_ticket(session: Session, ticket: Ticket, *, new: bool = False) -> TicketPublic:
-    """The public form of one ticket; a new one has no assignments yet, so none are queried."""
+    """The public form of one ticket; a new one has no assignments or deadlines to query."""
     # The session usually holds the enterprise already, so this costs no query.
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     names = {enterprise.credit_code: enterprise.name} if enterprise else {}
-    return present_tickets(session, [ticket], names, {} if new else None)[0]
+    return present_tickets(session, [ticket], names, *(({}, {}) if new else (None, None)))[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

@@ -12,6 +12,8 @@ from sqlmodel import Session, col, select
 from models import (
     Assignment,
     AssignmentState,
+    Deadline,
+    DeadlineStatus,
     Enterprise,
     Role,
     Ticket,
@@ -30,6 +32,15 @@ class TicketFilter:
     subdistrict: str | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
+    overdue: bool | None = None
+
+
+def overdue_condition() -> ColumnElement[bool]:
+    """Tickets with a breached deadline that is still not met."""
+    breached = select(Deadline.ticket_id).where(
+        Deadline.status == DeadlineStatus.BREACHED, col(Deadline.met_at).is_(None)
+    )
+    return col(Ticket.id).in_(breached)
 
 
 def _assigned_to(unit_code: str) -> ColumnElement[bool]:
@@ -81,6 +92,9 @@ def list_tickets(
         conditions.append(col(Ticket.received_at) >= where.received_from)
     if where.received_to is not None:
         conditions.append(col(Ticket.received_at) < where.received_to)
+    if where.overdue is not None:
+        overdue = overdue_condition()
+        conditions.append(overdue if where.overdue else ~overdue)
     count = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
     order = col(Ticket.received_at).asc() if oldest_first else col(Ticket.received_at).desc()
     query = select(Ticket).where(*conditions).order_by(order, col(Ticket.id)).limit(limit)
@@ -98,6 +112,16 @@ def assignments_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, 
         )
         for assignment in session.exec(query):
             grouped[assignment.ticket_id].append(assignment)
+    return grouped
+
+
+def deadlines_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, list[Deadline]]:
+    """The deadlines of each ticket, oldest first."""
+    grouped: dict[int, list[Deadline]] = defaultdict(list)
+    if ticket_ids:
+        query = select(Deadline).where(col(Deadline.ticket_id).in_(ticket_ids))
+        for row in session.exec(query.order_by(col(Deadline.id))):
+            grouped[row.ticket_id].append(row)
     return grouped
 
 

@@ -5,7 +5,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
 
-from models import AppealType, Channel, Satisfaction, TicketStatus, Urgency
+from models import (
+    AppealType,
+    Channel,
+    DeadlineStatus,
+    Satisfaction,
+    Stage,
+    TicketStatus,
+    Urgency,
+)
 from tickets.credit_code import normalize_credit_code
 
 MAX_TEXT = 10_000
@@ -83,6 +91,12 @@ class ReturnIn(Versioned):
     reason: Note
 
 
+class PauseIn(Versioned):
+    """The lead unit awaits the enterprise (材料, a site visit date) and says what for."""
+
+    reason: Note
+
+
 class ExtensionRequestIn(Versioned):
     """A unit asks for more time (延期)."""
 
@@ -131,6 +145,25 @@ class AssignmentPublic(BaseModel):
     return_reason: str | None
 
 
+class DeadlinePublic(BaseModel):
+    """One stage's deadline on a ticket."""
+
+    stage: Stage
+    unit: str | None
+    status: DeadlineStatus
+    due_at: datetime | None
+    paused: bool
+    remaining_hours: float | None = Field(
+        description="Working hours left (clock hours for urgent limits); negative when overdue."
+    )
+    clock_hours: bool
+    calendar_fallback: bool
+    started_at: datetime
+    warned_at: datetime | None
+    breached_at: datetime | None
+    met_at: datetime | None
+
+
 class TicketPublic(BaseModel):
     """A ticket as the API shows it."""
 
@@ -156,6 +189,11 @@ class TicketPublic(BaseModel):
     repeat_of: int | None
     repeat_count: int
     escalation_level: int
+    deadlines: list[DeadlinePublic]
+    overdue: bool
+    calendar_fallback: bool = Field(
+        description="Some deadline was counted Monday–Friday: its year's holidays are not loaded."
+    )
     reopen_count: int
     return_count: int
     extension_requested_days: int | None

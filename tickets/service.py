@@ -12,6 +12,7 @@ from models import (
     AssignmentState,
     Enterprise,
     Satisfaction,
+    Stage,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -19,7 +20,8 @@ from models import (
     User,
     utcnow,
 )
-from tickets import lifecycle, repository
+from tickets import deadlines, lifecycle, repository
+from tickets.policy import current_policy
 from tickets.schemas import TicketCreate
 from units import service as units_service
 
@@ -198,6 +200,7 @@ def dispatch(
         )
     ticket.lead_unit = lead.code
     ticket.status = transition.target or ticket.status
+    _start_work_clocks(session, ticket=ticket, stages=(*_WORK_STAGES, Stage.RETURN_WINDOW))
     return _finish(
         session,
         ticket=ticket,
@@ -207,6 +210,27 @@ def dispatch(
         note=note,
         extra={"assist_units": assists},
     )
+
+
+_WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
+_STAMP_STAGES = {
+    "acknowledged_at": Stage.ACKNOWLEDGE,
+    "contacted_at": Stage.CONTACT,
+    "replied_at": Stage.REPLY,
+}
+
+
+def _start_work_clocks(session: Session, *, ticket: Ticket, stages: tuple[Stage, ...]) -> None:
+    now = utcnow()
+    for stage in stages:
+        deadlines.start(
+            session,
+            policy=current_policy(),
+            ticket=ticket,
+            stage=stage,
+            unit_code=ticket.lead_unit,
+            now=now,
+        )
 
 
 def _lead_unit_step(
@@ -223,8 +247,10 @@ def _lead_unit_step(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
     assignment = _lead_assignment(session, ticket=ticket)
-    setattr(assignment, stamp, utcnow())
+    now = utcnow()
+    setattr(assignment, stamp, now)
     session.add(assignment)
+    deadlines.meet(session, ticket_id=ticket_id, stage=_STAMP_STAGES[stamp], now=now)
     ticket.status = transition.target or ticket.status
     return ticket, before
 
@@ -272,6 +298,16 @@ def reply(
         version=version,
     )
     ticket.reply = content
+    now = utcnow()
+    deadlines.cancel(session, ticket_id=ticket_id, now=now, stages={Stage.RETURN_WINDOW})
+    deadlines.start(
+        session,
+        policy=current_policy(),
+        ticket=ticket,
+        stage=Stage.CALLBACK,
+        unit_code=None,
+        now=now,
+    )
     return _finish(session, ticket=ticket, user=user, action="reply", before=before, note=content)
 
 
@@ -283,6 +319,13 @@ def return_ticket(
         session, ticket_id=ticket_id, user=user, action="return", version=version
     )
     now = utcnow()
+    closed = deadlines.window_closed(session, ticket_id=ticket_id, now=now)
+    if closed is not None:
+        raise Conflict(
+            f"ticket {ticket_id} can no longer be returned: its return window closed at "
+            f"{closed.isoformat()}; ask a supervisor to re-dispatch it"
+        )
+    deadlines.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         if assignment.role == AssignmentRole.LEAD:
             assignment.state = AssignmentState.RETURNED
@@ -342,6 +385,12 @@ def decide_extension(
         raise Conflict(f"ticket {ticket_id} has no extension request waiting")
     if approve:
         ticket.extension_days += ticket.extension_requested_days
+        deadlines.extend(
+            session,
+            policy=current_policy(),
+            ticket_id=ticket_id,
+            days=ticket.extension_requested_days,
+        )
     ticket.extension_requested_days = None
     return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
 
@@ -360,12 +409,14 @@ def callback(
         session, ticket_id=ticket_id, user=user, action="callback", version=version
     )
     ticket.satisfaction = satisfaction
+    deadlines.meet(session, ticket_id=ticket_id, stage=Stage.CALLBACK, now=utcnow())
     if satisfaction == Satisfaction.UNSATISFIED:
         ticket.status = TicketStatus.REOPENED
         ticket.reopen_count += 1
         lead = _lead_assignment(session, ticket=ticket)
         lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
         session.add(lead)
+        _start_work_clocks(session, ticket=ticket, stages=_WORK_STAGES)
     else:
         ticket.status = TicketStatus.VERIFIED
     return _finish(session, ticket=ticket, user=user, action="callback", before=before, note=note)
@@ -388,4 +439,39 @@ def close(
         session.add(assignment)
     ticket.status = transition.target or ticket.status
     ticket.closed_at = utcnow()
+    deadlines.cancel(session, ticket_id=ticket_id, now=ticket.closed_at)
     return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)
+
+
+def pause_clocks(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    reason: str,
+    version: int | None = None,
+) -> Ticket:
+    """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
+    ticket, _, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="pause", version=version
+    )
+    if not deadlines.pause(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
+        raise Conflict(f"ticket {ticket_id} has no running deadline to pause")
+    return _finish(session, ticket=ticket, user=user, action="pause", before=before, note=reason)
+
+
+def resume_clocks(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    note: str | None = None,
+    version: int | None = None,
+) -> Ticket:
+    """The enterprise answered: paused deadlines count again, without the paused time."""
+    ticket, _, before = _begin(
+        session, ticket_id=ticket_id, user=user, action="resume", version=version
+    )
+    if not deadlines.resume(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
+        raise Conflict(f"ticket {ticket_id} has no paused deadline")
+    return _finish(session, ticket=ticket, user=user, action="resume", before=before, note=note)

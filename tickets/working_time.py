@@ -118,3 +118,16 @@ class WorkingCalendar:
                     remaining -= closes - begin
             day += timedelta(days=1)
         raise ValueError(f"no due time within {_MAX_DAYS} days of {start}")
+
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Office hours on working days between two instants (0 if end is not after start)."""
+        start, end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+        total = timedelta(0)
+        day = start.date()
+        while day <= end.date():
+            if self.is_workday(day)[0]:
+                begin = max(start, datetime.combine(day, self.opens, SHANGHAI))
+                finish = min(end, datetime.combine(day, self.closes, SHANGHAI))
+                total += max(finish - begin, timedelta(0))
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600

@@ -1,0 +1,66 @@
+"""The scheduler: deadline sweeps and outbox delivery, in `qisu serve` or its own process."""
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.engine import Engine
+
+from core.config import Settings
+from core.db import session_scope
+from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
+from models import utcnow
+from tickets import deadlines, jobs
+from tickets.policy import SlaPolicy
+
+log = logging.getLogger("qisu.scheduler")
+
+
+def notifiers_for(policy: SlaPolicy) -> list[Notifier]:
+    """The log always; webhooks where the policy configures them."""
+    found: list[Notifier] = [LogNotifier()]
+    if policy.webhooks:
+        found.append(WebhookNotifier(policy.webhooks))
+    return found
+
+
+def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed run is logged and retried at the next tick
+            log.exception("%s failed; retrying at the next interval", name)
+
+    return run
+
+
+def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
+    """Recount deadlines that were counted Monday–Friday, with the calendar as now configured."""
+    with session_scope(engine, write=True) as session:
+        return deadlines.recompute_fallbacks(session, policy=policy)
+
+
+def build_scheduler(
+    engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
+) -> BaseScheduler:
+    """A scheduler with the sweep and the delivery jobs, each never overlapping itself."""
+    scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
+    notifiers = notifiers_for(policy)
+    options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
+    scheduler.add_job(
+        _guarded("sweep", lambda: jobs.sweep(engine, policy=policy, now=utcnow())),
+        "interval",
+        seconds=settings.sweep_seconds,
+        id="sla-sweep",
+        **options,
+    )
+    scheduler.add_job(
+        _guarded("delivery", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
+        "interval",
+        seconds=settings.delivery_seconds,
+        id="outbox-delivery",
+        **options,
+    )
+    return scheduler

@@ -1,0 +1,77 @@
+"""A unit's deadline figures: 签收及时率, 按时办结率, overdue, hours to reply, reopen rate."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, func, select
+
+from models import Assignment, AssignmentRole, Deadline, DeadlineStatus, Stage, Ticket
+from tickets.working_time import WorkingCalendar
+
+
+class UnitKpis(BaseModel):
+    """Deadlines that started in [from, to) for one unit; a rate is null when nothing was due."""
+
+    unit: str
+    period_from: datetime = Field(serialization_alias="from")
+    period_to: datetime = Field(serialization_alias="to")
+    acknowledged_on_time_rate: float | None = Field(description="签收及时率")
+    replied_on_time_rate: float | None = Field(description="按时办结率")
+    overdue: int = Field(description="Breached deadlines not met yet")
+    average_working_hours_to_reply: float | None
+    reopen_rate: float | None = Field(description="Share of led tickets reopened (重办)")
+    tickets_led: int
+
+
+def _on_time_rate(rows: list[Deadline], stage: Stage) -> float | None:
+    decided = [
+        r
+        for r in rows
+        if r.stage == stage and r.status in (DeadlineStatus.MET, DeadlineStatus.BREACHED)
+    ]
+    if not decided:
+        return None
+    return round(sum(r.status == DeadlineStatus.MET for r in decided) / len(decided), 4)
+
+
+def unit_kpis(
+    session: Session, *, unit: str, start: datetime, end: datetime, calendar: WorkingCalendar
+) -> UnitKpis:
+    """Compute the figures from the deadline rows and the unit's lead assignments."""
+    rows = list(
+        session.exec(
+            select(Deadline).where(
+                Deadline.unit_code == unit,
+                col(Deadline.started_at) >= start,
+                col(Deadline.started_at) < end,
+            )
+        )
+    )
+    replies = [r for r in rows if r.stage == Stage.REPLY and r.met_at is not None]
+    hours = [
+        calendar.working_hours_between(r.started_at, r.met_at) - r.paused_hours
+        for r in replies
+        if r.met_at
+    ]
+    led = select(Assignment.ticket_id).where(
+        Assignment.unit_code == unit,
+        Assignment.role == AssignmentRole.LEAD,
+        col(Assignment.created_at) >= start,
+        col(Assignment.created_at) < end,
+    )
+    total, reopened = session.exec(
+        select(func.count(), func.coalesce(func.sum(col(Ticket.reopen_count) > 0), 0)).where(
+            col(Ticket.id).in_(led)
+        )
+    ).one()
+    return UnitKpis(
+        unit=unit,
+        period_from=start,
+        period_to=end,
+        acknowledged_on_time_rate=_on_time_rate(rows, Stage.ACKNOWLEDGE),
+        replied_on_time_rate=_on_time_rate(rows, Stage.REPLY),
+        overdue=sum(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
+        average_working_hours_to_reply=round(sum(hours) / len(hours), 2) if hours else None,
+        reopen_rate=round(reopened / total, 4) if total else None,
+        tickets_led=total,
+    )
