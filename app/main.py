@@ -19,7 +19,7 @@ from core.db import make_engine
 from core.errors import DomainError
 from models import utcnow
 from tickets.endpoints import router as tickets_router
-from tickets.policy import current_policy
+from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
 from units.endpoints import router as units_router
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        policy = current_policy()  # a wrong policy file stops the start, naming its line
+        policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
         app.state.engine = make_engine(settings.effective_database_url)
         scheduler = None
         if settings.embedded_scheduler:

@@ -25,6 +25,7 @@ from tickets.schemas import (
     TicketPage,
     TicketPublic,
 )
+from tickets.working_time import SHANGHAI
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -275,16 +276,18 @@ def unit_kpis(
     code: str,
     session: SessionDep,
     user: CurrentUser,
-    period_from: Annotated[datetime, Query(alias="from", description="Start (inclusive).")],
+    period_from: Annotated[
+        datetime, Query(alias="from", description="Start (inclusive); a date is Shanghai time.")
+    ],
     period_to: Annotated[datetime, Query(alias="to", description="End (exclusive).")],
 ) -> kpis.UnitKpis:
     """A unit's deadline figures for deadlines that started in [from, to)."""
     if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
         raise Forbidden(f"you may see the figures of {user.unit_code} only")
-    if period_from.tzinfo is None or period_to.tzinfo is None:
-        raise InvalidInput(
-            "from and to need a UTC offset, e.g. 2026-11-01T00:00:00+08:00", field="from"
-        )
+    # A date or a time without an offset is Shanghai's local time, as people mean it.
+    period_from, period_to = (
+        t if t.tzinfo else t.replace(tzinfo=SHANGHAI) for t in (period_from, period_to)
+    )
     if period_to <= period_from:
         raise InvalidInput("to must be after from", field="to")
     if session.get(Unit, code) is None:

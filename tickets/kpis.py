@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from pydantic import BaseModel, Field
+from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from models import Assignment, AssignmentRole, Deadline, DeadlineStatus, Stage, Ticket
@@ -60,9 +61,9 @@ def unit_kpis(
         col(Assignment.created_at) < end,
     )
     total, reopened = session.exec(
-        select(func.count(), func.coalesce(func.sum(col(Ticket.reopen_count) > 0), 0)).where(
-            col(Ticket.id).in_(led)
-        )
+        select(
+            func.count(), func.coalesce(func.sum(case((col(Ticket.reopen_count) > 0, 1))), 0)
+        ).where(col(Ticket.id).in_(led))
     ).one()
     return UnitKpis(
         unit=unit,
