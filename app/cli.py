@@ -186,6 +186,9 @@ def sla_sweep(
         str | None, typer.Option(help="Sweep as of this ISO 8601 instant (default: now).")
     ] = None,
     deliver: Annotated[bool, typer.Option(help="Also deliver the queued notifications.")] = False,
+    batch: Annotated[
+        int, typer.Option(min=1, help="Deadlines claimed and committed per transaction.")
+    ] = 5000,
 ) -> None:
     """Run one sweep: warn, breach and escalate whatever is due (for replay and tests)."""
     from app.scheduler import notifiers_for
@@ -197,7 +200,7 @@ def sla_sweep(
     engine = _engine()
     prepare_database(engine)
     instant = _instant(now) if now else utcnow()
-    result = jobs.sweep(engine, policy=policy, now=instant, progress=typer.echo)
+    result = jobs.sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
     typer.echo(
         f"swept as of {instant.isoformat()}: {result.breached} breached, {result.warned} warned, "
         f"{result.windows_closed} return windows closed"

@@ -128,13 +128,19 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
         if not rows:
             return 0
         steps = Counter(r.ticket_id for r in rows)
-        top = policy.top_level
+        by_step: dict[int, list[int]] = {}
         for ticket_id, n in steps.items():
+            by_step.setdefault(n, []).append(ticket_id)
+        for n, ticket_ids in by_step.items():  # one UPDATE per step size, not per ticket
             raised = col(Ticket.escalation_level) + n
             session.execute(
                 update(Ticket)
-                .where(col(Ticket.id) == ticket_id)
-                .values(escalation_level=case((raised > top, top), else_=raised))
+                .where(col(Ticket.id).in_(ticket_ids))
+                .values(
+                    escalation_level=case(
+                        (raised > policy.top_level, policy.top_level), else_=raised
+                    )
+                )
             )
         levels: dict[int, int] = dict(
             session.execute(

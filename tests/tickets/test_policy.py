@@ -23,15 +23,18 @@ SHIPPED = DEFAULT_POLICY.read_text(encoding="utf-8")
 
 def test_the_shipped_policy() -> None:
     policy = load_policy()
-    normal = {"appeal_type": AppealType.COMPLAINT, "urgency": Urgency.NORMAL}
-    assert policy.limit(Stage.REPLY, **normal) == Limit(5, LimitUnit.WORKING_DAYS)
-    consultation = {"appeal_type": AppealType.CONSULTATION, "urgency": Urgency.NORMAL}
-    assert policy.limit(Stage.REPLY, **consultation) == Limit(1, LimitUnit.WORKING_DAYS)
-    urgent = {"appeal_type": AppealType.CONSULTATION, "urgency": Urgency.URGENT}
-    assert policy.limit(Stage.REPLY, **urgent) == Limit(24, LimitUnit.CLOCK_HOURS)
-    assert policy.limit(Stage.CALLBACK, **urgent) == Limit(2, LimitUnit.WORKING_DAYS)
+
+    def reply(kind: AppealType, urgency: Urgency = Urgency.NORMAL) -> Limit:
+        return policy.limit(Stage.REPLY, appeal_type=kind, urgency=urgency)
+
+    assert reply(AppealType.COMPLAINT) == Limit(5, LimitUnit.WORKING_DAYS)
+    assert reply(AppealType.CONSULTATION) == Limit(1, LimitUnit.WORKING_DAYS)
+    assert reply(AppealType.CONSULTATION, Urgency.URGENT) == Limit(24, LimitUnit.CLOCK_HOURS)
+    callback = policy.limit(Stage.CALLBACK, appeal_type=AppealType.HELP, urgency=Urgency.URGENT)
+    assert callback == Limit(2, LimitUnit.WORKING_DAYS)  # urgent names no callback limit
     assert policy.warn_at == 0.8 and policy.top_level == 3
-    assert policy.escalation_level(2) and policy.escalation_level(2).notify == "role:supervisor"
+    supervisors = policy.escalation_level(2)
+    assert supervisors is not None and supervisors.notify == "role:supervisor"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,78 @@
+"""Sweeps as real processes: two at once, and one killed mid-sweep, breach each deadline once."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from bench.sla import NOW, seed
+from models import Deadline, DeadlineStatus, Notification, Ticket, TicketEvent
+
+
+def sweep_process(engine: Engine, *extra: str) -> subprocess.Popen[str]:
+    """`qisu sla sweep` in its own process, printing a line after every batch it commits."""
+    env = {
+        **os.environ,
+        "QISU_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [sys.executable, "-m", "app.cli", "sla", "sweep", "--now", NOW.isoformat(), *extra]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def lines(process: subprocess.Popen[str]) -> Iterator[str]:
+    assert process.stdout
+    yield from process.stdout
+
+
+def tally(engine: Engine) -> dict[str, object]:
+    with Session(engine) as session:
+        breached = session.scalar(
+            select(func.count()).where(col(Deadline.status) == DeadlineStatus.BREACHED)
+        )
+        events = session.scalar(
+            select(func.count()).where(col(TicketEvent.action) == "deadline_breached")
+        )
+        to_unit = session.scalar(
+            select(func.count()).where(col(Notification.recipient) == "unit:market_regulation")
+        )
+        levels = set(session.scalars(select(col(Ticket.escalation_level)).distinct()))
+    return {"breached": breached, "events": events, "to_unit": to_unit, "levels": levels}
+
+
+def test_two_sweepers_at_once_breach_each_deadline_once(engine: Engine) -> None:
+    due = seed(engine, deadlines=4000, due_fraction=0.25, quiet=True)  # one per ticket
+    sweepers = [sweep_process(engine, "--batch", "40") for _ in range(2)]
+    outputs = [process.communicate(timeout=120)[0] for process in sweepers]
+    assert [p.returncode for p in sweepers] == [0, 0], outputs
+    assert tally(engine) == {"breached": due, "events": due, "to_unit": due, "levels": {1}}
+    claimed = [int(out.split("swept as of ")[1].split(": ")[1].split()[0]) for out in outputs]
+    assert sum(claimed) == due
+
+
+def test_a_sweeper_killed_mid_sweep_leaves_nothing_half_done(engine: Engine) -> None:
+    due = seed(engine, deadlines=8000, due_fraction=0.5, quiet=True)  # two per ticket
+    first = sweep_process(engine, "--batch", "20")
+    for line in lines(first):
+        if line.startswith("breached:"):
+            first.send_signal(signal.SIGKILL)  # kill -9 right after its first committed batch
+            break
+    first.wait(timeout=60)
+    interrupted = tally(engine)
+    if first.returncode != -signal.SIGKILL or interrupted["breached"] == due:
+        pytest.fail(f"the sweeper finished before it could be killed: {interrupted}")
+    # Whatever the killed process committed is whole: each breach has its event and message.
+    assert interrupted["breached"] == interrupted["events"] == interrupted["to_unit"]
+
+    second = sweep_process(engine)
+    output = second.communicate(timeout=120)[0]
+    assert second.returncode == 0, output
+    assert tally(engine) == {"breached": due, "events": due, "to_unit": due, "levels": {2}}
