@@ -136,7 +136,7 @@ def fine_tune(
     """Train the upper layers and the head; keep the epoch with the best validation accuracy."""
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    start_layer = min(config.frozen_layers, encoder.depth)
+    start_layer = min(config.frozen_layers, encoder.depth - 1)  # train at least the top layer
     began = time.monotonic()
     progress(f"caching the {start_layer} frozen layers for {len(train_ids) + len(val_ids)} texts …")
     train_cache = cache_lower(encoder, train_ids, start_layer)
@@ -183,7 +183,7 @@ def fine_tune(
             optimizer.step()
             schedule.step()
             step += 1
-            running += float(loss)
+            running += loss.item()
             if n % 50 == 0 or n == steps_per_epoch:
                 per_step = (time.monotonic() - began) / step
                 left = per_step * (total - step) / 60

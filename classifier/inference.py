@@ -1,0 +1,125 @@
+"""The one inference interface: top-k labels with probabilities, and normalised embeddings."""
+
+import json
+import pickle
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from classifier.calibration import log_softmax
+from classifier.encoder import Encoder, mean_pool
+from classifier.errors import ClassifierError
+from classifier.ngram import ngram_scores
+from classifier.pipeline import FORMAT
+from classifier.training import Head
+
+COMPONENTS = ("ensemble", "encoder", "ngram")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One label and its probability."""
+
+    label: str
+    probability: float
+
+
+def read_card(folder: Path) -> dict[str, Any]:
+    """The model.json of a model folder, checked."""
+    path = folder / "model.json"
+    if not path.is_file():
+        raise ClassifierError(f"{folder}: not a qisu model folder (no model.json)")
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ClassifierError(f"{path}: unreadable ({exc})") from None
+    if card.get("format") != FORMAT:
+        raise ClassifierError(f"{path}: format {card.get('format')!r}, expected {FORMAT!r}")
+    return dict(card)
+
+
+class Classifier:
+    """A trained model folder, loaded once; batched, no gradients, a fixed thread count."""
+
+    def __init__(self, folder: Path, *, threads: int = 2, quantized: bool = False) -> None:
+        self.folder = folder
+        self.card = read_card(folder)
+        self.labels: list[str] = self.card["labels"]
+        self.max_tokens = int(self.card["train_config"]["max_tokens"])
+        calibration = self.card["calibration"]
+        self.t_encoder = float(calibration["encoder_temperature"])
+        self.t_ngram = float(calibration["ngram_temperature"])
+        self.weight = float(calibration["encoder_weight"])
+        torch.set_num_threads(threads)
+        self.encoder = Encoder.load(folder / "encoder")
+        self.head = Head(self.encoder.width, len(self.labels))
+        try:
+            self.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+            with (folder / "ngram.pkl").open("rb") as handle:
+                self.ngram = pickle.load(handle)
+        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+            raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
+        self.head.eval()
+        if quantized:
+            # int8 weights for the Linear layers, activations quantised on the fly. torch marks
+            # this eager API deprecated in favour of torchao, which is not a dependency here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=DeprecationWarning)
+                warnings.simplefilter("ignore", category=UserWarning)
+                self.encoder = torch.ao.quantization.quantize_dynamic(
+                    self.encoder, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        self.version = folder.name
+
+    def _pooled(self, texts: list[str], batch: int) -> torch.Tensor:
+        """Mean-pooled last hidden states, batched by similar length."""
+        ids = self.encoder.token_ids(texts, self.max_tokens)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        pooled = torch.empty((len(ids), self.encoder.width))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch):
+                chunk = order[start : start + batch]
+                matrix, mask = self.encoder.pad([ids[i] for i in chunk])
+                hidden = self.encoder.lower(matrix, mask, self.encoder.depth)
+                pooled[chunk] = mean_pool(hidden, mask)
+        return pooled
+
+    def components(self, texts: list[str], batch: int = 32) -> dict[str, np.ndarray]:
+        """Probabilities [texts, labels] of the encoder, the n-gram model and the ensemble."""
+        if not texts:
+            empty = np.zeros((0, len(self.labels)), dtype=np.float32)
+            return dict.fromkeys(COMPONENTS, empty)
+        with torch.inference_mode():
+            scores = self.head(self._pooled(texts, batch)).numpy()
+        encoder = log_softmax(scores, self.t_encoder)
+        ngram = log_softmax(ngram_scores(self.ngram, texts, len(self.labels)), self.t_ngram)
+        mixed = log_softmax(self.weight * encoder + (1 - self.weight) * ngram)
+        return {"ensemble": np.exp(mixed), "encoder": np.exp(encoder), "ngram": np.exp(ngram)}
+
+    def probabilities(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        """The ensemble's probabilities [texts, labels]."""
+        return self.components(texts, batch)["ensemble"]
+
+    def top(self, probabilities: np.ndarray, k: int = 5) -> list[list[Scored]]:
+        """The k most probable labels of each row, best first."""
+        best = np.argsort(-probabilities, axis=1)[:, :k]
+        return [
+            [Scored(self.labels[j], round(float(row[j]), 6)) for j in picks]
+            for row, picks in zip(probabilities, best, strict=True)
+        ]
+
+    def predict(self, texts: list[str], k: int = 5, batch: int = 32) -> list[list[Scored]]:
+        """Top-k labels with probabilities for each text."""
+        return self.top(self.probabilities(texts, batch), k)
+
+    def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        """Unit-length mean-pooled embeddings (cosine similarity is their dot product)."""
+        if not texts:
+            return np.zeros((0, self.encoder.width), dtype=np.float32)
+        vectors = torch.nn.functional.normalize(self._pooled(texts, batch), dim=1)
+        return vectors.numpy()

@@ -1,0 +1,157 @@
+"""Train the whole classifier (fine-tuned encoder, n-gram model, calibrated ensemble) and save it.
+
+A model folder describes itself:
+  model.json          labels, settings, temperatures, ensemble weight, data fingerprint, metrics
+  encoder/            the fine-tuned BERT and its tokenizer (a standard HuggingFace folder)
+  head.safetensors    the linear head over mean-pooled tokens
+  ngram.pkl           the character n-gram TF-IDF linear model
+"""
+
+import json
+import pickle
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from sklearn.model_selection import train_test_split
+
+from classifier.calibration import fit_temperature, fit_weight, log_softmax
+from classifier.encoder import Encoder
+from classifier.errors import ClassifierError
+from classifier.ngram import fit_ngram, ngram_scores
+from classifier.training import TrainConfig, fine_tune
+
+FORMAT = "qisu-classifier/1"
+
+
+@dataclass
+class Report:
+    """What training produced, for the progress line and the model card."""
+
+    folder: Path
+    labels: list[str]
+    val_accuracy: dict[str, float]
+    minutes: float
+
+
+def holdout(labels: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Stratified train and validation indices; every class keeps at least one training row."""
+    rows = list(range(len(labels)))
+    counts = np.bincount(labels)
+    if fraction <= 0 or min(counts) < 2:
+        raise ClassifierError("a validation split needs at least two examples of every label")
+    size = max(round(len(rows) * fraction), len(counts))
+    train, val = train_test_split(rows, test_size=size, stratify=labels, random_state=seed)
+    return sorted(train), sorted(val)
+
+
+def train_model(
+    texts: list[str],
+    labels: list[str],
+    *,
+    base: Path,
+    out: Path,
+    config: TrainConfig,
+    fingerprint: str,
+    validation: float = 0.1,
+    progress: Callable[[str], None] = print,
+) -> Report:
+    """Fine-tune, fit the n-gram partner, calibrate both on the validation split, save."""
+    if out.exists() and any(out.iterdir()):
+        raise ClassifierError(f"{out}: the folder exists and is not empty")
+    began = time.monotonic()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    names = sorted(set(labels))
+    index = {name: i for i, name in enumerate(names)}
+    y = [index[label] for label in labels]
+    train, val = holdout(y, validation, config.seed)
+    progress(f"{len(names)} labels, {len(train)} training and {len(val)} validation texts")
+
+    encoder = Encoder.load(base)
+    ids = encoder.token_ids(texts, config.max_tokens)
+    trained = fine_tune(
+        encoder,
+        [ids[i] for i in train],
+        [y[i] for i in train],
+        [ids[i] for i in val],
+        [y[i] for i in val],
+        len(names),
+        config,
+        progress,
+    )
+    progress("fitting the character n-gram model …")
+    ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
+    val_y = np.array([y[i] for i in val])
+    encoder_scores = trained.val_scores
+    ngram_val = ngram_scores(ngram, [texts[i] for i in val], len(names))
+    t_encoder = fit_temperature(encoder_scores, val_y)
+    t_ngram = fit_temperature(ngram_val, val_y)
+    weight = fit_weight(
+        log_softmax(encoder_scores, t_encoder), log_softmax(ngram_val, t_ngram), val_y
+    )
+    mixed = weight * log_softmax(encoder_scores, t_encoder) + (1 - weight) * log_softmax(
+        ngram_val, t_ngram
+    )
+    accuracy = {
+        "encoder": float((encoder_scores.argmax(1) == val_y).mean()),
+        "ngram": float((ngram_val.argmax(1) == val_y).mean()),
+        "ensemble": float((mixed.argmax(1) == val_y).mean()),
+    }
+    minutes = (time.monotonic() - began) / 60
+    card = {
+        "format": FORMAT,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base_model": str(base),
+        "labels": names,
+        "train_config": config.as_dict(),
+        "data": {
+            "fingerprint": fingerprint,
+            "examples": len(texts),
+            "train": len(train),
+            "validation": len(val),
+        },
+        "calibration": {
+            "encoder_temperature": t_encoder,
+            "ngram_temperature": t_ngram,
+            "encoder_weight": weight,
+        },
+        "history": trained.history,
+        "validation_accuracy": accuracy,
+        "training_minutes": round(minutes, 2),
+    }
+    _save(out, trained.encoder, trained.head.state_dict(), ngram, card)
+    progress(
+        f"saved {out}: validation accuracy encoder {accuracy['encoder']:.4f}, "
+        f"n-gram {accuracy['ngram']:.4f}, ensemble {accuracy['ensemble']:.4f} "
+        f"(weight {weight:.2f}), {minutes:.1f} min"
+    )
+    return Report(folder=out, labels=names, val_accuracy=accuracy, minutes=minutes)
+
+
+def _save(
+    out: Path, encoder: Encoder, head: dict[str, torch.Tensor], ngram: Any, card: dict[str, Any]
+) -> None:
+    """Write into a sibling folder and rename it, so a crash never leaves half a model."""
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    encoder.bert.save_pretrained(partial / "encoder")
+    encoder.tokenizer.save_pretrained(partial / "encoder")
+    save_file({k: v.contiguous() for k, v in head.items()}, str(partial / "head.safetensors"))
+    with (partial / "ngram.pkl").open("wb") as handle:
+        pickle.dump(ngram, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    (partial / "model.json").write_text(
+        json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    if out.exists():
+        out.rmdir()  # empty, checked above
+    partial.rename(out)
