@@ -32,10 +32,27 @@ STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY, Stage.CALLBACK)
 CHUNK = 50_000
 
 
-def seed(engine: Engine, *, deadlines: int, due_fraction: float, quiet: bool = False) -> int:
-    """Insert tickets with four open deadlines each; returns how many deadlines are due."""
+def seed(
+    engine: Engine,
+    *,
+    deadlines: int,
+    due_fraction: float,
+    scattered: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Insert tickets with four open deadlines each; returns how many deadlines are due.
+
+    Clustered (the default, as in life): the due deadlines belong to the oldest tickets, one
+    each, since a deadline falls due a fixed working time after its ticket came in. Scattered
+    (the worst case for the database's pages): every n-th deadline is due.
+    """
     tickets = deadlines // len(STAGES)
-    every = round(1 / due_fraction)  # every n-th deadline is due
+    every = round(1 / due_fraction)
+    oldest = round(deadlines * due_fraction)
+
+    def is_due(n: int, k: int) -> bool:
+        return (n * len(STAGES) + k) % every == 0 if scattered else (n < oldest and k == 0)
+
     with session_scope(engine, write=True) as session:
         units_service.load_registry(session)
         session.add(Enterprise(credit_code="91310114MA1000001X", name="基准测试企业"))
@@ -70,7 +87,7 @@ def seed(engine: Engine, *, deadlines: int, due_fraction: float, quiet: bool = F
             rows = []
             for n, ticket_id in enumerate(ids, first):
                 for k, stage in enumerate(STAGES):
-                    due = (n * len(STAGES) + k) % every == 0
+                    due = is_due(n, k)
                     at = NOW - timedelta(minutes=5) if due else later
                     rows.append(
                         {
@@ -90,7 +107,7 @@ def seed(engine: Engine, *, deadlines: int, due_fraction: float, quiet: bool = F
             session.execute(insert(Deadline), rows)
         if not quiet:
             print(f"  seeded {(first + size) * len(STAGES):,} deadlines", flush=True)
-    return len(range(0, tickets * len(STAGES), every))
+    return sum(is_due(n, k) for n in range(tickets) for k in range(len(STAGES)))
 
 
 @contextmanager
@@ -111,12 +128,12 @@ def postgres_url(admin: str) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def measure(url: str, *, deadlines: int, due_fraction: float) -> dict[str, float]:
+def measure(url: str, *, deadlines: int, due_fraction: float, scattered: bool) -> dict[str, float]:
     """Seed, sweep once, check the result; returns the figures."""
     engine = make_engine(url)
     upgrade(engine)
     started = time.perf_counter()
-    due = seed(engine, deadlines=deadlines, due_fraction=due_fraction)
+    due = seed(engine, deadlines=deadlines, due_fraction=due_fraction, scattered=scattered)
     seeded = time.perf_counter() - started
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
@@ -151,6 +168,11 @@ def main() -> None:
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="admin URL of a PostgreSQL server ('' skips it)",
     )
+    parser.add_argument(
+        "--scattered",
+        action="store_true",
+        help="spread the due deadlines over the whole table (the worst case for its pages)",
+    )
     parser.add_argument("--target", type=float, default=2.0, help="SQLite sweep target, seconds")
     args = parser.parse_args()
     backends = [("sqlite", sqlite_url())]
@@ -158,9 +180,15 @@ def main() -> None:
         backends.append(("postgresql", postgres_url(args.postgres)))
     figures = {}
     for name, url_context in backends:
-        print(f"{name}: seeding {args.deadlines:,} deadlines, {args.due:.0%} due", flush=True)
+        spread = "scattered" if args.scattered else "clustered"
+        print(
+            f"{name}: seeding {args.deadlines:,} deadlines, {args.due:.0%} due ({spread})",
+            flush=True,
+        )
         with url_context as url:
-            figures[name] = measure(url, deadlines=args.deadlines, due_fraction=args.due)
+            figures[name] = measure(
+                url, deadlines=args.deadlines, due_fraction=args.due, scattered=args.scattered
+            )
         f = figures[name]
         print(
             f"{name}: one sweep breached {f['breached']:,} of {args.deadlines:,} in "

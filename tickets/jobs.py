@@ -42,7 +42,9 @@ STAGE_NAMES = {
 }
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=2)  # a claimed message is retried if its sender died
-# Core inserts on the tables: the ORM's bulk path costs more than the database for these rows.
+# Core statements on the tables: the ORM's bulk paths cost more than the database here.
+DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
+TICKETS = Ticket.__table__  # type: ignore[attr-defined]
 EVENTS = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
 OUTBOX = insert(Notification.__table__)  # type: ignore[attr-defined]
 
@@ -62,7 +64,7 @@ def _claim(values: dict[str, Any], *conditions: Any, batch: int) -> Any:
     # The conditions are repeated outside the subquery: a row another sweeper changed meanwhile
     # fails them on re-check (PostgreSQL re-evaluates the WHERE after waiting for the row lock).
     statement = (
-        update(Deadline)
+        update(DEADLINES)
         .where(col(Deadline.id).in_(chosen.scalar_subquery()), *conditions)
         .values(**values)
         .returning(
@@ -137,7 +139,7 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
         for n, ticket_ids in by_step.items():  # one UPDATE per step size, not per ticket
             raised = col(Ticket.escalation_level) + n
             session.execute(
-                update(Ticket)
+                update(TICKETS)
                 .where(col(Ticket.id).in_(ticket_ids))
                 .values(
                     escalation_level=case(

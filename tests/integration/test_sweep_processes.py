@@ -49,7 +49,9 @@ def tally(engine: Engine) -> dict[str, object]:
 
 
 def test_two_sweepers_at_once_breach_each_deadline_once(engine: Engine) -> None:
-    due = seed(engine, deadlines=4000, due_fraction=0.25, quiet=True)  # one per ticket
+    due = seed(
+        engine, deadlines=4000, due_fraction=0.25, scattered=True, quiet=True
+    )  # one per ticket
     sweepers = [sweep_process(engine, "--batch", "40") for _ in range(2)]
     outputs = [process.communicate(timeout=120)[0] for process in sweepers]
     assert [p.returncode for p in sweepers] == [0, 0], outputs
@@ -59,7 +61,9 @@ def test_two_sweepers_at_once_breach_each_deadline_once(engine: Engine) -> None:
 
 
 def test_a_sweeper_killed_mid_sweep_leaves_nothing_half_done(engine: Engine) -> None:
-    due = seed(engine, deadlines=8000, due_fraction=0.5, quiet=True)  # two per ticket
+    due = seed(
+        engine, deadlines=8000, due_fraction=0.5, scattered=True, quiet=True
+    )  # two per ticket
     first = sweep_process(engine, "--batch", "20")
     for line in lines(first):
         if line.startswith("breached:"):
