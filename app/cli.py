@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from classifier.cli import classifier_cli
+from classifier.cli import classifier_cli, model_cli
 from core.config import get_settings
 from core.db import make_engine, session_scope
 from core.errors import DomainError
@@ -32,6 +32,7 @@ sla_cli = typer.Typer(help="Deadlines: the policy, sweeps and recounts.", no_arg
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(sla_cli, name="sla")
 cli.add_typer(classifier_cli, name="classifier")
+cli.add_typer(model_cli, name="model")
 
 
 def _fail(message: str) -> typer.Exit:

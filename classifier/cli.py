@@ -198,3 +198,107 @@ def evaluate(
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         typer.echo(f"figures written to {json_out}")
+
+
+model_cli = typer.Typer(
+    help="Model versions under QISU_DATA_DIR/models: list, activate, build the default.",
+    no_args_is_help=True,
+)
+
+
+@model_cli.command("list")
+def list_models() -> None:
+    """List the model versions, the active one marked with *."""
+    from classifier.registry import versions
+
+    found = versions(get_classifier_settings().models_dir)
+    if not found:
+        typer.echo("no models yet; `qisu model build-default` trains the Jiading default")
+    for v in found:
+        accuracy = f"{v.validation_accuracy:.4f}" if v.validation_accuracy is not None else "-"
+        mark = "*" if v.active else " "
+        typer.echo(f"{mark} {v.name}  {v.created_at}  {v.labels} labels  validation {accuracy}")
+
+
+@model_cli.command()
+def activate(
+    version: Annotated[str, typer.Argument(help="A folder name under QISU_DATA_DIR/models.")],
+    force: Annotated[bool, typer.Option(help="Activate even if it scores worse.")] = False,
+) -> None:
+    """Make a version active; refused if it does worse on the active one's held-out rows."""
+    from classifier.registry import activate as activate_version
+
+    settings = get_classifier_settings()
+    try:
+        message = activate_version(
+            settings.models_dir, version, force=force, threads=settings.torch_threads
+        )
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(message)
+
+
+@model_cli.command("build-default")
+def build_default(
+    if_missing: Annotated[
+        bool, typer.Option(help="Do nothing when a model is already active.")
+    ] = False,
+    max_minutes: Annotated[float, typer.Option(help="Training budget.")] = 8.0,
+) -> None:
+    """Train the Jiading default model on the bootstrap corpus, evaluate it on held-out matters."""
+    from datetime import UTC, datetime
+
+    from classifier.base import build_base_model
+    from classifier.bootstrap import corpus
+    from classifier.data import fingerprint
+    from classifier.inference import Classifier
+    from classifier.metrics import evaluate as figures_of
+    from classifier.pipeline import train_model
+    from classifier.registry import activate as activate_version
+    from classifier.registry import active_name
+    from classifier.training import TrainConfig
+
+    settings = get_classifier_settings()
+    active = active_name(settings.models_dir)
+    if if_missing and active:
+        typer.echo(f"model {active} is active")
+        return
+    texts, labels = corpus(held_out=False)
+    name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    folder = settings.models_dir / name
+    typer.echo(f"training the Jiading default model {name} on {len(texts)} bootstrap appeals")
+    try:
+        base = settings.base_model or build_base_model(
+            settings.default_base_dir, progress=typer.echo
+        )
+        train_model(
+            texts,
+            labels,
+            base=base,
+            out=folder,
+            config=TrainConfig(max_minutes=max_minutes),
+            fingerprint=fingerprint(texts, labels),
+            progress=typer.echo,
+        )
+        eval_texts, eval_labels = corpus(held_out=True)
+        classifier = Classifier(folder, threads=settings.torch_threads)
+        index = {label: i for i, label in enumerate(classifier.labels)}
+        truth = np.array([index[label] for label in eval_labels])
+        parts = classifier.components(eval_texts)
+        figures = {
+            part: figures_of(parts[part], truth, classifier.labels)["accuracy"] for part in parts
+        }
+        card_path = folder / "model.json"
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card["evaluation"] = {"set": "held-out bootstrap matters", "accuracy": figures}
+        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        typer.echo(
+            f"held-out matters ({len(eval_texts)} appeals): accuracy "
+            + ", ".join(f"{part} {value:.4f}" for part, value in figures.items())
+        )
+        if active is None:
+            typer.echo(activate_version(settings.models_dir, name))
+        else:
+            typer.echo(f"{active} stays active; `qisu model activate {name}` switches")
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None

@@ -5,6 +5,7 @@ A model folder describes itself:
   encoder/            the fine-tuned BERT and its tokenizer (a standard HuggingFace folder)
   head.safetensors    the linear head over mean-pooled tokens
   ngram.pkl           the character n-gram TF-IDF linear model
+  heldout.jsonl       the validation rows it was calibrated on
 """
 
 import json
@@ -30,6 +31,7 @@ from classifier.ngram import fit_ngram, ngram_scores
 from classifier.training import TrainConfig, fine_tune
 
 FORMAT = "qisu-classifier/1"
+HELDOUT = "heldout.jsonl"  # the validation rows, kept to compare a later model against this one
 
 
 @dataclass
@@ -128,7 +130,8 @@ def train_model(
         "validation_accuracy": accuracy,
         "training_minutes": round(minutes, 2),
     }
-    _save(out, trained.encoder, trained.head.state_dict(), ngram, card)
+    heldout = [{"text": texts[i], "label": labels[i]} for i in val]
+    _save(out, trained.encoder, trained.head.state_dict(), ngram, card, heldout)
     progress(
         f"saved {out}: validation accuracy encoder {accuracy['encoder']:.4f}, "
         f"n-gram {accuracy['ngram']:.4f}, ensemble {accuracy['ensemble']:.4f} "
@@ -138,7 +141,12 @@ def train_model(
 
 
 def _save(
-    out: Path, encoder: Encoder, head: dict[str, torch.Tensor], ngram: Any, card: dict[str, Any]
+    out: Path,
+    encoder: Encoder,
+    head: dict[str, torch.Tensor],
+    ngram: Any,
+    card: dict[str, Any],
+    heldout: list[dict[str, str]],
 ) -> None:
     """Write into a sibling folder and rename it, so a crash never leaves half a model."""
     partial = out.with_name(out.name + ".partial")
@@ -149,6 +157,8 @@ def _save(
     save_file({k: v.contiguous() for k, v in head.items()}, str(partial / "head.safetensors"))
     with (partial / "ngram.pkl").open("wb") as handle:
         pickle.dump(ngram, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    with (partial / HELDOUT).open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in heldout)
     (partial / "model.json").write_text(
         json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

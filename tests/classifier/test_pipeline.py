@@ -41,6 +41,7 @@ def test_the_folder_describes_itself(model: Path, labelled_csv: Path) -> None:
         "encoder",
         "head.safetensors",
         "ngram.pkl",
+        "heldout.jsonl",
     }
     card = json.loads((model / "model.json").read_text(encoding="utf-8"))
     assert card["labels"] == sorted(TOPICS)
