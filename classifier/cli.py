@@ -143,6 +143,12 @@ def predict(
             typer.echo(f"{min(start + 256, len(texts))}/{len(texts)} rows", err=True)
     tmp.replace(out)
     typer.echo(f"wrote {len(texts)} predictions to {out}")
+    cut = classifier.truncated(texts)
+    if cut:
+        typer.echo(
+            f"{cut} texts reached the {classifier.max_tokens}-token limit: the encoder read "
+            "their beginning only (the n-gram model reads them whole)"
+        )
 
 
 @classifier_cli.command()

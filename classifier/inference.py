@@ -117,6 +117,12 @@ class Classifier:
         """Top-k labels with probabilities for each text."""
         return self.top(self.probabilities(texts, batch), k)
 
+    def truncated(self, texts: list[str]) -> int:
+        """How many texts fill the token limit, so that only their beginning is read."""
+        return sum(
+            len(ids) >= self.max_tokens for ids in self.encoder.token_ids(texts, self.max_tokens)
+        )
+
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """Unit-length mean-pooled embeddings (cosine similarity is their dot product)."""
         if not texts:

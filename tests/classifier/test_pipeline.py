@@ -76,6 +76,18 @@ def test_predictions_rank_labels_with_probabilities(model: Path) -> None:
     assert classifier.predict([]) == []
 
 
+def test_odd_texts_get_a_defined_result(model: Path, tmp_path: Path) -> None:
+    odd = ["拖欠工资" * 12_500, "😀😡🙏" * 10, "", "   "]
+    ranked = Classifier(model).predict(odd)
+    assert [len(row) for row in ranked] == [5, 5, 5, 5]
+    assert all(0 <= s.probability <= 1 for row in ranked for s in row)
+    data = write_csv(tmp_path / "odd.csv", [("", text, "") for text in odd])
+    output = run(
+        "predict", "--model", model, "--data", data, *COLUMNS, "--out", tmp_path / "o.jsonl"
+    )
+    assert "1 texts reached the 96-token limit" in output
+
+
 def test_embeddings_are_unit_vectors_close_for_similar_texts(model: Path) -> None:
     vectors = Classifier(model).embed(["拖欠工资的问题", "拖欠工资的问题。", "停水了"])
     assert vectors.shape == (3, 32)
