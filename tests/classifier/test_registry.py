@@ -1,5 +1,6 @@
 """Model versions: list, guarded activation, and a serving process picking up the new one."""
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,3 +70,22 @@ def test_unknown_version_is_refused(models_dir: Path) -> None:
     code, output = invoke("model", "activate", "nope")
     assert code == 2 and "not a qisu model folder" in output
     assert "no models yet" in invoke("model", "list")[1]
+
+
+@pytest.mark.slow
+def test_build_default_trains_evaluates_and_activates_once(
+    models_dir: Path, tiny_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QISU_BASE_MODEL", str(tiny_base))
+    get_classifier_settings.cache_clear()
+    code, output = invoke("model", "build-default", "--if-missing")
+    assert code == 0, output
+    assert "1550 bootstrap appeals" in output and "held-out matters (310 appeals)" in output
+    name = active_name(models_dir)
+    assert name and name.startswith("jiading-")
+    card = json.loads((models_dir / name / "model.json").read_text(encoding="utf-8"))
+    assert len(card["labels"]) == 31 and "territorial" in card["labels"]
+    assert set(card["evaluation"]["accuracy"]) == {"ensemble", "encoder", "ngram"}
+    # The n-gram model alone already separates the written matters well above chance (1/31).
+    assert card["evaluation"]["accuracy"]["ensemble"] > 0.5
+    assert invoke("model", "build-default", "--if-missing") == (0, f"model {name} is active\n")
