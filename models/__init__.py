@@ -10,6 +10,7 @@ from models.deadline import (
     Stage,
 )
 from models.enterprise import Enterprise
+from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
 from models.ticket import (
     AppealType,
     Assignment,
@@ -37,7 +38,10 @@ __all__ = [
     "DeadlineStatus",
     "DeliveryState",
     "Enterprise",
+    "Evaluation",
+    "EvaluationPeriod",
     "Notification",
+    "PeriodStatus",
     "Role",
     "Satisfaction",
     "Stage",

@@ -1,0 +1,80 @@
+"""Request and response shapes of the evaluation API."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from models import PeriodStatus
+
+Score = Annotated[int, Field(ge=1, le=5)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Ids = Annotated[list[int], Field(max_length=200)]
+
+
+class PeriodIn(BaseModel):
+    """A period to open: a month like 2026-11, or any name with its first and last day."""
+
+    period: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    starts: date | None = None
+    ends: date | None = None
+
+
+class PeriodPublic(BaseModel):
+    """An evaluation period."""
+
+    period: str
+    starts: date
+    ends: date
+    status: PeriodStatus
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+class EvaluationIn(BaseModel):
+    """A 街镇's scores for a line department (响应及时, 解决实效, 协同配合), 1 to 5."""
+
+    period: str
+    unit: str
+    timeliness: Score
+    effectiveness: Score
+    cooperation: Score
+    comment: Comment | None = None
+    whistle_ids: Ids = []
+    ticket_ids: Ids = []
+
+
+class EvaluationPatch(BaseModel):
+    """The fields to change; the others stay."""
+
+    timeliness: Score | None = None
+    effectiveness: Score | None = None
+    cooperation: Score | None = None
+    comment: Comment | None = None
+    whistle_ids: Ids | None = None
+    ticket_ids: Ids | None = None
+
+
+class EvaluationPublic(BaseModel):
+    """An evaluation; `subdistrict` is hidden from the department it is about."""
+
+    id: int
+    period: str
+    subdistrict: str | None
+    unit: str
+    timeliness: int
+    effectiveness: int
+    cooperation: int
+    comment: str | None
+    whistle_ids: list[int]
+    ticket_ids: list[int]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TodoItem(BaseModel):
+    """A department the 街镇 worked with in the period."""
+
+    unit: str
+    ticket_ids: list[int]
+    evaluation_id: int | None

@@ -1,0 +1,205 @@
+"""Evaluation periods and reverse evaluations: who may write what, and when it freezes."""
+
+import calendar
+import re
+from datetime import date, datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models import (
+    Assignment,
+    Evaluation,
+    EvaluationPeriod,
+    PeriodStatus,
+    Role,
+    Ticket,
+    Unit,
+    UnitKind,
+    User,
+    utcnow,
+)
+from tickets.working_time import SHANGHAI
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_span(period: str) -> tuple[date, date]:
+    """The first and last day of a "YYYY-MM" period."""
+    match = MONTH.match(period)
+    if not match:
+        raise InvalidInput(f"period {period!r} is not a month like 2026-11", field="period")
+    year, month = int(match[1]), int(match[2])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def open_period(
+    session: Session, *, period: str, starts: date | None = None, ends: date | None = None
+) -> EvaluationPeriod:
+    """Open a period: a month by default, or any span given by its first and last day."""
+    if starts is None or ends is None:
+        month_starts, month_ends = month_span(period)
+        starts, ends = starts or month_starts, ends or month_ends
+    if ends < starts:
+        raise InvalidInput("the period ends before it starts", field="ends")
+    if session.get(EvaluationPeriod, period):
+        raise Conflict(f"period {period} exists already")
+    row = EvaluationPeriod(period=period, starts=starts, ends=ends, status=PeriodStatus.OPEN)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def close_period(session: Session, *, period: str) -> EvaluationPeriod:
+    """Freeze a period's evaluations."""
+    row = _period(session, period)
+    if row.status == PeriodStatus.CLOSED:
+        raise Conflict(f"period {period} is closed already")
+    row.status, row.closed_at = PeriodStatus.CLOSED, utcnow()
+    session.add(row)
+    return row
+
+
+def _period(session: Session, period: str) -> EvaluationPeriod:
+    row = session.get(EvaluationPeriod, period)
+    if row is None:
+        raise NotFound(f"no evaluation period {period!r}")
+    return row
+
+
+def _open_period(session: Session, period: str) -> EvaluationPeriod:
+    row = _period(session, period)
+    if row.status != PeriodStatus.OPEN:
+        raise Conflict(f"period {period} is closed: its evaluations cannot change")
+    return row
+
+
+def _own_subdistrict(user: User) -> str:
+    if user.role != Role.SUBDISTRICT or not user.unit_code:
+        raise Forbidden("only a 街镇 user evaluates departments, as its own 街镇")
+    return user.unit_code
+
+
+def create(
+    session: Session,
+    *,
+    user: User,
+    period: str,
+    unit: str,
+    timeliness: int,
+    effectiveness: int,
+    cooperation: int,
+    comment: str | None,
+    whistle_ids: list[int],
+    ticket_ids: list[int],
+) -> Evaluation:
+    """A 街镇's evaluation of a line department in an open period (one per triple)."""
+    subdistrict = _own_subdistrict(user)
+    _open_period(session, period)
+    target = session.get(Unit, unit)
+    if target is None:
+        raise InvalidInput(f"no unit with code {unit!r}", field="unit")
+    if target.kind != UnitKind.LINE:
+        raise InvalidInput(
+            f"{target.name} is a {target.kind}; only line departments are evaluated", field="unit"
+        )
+    duplicate = session.exec(
+        select(Evaluation.id).where(
+            Evaluation.period == period,
+            Evaluation.subdistrict == subdistrict,
+            Evaluation.unit == unit,
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict(
+            f"{subdistrict} has evaluated {unit} for {period} already (evaluation {duplicate}); "
+            "edit that one"
+        )
+    row = Evaluation(
+        period=period,
+        subdistrict=subdistrict,
+        unit=unit,
+        comment=comment,
+        whistle_ids=sorted(set(whistle_ids)),
+        ticket_ids=sorted(set(ticket_ids)),
+        author_id=user.id,
+        timeliness=timeliness,
+        effectiveness=effectiveness,
+        cooperation=cooperation,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def update(
+    session: Session, *, user: User, evaluation_id: int, changes: dict[str, object]
+) -> Evaluation:
+    """Edit one's own evaluation while its period is open."""
+    subdistrict = _own_subdistrict(user)
+    row = session.get(Evaluation, evaluation_id)
+    if row is None or row.subdistrict != subdistrict:
+        raise NotFound(f"no evaluation {evaluation_id} of yours")
+    _open_period(session, row.period)
+    for name, value in changes.items():
+        setattr(row, name, sorted(set(value)) if isinstance(value, list) else value)
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
+
+
+def visible(session: Session, *, user: User, period: str | None) -> list[Evaluation]:
+    """Supervisors see all; a 街镇 its own; a department those about it (authors hidden later)."""
+    query = select(Evaluation)
+    if period:
+        query = query.where(Evaluation.period == period)
+    if user.role == Role.SUBDISTRICT:
+        query = query.where(Evaluation.subdistrict == user.unit_code)
+    elif user.role == Role.UNIT_HANDLER:
+        query = query.where(Evaluation.unit == user.unit_code)
+    elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("operators do not see evaluations")
+    return list(session.exec(query.order_by(col(Evaluation.unit), col(Evaluation.id))))
+
+
+def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]]:
+    """The line departments a 街镇 worked with in the period, and whether it evaluated each."""
+    subdistrict = _own_subdistrict(user)
+    span = _period(session, period)
+    start = datetime.combine(span.starts, datetime.min.time(), SHANGHAI)
+    end = datetime.combine(span.ends, datetime.max.time(), SHANGHAI)
+    mine = select(Assignment.ticket_id).where(Assignment.unit_code == subdistrict)
+    shared = session.exec(
+        select(Assignment.unit_code, Assignment.ticket_id)
+        .join(Ticket, col(Ticket.id) == Assignment.ticket_id)
+        .join(Unit, col(Unit.code) == Assignment.unit_code)
+        .where(
+            Unit.kind == UnitKind.LINE,
+            col(Assignment.created_at) >= start,
+            col(Assignment.created_at) <= end,
+            or_(col(Ticket.subdistrict) == subdistrict, col(Assignment.ticket_id).in_(mine)),
+        )
+    ).all()
+    tickets: dict[str, set[int]] = {}
+    for unit, ticket_id in shared:
+        tickets.setdefault(unit, set()).add(ticket_id)
+    done = {
+        row.unit: row.id
+        for row in session.exec(
+            select(Evaluation).where(
+                Evaluation.period == period, Evaluation.subdistrict == subdistrict
+            )
+        )
+    }
+    return [
+        {"unit": unit, "ticket_ids": sorted(ids), "evaluation_id": done.get(unit)}
+        for unit, ids in sorted(tickets.items())
+    ]
+
+
+def periods(session: Session) -> list[EvaluationPeriod]:
+    """Every period, the newest first."""
+    return list(
+        session.exec(select(EvaluationPeriod).order_by(col(EvaluationPeriod.starts).desc()))
+    )

@@ -1,0 +1,134 @@
+"""Reverse evaluations over HTTP: periods, who may score whom, freezing, visibility, to-do."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from models import Role, utcnow
+from tests.conftest import MakeUser, row_count
+from tests.tickets.conftest import Loop
+from tickets.working_time import SHANGHAI
+
+MONTH = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
+
+
+class People:
+    def __init__(self, client: TestClient, make_user: MakeUser) -> None:
+        self.client = client
+        self.supervisor = make_user(Role.SUPERVISOR)
+        self.desk = make_user(Role.OPERATOR)
+        self.anting = make_user(Role.SUBDISTRICT, "anting")
+        self.malu = make_user(Role.SUBDISTRICT, "malu")
+        self.market = make_user(Role.UNIT_HANDLER, "market_regulation")
+        self.hrss = make_user(Role.UNIT_HANDLER, "hrss")
+
+    def post(self, path: str, who: dict[str, str], body: Any = None, expect: int = 201) -> Any:
+        response = self.client.post(f"/api/v1/{path}", json=body, headers=who)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def evaluate(self, who: dict[str, str], expect: int = 201, **fields: Any) -> Any:
+        body = {"period": MONTH, "unit": "market_regulation", "timeliness": 4}
+        body |= {"effectiveness": 3, "cooperation": 5, **fields}
+        return self.post("evaluations", who, body, expect)
+
+
+@pytest.fixture
+def people(client: TestClient, make_user: MakeUser) -> People:
+    people = People(client, make_user)
+    people.post("evaluation-periods", people.supervisor, {"period": MONTH})
+    return people
+
+
+def test_periods_are_months_opened_once_by_supervisors(people: People) -> None:
+    listed = people.client.get("/api/v1/evaluation-periods", headers=people.anting).json()
+    assert listed[0]["period"] == MONTH and listed[0]["status"] == "open"
+    assert listed[0]["starts"].endswith("-01")
+    people.post("evaluation-periods", people.supervisor, {"period": MONTH}, 409)
+    people.post("evaluation-periods", people.supervisor, {"period": "2026-13"}, 422)
+    people.post("evaluation-periods", people.anting, {"period": "2026-01"}, 403)
+    quarter = {"period": "2026Q4", "starts": "2026-10-01", "ends": "2026-12-31"}
+    assert people.post("evaluation-periods", people.supervisor, quarter)["ends"] == "2026-12-31"
+
+
+def test_a_subdistrict_scores_a_line_department_once(people: People, engine: Engine) -> None:
+    made = people.evaluate(people.anting, comment="报到及时", ticket_ids=[3, 3, 1])
+    assert made["subdistrict"] == "anting" and made["ticket_ids"] == [1, 3]
+    duplicate = people.evaluate(people.anting, expect=409)
+    assert "edit that one" in duplicate["detail"]
+    assert people.evaluate(people.malu)["subdistrict"] == "malu"
+    assert row_count(engine, "evaluation") == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "who", "status", "says"),
+    [
+        ({"timeliness": 6}, "anting", 422, "timeliness"),
+        ({"cooperation": 0}, "anting", 422, "cooperation"),
+        ({"unit": "malu"}, "anting", 422, "only line departments"),
+        ({"unit": "business_office"}, "anting", 422, "only line departments"),
+        ({"unit": "power_supply"}, "anting", 422, "only line departments"),
+        ({"unit": "nope"}, "anting", 422, "no unit"),
+        ({"period": "2020-01"}, "anting", 404, "no evaluation period"),
+        ({}, "market", 403, "only a 街镇"),
+        ({}, "desk", 403, "only a 街镇"),
+    ],
+)
+def test_wrong_evaluations_are_refused_and_write_nothing(
+    people: People, engine: Engine, fields: dict[str, Any], who: str, status: int, says: str
+) -> None:
+    refused = people.evaluate(getattr(people, who), expect=status, **fields)
+    assert says in str(refused)
+    assert row_count(engine, "evaluation") == 0
+
+
+def test_edits_until_the_period_closes(people: People) -> None:
+    made = people.evaluate(people.anting)
+    path = f"/api/v1/evaluations/{made['id']}"
+    edited = people.client.patch(path, json={"timeliness": 2}, headers=people.anting)
+    assert edited.status_code == 200 and edited.json()["timeliness"] == 2
+    assert edited.json()["cooperation"] == 5
+    assert (
+        people.client.patch(path, json={"timeliness": 9}, headers=people.anting).status_code == 422
+    )
+    assert people.client.patch(path, json={"timeliness": 1}, headers=people.malu).status_code == 404
+    people.post(f"evaluation-periods/{MONTH}/close", people.supervisor, expect=200)
+    frozen = people.client.patch(path, json={"timeliness": 5}, headers=people.anting)
+    assert frozen.status_code == 409 and "closed" in frozen.json()["detail"]
+    people.evaluate(people.malu, expect=409)
+    people.post(f"evaluation-periods/{MONTH}/close", people.supervisor, expect=409)
+
+
+def test_departments_read_what_was_said_not_who_said_it(people: People) -> None:
+    people.evaluate(people.anting, comment="响应很快")
+    people.evaluate(people.anting, unit="hrss")
+
+    def seen(who: dict[str, str]) -> list[dict[str, Any]]:
+        response = people.client.get(f"/api/v1/evaluations?period={MONTH}", headers=who)
+        assert response.status_code == 200, response.text
+        return list(response.json())
+
+    about_market = seen(people.market)
+    assert [(e["unit"], e["subdistrict"], e["comment"]) for e in about_market] == [
+        ("market_regulation", None, "响应很快")
+    ]
+    assert [e["unit"] for e in seen(people.hrss)] == ["hrss"]
+    assert {e["subdistrict"] for e in seen(people.supervisor)} == {"anting"}
+    assert len(seen(people.anting)) == 2 and seen(people.malu) == []
+    response = people.client.get("/api/v1/evaluations", headers=people.desk)
+    assert response.status_code == 403
+
+
+def test_todo_lists_the_departments_a_subdistrict_worked_with(
+    people: People, client: TestClient, make_user: MakeUser
+) -> None:
+    loop = Loop(client, make_user)
+    loop.dispatch()  # market_regulation leads, anting assists
+    todo = client.get(f"/api/v1/evaluations/todo?period={MONTH}", headers=people.anting).json()
+    assert todo == [{"unit": "market_regulation", "ticket_ids": [loop.id], "evaluation_id": None}]
+    made = people.evaluate(people.anting, ticket_ids=[loop.id])
+    todo = client.get(f"/api/v1/evaluations/todo?period={MONTH}", headers=people.anting).json()
+    assert todo[0]["evaluation_id"] == made["id"]
+    assert client.get(f"/api/v1/evaluations/todo?period={MONTH}", headers=people.malu).json() == []
