@@ -78,3 +78,79 @@ class TodoItem(BaseModel):
     unit: str
     ticket_ids: list[int]
     evaluation_id: int | None
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class WhistleIn(BaseModel):
+    """吹哨: the line departments called, and the help needed (the 街镇 is the caller's)."""
+
+    units: Annotated[list[UnitCode], Field(min_length=1, max_length=20)]
+    text: Text
+    ticket_ids: Ids = []
+
+
+class ReportIn(BaseModel):
+    """报到: who handles it and how; `unit` only when a supervisor acts for a department."""
+
+    unit: UnitCode | None = None
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    plan: Text
+
+
+class OutcomeIn(BaseModel):
+    """What the department did."""
+
+    unit: UnitCode | None = None
+    content: Text
+
+
+class ConfirmIn(BaseModel):
+    """Accept one department's outcome, or (without `unit`) every reported one."""
+
+    unit: UnitCode | None = None
+
+
+class ReopenIn(BaseModel):
+    """Send an outcome back, saying why."""
+
+    unit: UnitCode | None = None
+    reason: Text
+
+
+class ClockPublic(BaseModel):
+    """A called department's current deadline."""
+
+    stage: str
+    status: str
+    due_at: datetime | None
+
+
+class CallPublic(BaseModel):
+    """One called department."""
+
+    unit: str
+    state: str
+    contact: str | None
+    plan: str | None
+    reported_at: datetime | None
+    outcome: str | None
+    outcome_at: datetime | None
+    confirmed_at: datetime | None
+    sent_back: int
+    deadline: ClockPublic | None
+
+
+class WhistlePublic(BaseModel):
+    """A whistle and the departments it called."""
+
+    id: int
+    subdistrict: str
+    text: str
+    ticket_ids: list[int]
+    status: str
+    escalation_level: int
+    created_at: datetime
+    calls: list[CallPublic]

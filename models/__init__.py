@@ -3,6 +3,8 @@
 from models.base import AwareDateTime, utcnow
 from models.deadline import (
     OPEN_STATUSES,
+    TICKET_STAGES,
+    WHISTLE_STAGES,
     Deadline,
     DeadlineStatus,
     DeliveryState,
@@ -25,14 +27,18 @@ from models.ticket import (
 )
 from models.unit import Unit, UnitKind
 from models.user import Role, User
+from models.whistle import CallState, Whistle, WhistleCall, WhistleEvent, WhistleStatus
 
 __all__ = [
     "OPEN_STATUSES",
+    "TICKET_STAGES",
+    "WHISTLE_STAGES",
     "AppealType",
     "Assignment",
     "AssignmentRole",
     "AssignmentState",
     "AwareDateTime",
+    "CallState",
     "Channel",
     "Deadline",
     "DeadlineStatus",
@@ -52,5 +58,9 @@ __all__ = [
     "UnitKind",
     "Urgency",
     "User",
+    "Whistle",
+    "WhistleCall",
+    "WhistleEvent",
+    "WhistleStatus",
     "utcnow",
 ]

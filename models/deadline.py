@@ -18,6 +18,18 @@ class Stage(StrEnum):
     REPLY = "reply"  # 答复 / 办结
     CALLBACK = "callback"  # 回访
     RETURN_WINDOW = "return_window"  # 退单 is allowed until it passes
+    REPORT = "report"  # a whistled department's 报到
+    OUTCOME = "outcome"  # a whistled department's outcome
+
+
+TICKET_STAGES = (
+    Stage.ACKNOWLEDGE,
+    Stage.CONTACT,
+    Stage.REPLY,
+    Stage.CALLBACK,
+    Stage.RETURN_WINDOW,
+)
+WHISTLE_STAGES = (Stage.REPORT, Stage.OUTCOME)
 
 
 class DeadlineStatus(StrEnum):
@@ -34,7 +46,7 @@ OPEN_STATUSES = (DeadlineStatus.PENDING, DeadlineStatus.WARNED)
 
 
 class Deadline(SQLModel, table=True):
-    """One stage's time limit for one ticket; due_at is empty while the clock is paused."""
+    """One stage's time limit for a ticket or a whistle; due_at is empty while paused."""
 
     __table_args__ = (
         Index("ix_deadline_due", "status", "due_at"),
@@ -42,7 +54,8 @@ class Deadline(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    whistle_id: int | None = Field(default=None, foreign_key="whistle.id", index=True)
     unit_code: str | None = Field(default=None, max_length=64, foreign_key="unit.code", index=True)
     stage: Stage = Field(sa_type=EnumString(Stage, 16))
     status: DeadlineStatus = Field(

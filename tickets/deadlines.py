@@ -34,16 +34,21 @@ def start(
     session: Session,
     *,
     policy: SlaPolicy,
-    ticket: Ticket,
     stage: Stage,
     unit_code: str | None,
     now: datetime,
+    ticket: Ticket | None = None,
+    whistle_id: int | None = None,
 ) -> Deadline:
-    """Start the clock for one stage of a ticket."""
-    limit = policy.limit(stage, appeal_type=ticket.appeal_type, urgency=ticket.urgency)
+    """Start one stage's clock for a ticket (its type and urgency pick the limit) or a whistle."""
+    if ticket is not None:
+        limit = policy.limit(stage, appeal_type=ticket.appeal_type, urgency=ticket.urgency)
+    else:
+        limit = policy.limit(stage)
     hours, clock = _limit_hours(limit, policy.calendar)
     row = Deadline(
-        ticket_id=ticket.id or 0,
+        ticket_id=ticket.id if ticket else None,
+        whistle_id=whistle_id,
         unit_code=unit_code,
         stage=stage,
         started_at=now,
@@ -65,9 +70,26 @@ def of_ticket(
     return list(session.exec(query.order_by(col(Deadline.id))))
 
 
+def of_whistle(
+    session: Session, *, whistle_id: int, unit_code: str, stages: set[Stage]
+) -> list[Deadline]:
+    """A whistled department's deadlines, oldest first."""
+    query = select(Deadline).where(
+        Deadline.whistle_id == whistle_id,
+        Deadline.unit_code == unit_code,
+        col(Deadline.stage).in_(stages),
+    )
+    return list(session.exec(query.order_by(col(Deadline.id))))
+
+
 def meet(session: Session, *, ticket_id: int, stage: Stage, now: datetime) -> None:
     """The stage is done: open clocks are met; a breached one records when it was met late."""
-    for row in of_ticket(session, ticket_id=ticket_id, stages={stage}):
+    meet_rows(session, of_ticket(session, ticket_id=ticket_id, stages={stage}), now=now)
+
+
+def meet_rows(session: Session, rows: list[Deadline], *, now: datetime) -> None:
+    """Mark these deadlines met (a breached one keeps its breach and records when)."""
+    for row in rows:
         if row.status in OPEN_STATUSES:
             row.status, row.met_at, row.closed_at = DeadlineStatus.MET, now, now
         elif row.status == DeadlineStatus.BREACHED and row.met_at is None:

@@ -5,6 +5,7 @@ schedulers never act on one row; each batch commits as a whole, so a crash loses
 the next sweep picks up exactly what was left.
 """
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case, insert, select, update
 from sqlalchemy.engine import Row
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from core.db import session_scope
 from integrations.notifiers import DeliveryError, Message, Notifier
@@ -27,6 +28,8 @@ from models import (
     Stage,
     Ticket,
     TicketEvent,
+    Whistle,
+    WhistleEvent,
 )
 from tickets.policy import SlaPolicy
 from tickets.working_time import SHANGHAI
@@ -39,12 +42,16 @@ STAGE_NAMES = {
     Stage.REPLY: "答复",
     Stage.CALLBACK: "回访",
     Stage.RETURN_WINDOW: "退单期限",
+    Stage.REPORT: "报到",
+    Stage.OUTCOME: "办理结果",
 }
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=2)  # a claimed message is retried if its sender died
 # Core statements on the tables: the ORM's bulk paths cost more than the database here.
 DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
 TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+WHISTLES = Whistle.__table__  # type: ignore[attr-defined]
+WHISTLE_EVENTS = insert(WhistleEvent.__table__)  # type: ignore[attr-defined]
 EVENTS = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
 OUTBOX = insert(Notification.__table__)  # type: ignore[attr-defined]
 
@@ -70,6 +77,7 @@ def _claim(values: dict[str, Any], *conditions: Any, batch: int) -> Any:
         .returning(
             col(Deadline.id),
             col(Deadline.ticket_id),
+            col(Deadline.whistle_id),
             col(Deadline.unit_code),
             col(Deadline.stage),
             col(Deadline.due_at),
@@ -86,6 +94,35 @@ def _recipient(unit_code: str | None) -> str:
     return f"unit:{unit_code}" if unit_code else "role:operator"
 
 
+def _subject(row: Row[Any]) -> str:
+    """How a message names what the deadline times."""
+    if row.whistle_id is not None:
+        return f"吹哨 {row.whistle_id} 中 {row.unit_code} 的{STAGE_NAMES[row.stage]}"
+    return f"工单 {row.ticket_id} 的{STAGE_NAMES[row.stage]}"
+
+
+def _record(session: Session, rows: Sequence[Row[Any]], events: list[dict[str, Any]]) -> None:
+    """Write each row's event to its ticket's or its whistle's history."""
+    tickets = [e for r, e in zip(rows, events, strict=True) if r.whistle_id is None]
+    whistles = [
+        {
+            "whistle_id": r.whistle_id,
+            "at": e["at"],
+            "actor_id": None,
+            "actor_name": "system",
+            "action": e["action"],
+            "unit_code": r.unit_code,
+            "note": json.dumps(e["after"], ensure_ascii=False),
+        }
+        for r, e in zip(rows, events, strict=True)
+        if r.whistle_id is not None
+    ]
+    if tickets:
+        session.connection().execute(EVENTS, tickets)
+    if whistles:
+        session.connection().execute(WHISTLE_EVENTS, whistles)
+
+
 def _warn_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: int) -> int:
     conditions = (
         col(Deadline.status) == DeadlineStatus.PENDING,
@@ -99,9 +136,7 @@ def _warn_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: int)
     with session_scope(engine, write=True) as session:
         rows = session.execute(statement).all()
         if rows:
-            session.connection().execute(
-                EVENTS, [_event(r, "deadline_warned", now, {}, {}) for r in rows]
-            )
+            _record(session, rows, [_event(r, "deadline_warned", now, {}, {}) for r in rows])
             session.connection().execute(
                 OUTBOX,
                 [
@@ -109,14 +144,33 @@ def _warn_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: int)
                         r,
                         _recipient(r.unit_code),
                         "deadline_warned",
-                        f"【预警】工单 {r.ticket_id} 的{STAGE_NAMES[r.stage]}"
-                        f"将于 {_local(r.due_at)} 到期，请抓紧办理。",
+                        f"【预警】{_subject(r)}将于 {_local(r.due_at)} 到期，请抓紧办理。",
                         now,
                     )
                     for r in rows
                 ],
             )
     return len(rows)
+
+
+def _escalate(session: Session, table: Any, steps: Counter[int], top: int) -> dict[int, int]:
+    """Raise each subject's escalation level by its breaches (capped); returns the new levels."""
+    if not steps:
+        return {}
+    by_step: dict[int, list[int]] = {}
+    for subject_id, n in steps.items():
+        by_step.setdefault(n, []).append(subject_id)
+    for n, ids in by_step.items():  # one UPDATE per step size, not per subject
+        raised = table.c.escalation_level + n
+        session.execute(
+            update(table)
+            .where(table.c.id.in_(ids))
+            .values(escalation_level=case((raised > top, top), else_=raised))
+        )
+    found = session.execute(
+        select(table.c.id, table.c.escalation_level).where(table.c.id.in_(steps))
+    )
+    return {subject_id: level for subject_id, level in found}
 
 
 def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: int) -> int:
@@ -132,38 +186,23 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
         rows = session.execute(statement).all()
         if not rows:
             return 0
-        steps = Counter(r.ticket_id for r in rows)
-        by_step: dict[int, list[int]] = {}
-        for ticket_id, n in steps.items():
-            by_step.setdefault(n, []).append(ticket_id)
-        for n, ticket_ids in by_step.items():  # one UPDATE per step size, not per ticket
-            raised = col(Ticket.escalation_level) + n
-            session.execute(
-                update(TICKETS)
-                .where(col(Ticket.id).in_(ticket_ids))
-                .values(
-                    escalation_level=case(
-                        (raised > policy.top_level, policy.top_level), else_=raised
-                    )
-                )
-            )
-        levels: dict[int, int] = dict(
-            session.execute(
-                select(col(Ticket.id), col(Ticket.escalation_level)).where(
-                    col(Ticket.id).in_(steps)
-                )
-            ).all()
-        )
+        ticket_steps = Counter(r.ticket_id for r in rows if r.whistle_id is None)
+        whistle_steps = Counter(r.whistle_id for r in rows if r.whistle_id is not None)
+        ticket_levels = _escalate(session, TICKETS, ticket_steps, policy.top_level)
+        whistle_levels = _escalate(session, WHISTLES, whistle_steps, policy.top_level)
         events, messages = [], []
         for r in rows:
-            level = levels[r.ticket_id]
-            before = {"escalation_level": max(level - steps[r.ticket_id], 0)}
+            if r.whistle_id is None:
+                level, step = ticket_levels[r.ticket_id], ticket_steps[r.ticket_id]
+            else:
+                level, step = whistle_levels[r.whistle_id], whistle_steps[r.whistle_id]
+            before = {"escalation_level": max(level - step, 0)}
             events.append(_event(r, "deadline_breached", now, before, {"escalation_level": level}))
             escalation = policy.escalation_level(level)
             name = escalation.name if escalation else "督办"
             text = (
-                f"【督办】工单 {r.ticket_id} 的{STAGE_NAMES[r.stage]}已超时"
-                f"（应于 {_local(r.due_at)} 前完成），升级为{name}（第 {level} 级）。"
+                f"【督办】{_subject(r)}已超时（应于 {_local(r.due_at)} 前完成），"
+                f"升级为{name}（第 {level} 级）。"
             )
             targets = {_recipient(r.unit_code)}
             if escalation and escalation.notify != "unit":
@@ -172,7 +211,7 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
                 _notification(r, t, "deadline_breached", text, now, level=level)
                 for t in sorted(targets)
             ]
-        session.connection().execute(EVENTS, events)
+        _record(session, rows, events)
         session.connection().execute(OUTBOX, messages)
     return len(rows)
 
@@ -214,7 +253,7 @@ def _notification(
         "kind": kind,
         "ticket_id": row.ticket_id,
         "text": text,
-        "data": {"stage": str(row.stage), "unit": row.unit_code, **data},
+        "data": {"stage": str(row.stage), "unit": row.unit_code, "whistle": row.whistle_id, **data},
         "state": DeliveryState.PENDING,
         "attempts": 0,
         "next_attempt_at": now,

@@ -43,6 +43,7 @@ def unit_kpis(
         session.exec(
             select(Deadline).where(
                 Deadline.unit_code == unit,
+                col(Deadline.ticket_id).is_not(None),
                 col(Deadline.started_at) >= start,
                 col(Deadline.started_at) < end,
             )

@@ -41,9 +41,18 @@ class SlaPolicy:
     escalation: tuple[EscalationLevel, ...] = ()
     webhooks: dict[str, str] = field(default_factory=dict)
 
-    def limit(self, stage: Stage, *, appeal_type: AppealType, urgency: Urgency) -> Limit:
+    def limit(
+        self,
+        stage: Stage,
+        *,
+        appeal_type: AppealType | None = None,
+        urgency: Urgency = Urgency.NORMAL,
+    ) -> Limit:
         """The limit for a stage: urgent overrides the appeal type, which overrides the default."""
-        for key in (urgency.value if urgency == Urgency.URGENT else None, appeal_type.value):
+        for key in (
+            urgency.value if urgency == Urgency.URGENT else None,
+            appeal_type.value if appeal_type else None,
+        ):
             if key and stage in self.limits.get(key, {}):
                 return self.limits[key][stage]
         return self.limits["default"][stage]

@@ -121,7 +121,7 @@ def deadlines_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, li
     if ticket_ids:
         query = select(Deadline).where(col(Deadline.ticket_id).in_(ticket_ids))
         for row in session.exec(query.order_by(col(Deadline.id))):
-            grouped[row.ticket_id].append(row)
+            grouped[row.ticket_id or 0].append(row)
     return grouped
 
 

@@ -50,7 +50,7 @@ def test_the_shipped_policy() -> None:
             "contact",
         ),
         ("warn_at: 0.8", "warn_at: 1.5", 16, "fraction"),
-        ("    notify: role:supervisor", "    notify: everyone", 44, "notify"),
+        ("    notify: role:supervisor", "    notify: everyone", 46, "notify"),
         ('  closes: "17:00"', '  closes: "08:00"', 11, "office"),
     ],
 )

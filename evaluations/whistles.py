@@ -1,0 +1,234 @@
+"""街镇吹哨、部门报到: raise a whistle, report in, report the outcome, confirm or send back.
+
+Each called department has a 报到 deadline and then an outcome deadline; they are ordinary
+deadline rows, so the same sweep warns, breaches and escalates them.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models import (
+    CallState,
+    Role,
+    Stage,
+    Ticket,
+    Unit,
+    UnitKind,
+    User,
+    Whistle,
+    WhistleCall,
+    WhistleEvent,
+    WhistleStatus,
+    utcnow,
+)
+from tickets import deadlines
+from tickets.policy import current_policy
+
+
+def _log(
+    session: Session, whistle: Whistle, user: User, action: str, unit: str | None, note: str | None
+) -> None:
+    session.add(
+        WhistleEvent(
+            whistle_id=whistle.id or 0,
+            actor_id=user.id,
+            actor_name=user.name,
+            action=action,
+            unit_code=unit,
+            note=note,
+        )
+    )
+
+
+def _start(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
+    deadlines.start(
+        session,
+        policy=current_policy(),
+        stage=stage,
+        unit_code=unit,
+        now=now,
+        whistle_id=whistle.id,
+    )
+
+
+def _meet(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
+    rows = deadlines.of_whistle(session, whistle_id=whistle.id or 0, unit_code=unit, stages={stage})
+    deadlines.meet_rows(session, rows, now=now)
+
+
+def raise_whistle(
+    session: Session, *, user: User, units: list[str], text: str, ticket_ids: list[int]
+) -> Whistle:
+    """A 街镇 calls line departments in; each gets a 报到 deadline."""
+    if user.role != Role.SUBDISTRICT or not user.unit_code:
+        raise Forbidden("only a 街镇 user blows the whistle, as its own 街镇")
+    called = list(dict.fromkeys(units))
+    for code in called:
+        unit = session.get(Unit, code)
+        if unit is None or not unit.active:
+            raise InvalidInput(f"no active unit with code {code!r}", field="units")
+        if unit.kind != UnitKind.LINE:
+            raise InvalidInput(
+                f"{unit.name} is a {unit.kind}; a whistle calls line departments", field="units"
+            )
+    for ticket_id in set(ticket_ids):
+        if session.get(Ticket, ticket_id) is None:
+            raise InvalidInput(f"no ticket {ticket_id}", field="ticket_ids")
+    whistle = Whistle(
+        subdistrict=user.unit_code,
+        text=text,
+        ticket_ids=sorted(set(ticket_ids)),
+        created_by=user.id,
+    )
+    session.add(whistle)
+    session.flush()
+    now = utcnow()
+    for code in called:
+        session.add(WhistleCall(whistle_id=whistle.id or 0, unit_code=code))
+        _start(session, whistle, code, Stage.REPORT, now)
+    _log(session, whistle, user, "whistle", None, f"called {', '.join(called)}")
+    return whistle
+
+
+def get(session: Session, *, whistle_id: int, user: User) -> Whistle:
+    """A whistle the caller may see: its 街镇, a called department, or a supervisor."""
+    whistle = session.get(Whistle, whistle_id)
+    if whistle is None or not _may_see(session, whistle, user):
+        raise NotFound(f"no whistle {whistle_id}")
+    return whistle
+
+
+def _may_see(session: Session, whistle: Whistle, user: User) -> bool:
+    if user.role in (Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR):
+        return True
+    if user.role == Role.SUBDISTRICT:
+        return whistle.subdistrict == user.unit_code
+    return any(c.unit_code == user.unit_code for c in calls(session, whistle_id=whistle.id or 0))
+
+
+def calls(session: Session, *, whistle_id: int) -> list[WhistleCall]:
+    """The departments a whistle called."""
+    query = select(WhistleCall).where(WhistleCall.whistle_id == whistle_id)
+    return list(session.exec(query.order_by(col(WhistleCall.id))))
+
+
+def _call(session: Session, whistle: Whistle, user: User, unit: str | None) -> WhistleCall:
+    """The call a department acts on: its own; a supervisor names the unit."""
+    if user.role == Role.UNIT_HANDLER:
+        if unit not in (None, user.unit_code):
+            raise Forbidden(f"you act for {user.unit_code} only")
+        unit = user.unit_code
+    elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("only the called department (or a supervisor) does this")
+    found = [c for c in calls(session, whistle_id=whistle.id or 0) if c.unit_code == unit]
+    if not found:
+        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+    return found[0]
+
+
+def _expect(call: WhistleCall, *states: CallState) -> None:
+    if call.state not in states:
+        wanted = " or ".join(states)
+        raise Conflict(f"{call.unit_code} is {call.state}; this needs it {wanted}")
+
+
+def report(
+    session: Session, *, whistle_id: int, user: User, unit: str | None, contact: str, plan: str
+) -> Whistle:
+    """报到: the department names a contact and a plan; its outcome clock starts."""
+    whistle = get(session, whistle_id=whistle_id, user=user)
+    call = _call(session, whistle, user, unit)
+    _expect(call, CallState.CALLED)
+    now = utcnow()
+    call.state, call.contact, call.plan, call.reported_at = CallState.REPORTED, contact, plan, now
+    session.add(call)
+    _meet(session, whistle, call.unit_code, Stage.REPORT, now)
+    _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
+    _log(session, whistle, user, "report", call.unit_code, f"{contact}: {plan}")
+    return whistle
+
+
+def outcome(
+    session: Session, *, whistle_id: int, user: User, unit: str | None, content: str
+) -> Whistle:
+    """The department reports what it did."""
+    whistle = get(session, whistle_id=whistle_id, user=user)
+    call = _call(session, whistle, user, unit)
+    _expect(call, CallState.REPORTED)
+    now = utcnow()
+    call.state, call.outcome, call.outcome_at = CallState.DONE, content, now
+    session.add(call)
+    _meet(session, whistle, call.unit_code, Stage.OUTCOME, now)
+    _log(session, whistle, user, "outcome", call.unit_code, content)
+    return whistle
+
+
+def _own(session: Session, whistle_id: int, user: User) -> Whistle:
+    whistle = get(session, whistle_id=whistle_id, user=user)
+    if user.role != Role.ADMIN and user.unit_code != whistle.subdistrict:
+        raise Forbidden("only the 街镇 that blew the whistle does this")
+    return whistle
+
+
+def _done_calls(session: Session, whistle: Whistle, unit: str | None) -> list[WhistleCall]:
+    chosen = [c for c in calls(session, whistle_id=whistle.id or 0) if unit in (None, c.unit_code)]
+    if unit and not chosen:
+        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+    done = [c for c in chosen if c.state == CallState.DONE]
+    if not done:
+        raise Conflict("no department has reported an outcome to act on")
+    return done
+
+
+def confirm(session: Session, *, whistle_id: int, user: User, unit: str | None) -> Whistle:
+    """The 街镇 accepts the outcome (of one department, or of every one that reported)."""
+    whistle = _own(session, whistle_id, user)
+    now = utcnow()
+    for call in _done_calls(session, whistle, unit):
+        call.state, call.confirmed_at = CallState.CONFIRMED, now
+        session.add(call)
+        _log(session, whistle, user, "confirm", call.unit_code, None)
+    session.flush()
+    if all(c.state == CallState.CONFIRMED for c in calls(session, whistle_id=whistle_id)):
+        whistle.status = WhistleStatus.CONFIRMED
+        session.add(whistle)
+    return whistle
+
+
+def reopen(
+    session: Session, *, whistle_id: int, user: User, unit: str | None, reason: str
+) -> Whistle:
+    """The 街镇 sends an outcome back: the department works on, with a new outcome deadline."""
+    whistle = _own(session, whistle_id, user)
+    now = utcnow()
+    for call in _done_calls(session, whistle, unit):
+        call.state, call.sent_back, call.last_reason = (
+            CallState.REPORTED,
+            call.sent_back + 1,
+            reason,
+        )
+        session.add(call)
+        _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
+        _log(session, whistle, user, "reopen", call.unit_code, reason)
+    return whistle
+
+
+def listing(
+    session: Session, *, user: User, unit: str | None, status: WhistleStatus | None
+) -> list[Whistle]:
+    """Whistles the caller may see, newest first, by called unit and status."""
+    query = select(Whistle)
+    if user.role == Role.SUBDISTRICT:
+        query = query.where(Whistle.subdistrict == user.unit_code)
+    elif user.role == Role.UNIT_HANDLER:
+        unit = unit or user.unit_code
+        if unit != user.unit_code:
+            raise Forbidden(f"you see the whistles calling {user.unit_code} only")
+    if unit:
+        called = select(WhistleCall.whistle_id).where(WhistleCall.unit_code == unit)
+        query = query.where(col(Whistle.id).in_(called))
+    if status:
+        query = query.where(Whistle.status == status)
+    return list(session.exec(query.order_by(col(Whistle.id).desc())))
