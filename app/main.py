@@ -18,6 +18,7 @@ from core.config import Settings, get_settings
 from core.db import make_engine
 from core.errors import DomainError
 from evaluations.endpoints import router as evaluations_router
+from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.whistle_endpoints import router as whistles_router
 from models import utcnow
 from tickets.endpoints import router as tickets_router
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tickets_router)
     app.include_router(evaluations_router)
     app.include_router(whistles_router)
+    app.include_router(rankings_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

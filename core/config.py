@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     sla_policy: Path | None = None  # the shipped Jiading policy when unset
+    ranking_weights: Path | None = None  # the shipped weights when unset
     embedded_scheduler: bool = True  # sweep deadlines inside `qisu serve`
     sweep_seconds: float = 30.0
     delivery_seconds: float = 10.0

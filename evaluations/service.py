@@ -53,7 +53,7 @@ def open_period(
 
 def close_period(session: Session, *, period: str) -> EvaluationPeriod:
     """Freeze a period's evaluations."""
-    row = _period(session, period)
+    row = get_period(session, period)
     if row.status == PeriodStatus.CLOSED:
         raise Conflict(f"period {period} is closed already")
     row.status, row.closed_at = PeriodStatus.CLOSED, utcnow()
@@ -61,7 +61,8 @@ def close_period(session: Session, *, period: str) -> EvaluationPeriod:
     return row
 
 
-def _period(session: Session, period: str) -> EvaluationPeriod:
+def get_period(session: Session, period: str) -> EvaluationPeriod:
+    """A period by name; 404 when there is none."""
     row = session.get(EvaluationPeriod, period)
     if row is None:
         raise NotFound(f"no evaluation period {period!r}")
@@ -69,7 +70,7 @@ def _period(session: Session, period: str) -> EvaluationPeriod:
 
 
 def _open_period(session: Session, period: str) -> EvaluationPeriod:
-    row = _period(session, period)
+    row = get_period(session, period)
     if row.status != PeriodStatus.OPEN:
         raise Conflict(f"period {period} is closed: its evaluations cannot change")
     return row
@@ -166,7 +167,7 @@ def visible(session: Session, *, user: User, period: str | None) -> list[Evaluat
 def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]]:
     """The line departments a 街镇 worked with in the period, and whether it evaluated each."""
     subdistrict = _own_subdistrict(user)
-    span = _period(session, period)
+    span = get_period(session, period)
     start = datetime.combine(span.starts, datetime.min.time(), SHANGHAI)
     end = datetime.combine(span.ends, datetime.max.time(), SHANGHAI)
     mine = select(Assignment.ticket_id).where(Assignment.unit_code == subdistrict)

@@ -1,0 +1,199 @@
+"""Scorecards and rankings of line departments (评价晾晒, item 56).
+
+Each figure is a share in 0..1 (evaluation averages map 1..5 onto it); the composite score is
+100 times the weighted mean of the figures a department has, so a department is not punished
+for a figure it had no occasion to earn, and the weights come from configuration.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, col, func, select
+
+from evaluations.service import get_period
+from models import (
+    Assignment,
+    AssignmentRole,
+    AssignmentState,
+    Deadline,
+    DeadlineStatus,
+    Evaluation,
+    EvaluationPeriod,
+    Satisfaction,
+    Stage,
+    Ticket,
+    Unit,
+    UnitKind,
+)
+from tickets.kpis import unit_kpis
+from tickets.working_time import SHANGHAI, WorkingCalendar
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "ranking-weights.yaml"
+# Figures where lower is better enter the score as 1 - value.
+LOWER_IS_BETTER = {"return_rate", "repeat_rate"}
+FIGURES = (
+    "timeliness",
+    "effectiveness",
+    "cooperation",
+    "whistle_report_on_time_rate",
+    "acknowledged_on_time_rate",
+    "replied_on_time_rate",
+    "satisfaction_rate",
+    "return_rate",
+    "repeat_rate",
+)
+
+
+def load_weights(path: Path | None = None) -> dict[str, float]:
+    """The figure weights (the shipped defaults when no file is given)."""
+    path = path or DEFAULT_WEIGHTS
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    unknown = set(raw) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"{path}: unknown figures {', '.join(sorted(unknown))}")
+    weights = {name: float(raw.get(name, 0.0)) for name in FIGURES}
+    if any(w < 0 for w in weights.values()) or not sum(weights.values()):
+        raise ValueError(f"{path}: weights must be non-negative and not all zero")
+    return weights
+
+
+@dataclass
+class Scorecard:
+    """One department's figures for a period, its score and rank."""
+
+    unit: str
+    name: str
+    evaluations: int
+    figures: dict[str, float | None]
+    score: float | None = None
+    rank: int | None = None
+    previous_rank: int | None = None
+    score_change: float | None = None
+    averages: dict[str, float | None] = field(default_factory=dict)  # the 1..5 means
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def span(period: EvaluationPeriod) -> tuple[datetime, datetime]:
+    """The period as instants [start, end): its first day to the day after its last, Shanghai."""
+    start = datetime.combine(period.starts, time.min, SHANGHAI)
+    return start, datetime.combine(period.ends + timedelta(days=1), time.min, SHANGHAI)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _scorecard(
+    session: Session, unit: Unit, period: EvaluationPeriod, calendar: WorkingCalendar
+) -> Scorecard:
+    start, end = span(period)
+    rows = list(
+        session.exec(
+            select(Evaluation).where(
+                Evaluation.period == period.period, Evaluation.unit == unit.code
+            )
+        )
+    )
+    averages: dict[str, float | None] = {
+        name: round(sum(getattr(r, name) for r in rows) / len(rows), 4) if rows else None
+        for name in ("timeliness", "effectiveness", "cooperation")
+    }
+    reports = session.exec(
+        select(Deadline.status).where(
+            col(Deadline.whistle_id).is_not(None),
+            Deadline.stage == Stage.REPORT,
+            Deadline.unit_code == unit.code,
+            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
+            col(Deadline.started_at) >= start,
+            col(Deadline.started_at) < end,
+        )
+    ).all()
+    tickets = unit_kpis(session, unit=unit.code, start=start, end=end, calendar=calendar)
+    led = select(Assignment).where(
+        Assignment.unit_code == unit.code,
+        Assignment.role == AssignmentRole.LEAD,
+        col(Assignment.created_at) >= start,
+        col(Assignment.created_at) < end,
+    )
+    assignments = list(session.exec(led))
+    led_ids = {a.ticket_id for a in assignments}
+    verdicts = session.exec(
+        select(Ticket.satisfaction, func.count())
+        .where(col(Ticket.id).in_(led_ids), col(Ticket.satisfaction).is_not(None))
+        .group_by(col(Ticket.satisfaction))
+    ).all()
+    rated = sum(n for _, n in verdicts)
+    pleased = sum(n for s, n in verdicts if s != Satisfaction.UNSATISFIED)
+    repeats = session.exec(
+        select(func.count()).where(col(Ticket.id).in_(led_ids), col(Ticket.repeat_of).is_not(None))
+    ).one()
+    returned = sum(a.state == AssignmentState.RETURNED for a in assignments)
+    figures: dict[str, float | None] = {
+        **{k: None if v is None else round((v - 1) / 4, 4) for k, v in averages.items()},
+        "whistle_report_on_time_rate": _share(
+            sum(s == DeadlineStatus.MET for s in reports), len(reports)
+        ),
+        "acknowledged_on_time_rate": tickets.acknowledged_on_time_rate,
+        "replied_on_time_rate": tickets.replied_on_time_rate,
+        "satisfaction_rate": _share(pleased, rated),
+        "return_rate": _share(returned, len(assignments)),
+        "repeat_rate": _share(int(repeats), len(led_ids)),
+    }
+    card = Scorecard(unit=unit.code, name=unit.short_name, evaluations=len(rows), figures=figures)
+    card.averages = averages
+    card.counts = {"led": len(assignments), "rated": rated, "whistle_reports": len(reports)}
+    return card
+
+
+def _score(figures: dict[str, float | None], weights: dict[str, float]) -> float | None:
+    present = {k: v for k, v in figures.items() if v is not None and weights.get(k)}
+    total = sum(weights[k] for k in present)
+    if not total:
+        return None
+    value = sum(weights[k] * (1 - v if k in LOWER_IS_BETTER else v) for k, v in present.items())
+    return round(100 * value / total, 2)
+
+
+def rank(
+    session: Session, *, period: str, weights: dict[str, float], calendar: WorkingCalendar
+) -> list[Scorecard]:
+    """Every active line department's scorecard, best first; unscored ones last, unranked."""
+    current = get_period(session, period)
+    cards = _ranked(session, current, weights, calendar)
+    previous = session.exec(
+        select(EvaluationPeriod)
+        .where(col(EvaluationPeriod.ends) < current.starts)
+        .order_by(col(EvaluationPeriod.ends).desc())
+    ).first()
+    if previous is not None:
+        before = {c.unit: c for c in _ranked(session, previous, weights, calendar)}
+        for card in cards:
+            old = before.get(card.unit)
+            if old is not None:
+                card.previous_rank = old.rank
+                if card.score is not None and old.score is not None:
+                    card.score_change = round(card.score - old.score, 2)
+    return cards
+
+
+def _ranked(
+    session: Session, period: EvaluationPeriod, weights: dict[str, float], calendar: WorkingCalendar
+) -> list[Scorecard]:
+    units = session.exec(
+        select(Unit).where(Unit.kind == UnitKind.LINE, Unit.active == True)  # noqa: E712
+    ).all()
+    cards = [_scorecard(session, unit, period, calendar) for unit in units]
+    for card in cards:
+        card.score = _score(card.figures, weights)
+    scored = sorted(
+        (c for c in cards if c.score is not None), key=lambda c: (-(c.score or 0), c.unit)
+    )
+    previous_score, previous_rank = None, 0
+    for position, card in enumerate(scored, start=1):
+        # Equal scores share a rank (1, 2, 2, 4).
+        card.rank = previous_rank if card.score == previous_score else position
+        previous_score, previous_rank = card.score, card.rank
+    unscored = sorted((c for c in cards if c.score is None), key=lambda c: c.unit)
+    return scored + unscored
