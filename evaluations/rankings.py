@@ -6,13 +6,12 @@ for a figure it had no occasion to earn, and the weights come from configuration
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import yaml
 from sqlmodel import Session, col, func, select
 
-from evaluations.service import get_period
+from evaluations.service import get_period, span
 from models import (
     Assignment,
     AssignmentRole,
@@ -28,7 +27,7 @@ from models import (
     UnitKind,
 )
 from tickets.kpis import unit_kpis
-from tickets.working_time import SHANGHAI, WorkingCalendar
+from tickets.working_time import WorkingCalendar
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "ranking-weights.yaml"
 # Figures where lower is better enter the score as 1 - value.
@@ -73,12 +72,6 @@ class Scorecard:
     score_change: float | None = None
     averages: dict[str, float | None] = field(default_factory=dict)  # the 1..5 means
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def span(period: EvaluationPeriod) -> tuple[datetime, datetime]:
-    """The period as instants [start, end): its first day to the day after its last, Shanghai."""
-    start = datetime.combine(period.starts, time.min, SHANGHAI)
-    return start, datetime.combine(period.ends + timedelta(days=1), time.min, SHANGHAI)
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -77,6 +77,7 @@ class TodoItem(BaseModel):
 
     unit: str
     ticket_ids: list[int]
+    whistle_ids: list[int]
     evaluation_id: int | None
 
 

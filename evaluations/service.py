@@ -2,7 +2,7 @@
 
 import calendar
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -18,6 +18,8 @@ from models import (
     Unit,
     UnitKind,
     User,
+    Whistle,
+    WhistleCall,
     utcnow,
 )
 from tickets.working_time import SHANGHAI
@@ -164,12 +166,16 @@ def visible(session: Session, *, user: User, period: str | None) -> list[Evaluat
     return list(session.exec(query.order_by(col(Evaluation.unit), col(Evaluation.id))))
 
 
+def span(period: EvaluationPeriod) -> tuple[datetime, datetime]:
+    """The period as instants [start, end): its first day to the day after its last, Shanghai."""
+    start = datetime.combine(period.starts, time.min, SHANGHAI)
+    return start, datetime.combine(period.ends + timedelta(days=1), time.min, SHANGHAI)
+
+
 def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]]:
-    """The line departments a 街镇 worked with in the period, and whether it evaluated each."""
+    """The line departments a 街镇 worked with in the period (shared tickets, whistles)."""
     subdistrict = _own_subdistrict(user)
-    span = get_period(session, period)
-    start = datetime.combine(span.starts, datetime.min.time(), SHANGHAI)
-    end = datetime.combine(span.ends, datetime.max.time(), SHANGHAI)
+    start, end = span(get_period(session, period))
     mine = select(Assignment.ticket_id).where(Assignment.unit_code == subdistrict)
     shared = session.exec(
         select(Assignment.unit_code, Assignment.ticket_id)
@@ -178,13 +184,24 @@ def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]
         .where(
             Unit.kind == UnitKind.LINE,
             col(Assignment.created_at) >= start,
-            col(Assignment.created_at) <= end,
+            col(Assignment.created_at) < end,
             or_(col(Ticket.subdistrict) == subdistrict, col(Assignment.ticket_id).in_(mine)),
         )
     ).all()
-    tickets: dict[str, set[int]] = {}
+    called = session.exec(
+        select(WhistleCall.unit_code, WhistleCall.whistle_id)
+        .join(Whistle, col(Whistle.id) == WhistleCall.whistle_id)
+        .where(
+            Whistle.subdistrict == subdistrict,
+            col(Whistle.created_at) >= start,
+            col(Whistle.created_at) < end,
+        )
+    ).all()
+    worked: dict[str, tuple[set[int], set[int]]] = {}
     for unit, ticket_id in shared:
-        tickets.setdefault(unit, set()).add(ticket_id)
+        worked.setdefault(unit, (set(), set()))[0].add(ticket_id)
+    for unit, whistle_id in called:
+        worked.setdefault(unit, (set(), set()))[1].add(whistle_id)
     done = {
         row.unit: row.id
         for row in session.exec(
@@ -194,13 +211,17 @@ def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]
         )
     }
     return [
-        {"unit": unit, "ticket_ids": sorted(ids), "evaluation_id": done.get(unit)}
-        for unit, ids in sorted(tickets.items())
+        {
+            "unit": unit,
+            "ticket_ids": sorted(tickets),
+            "whistle_ids": sorted(whistles),
+            "evaluation_id": done.get(unit),
+        }
+        for unit, (tickets, whistles) in sorted(worked.items())
     ]
 
 
 def periods(session: Session) -> list[EvaluationPeriod]:
     """Every period, the newest first."""
-    return list(
-        session.exec(select(EvaluationPeriod).order_by(col(EvaluationPeriod.starts).desc()))
-    )
+    newest_first = col(EvaluationPeriod.starts).desc()
+    return list(session.exec(select(EvaluationPeriod).order_by(newest_first)))
