@@ -46,6 +46,7 @@ STAGE_NAMES = {
     Stage.OUTCOME: "办理结果",
 }
 MAX_ATTEMPTS = 10
+DIGEST_LINES = 20  # a message lists this many deadlines, then counts the rest
 LEASE = timedelta(minutes=2)  # a claimed message is retried if its sender died
 # Core statements on the tables: the ORM's bulk paths cost more than the database here.
 DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
@@ -137,17 +138,15 @@ def _warn_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: int)
         rows = session.execute(statement).all()
         if rows:
             _record(session, rows, [_event(r, "deadline_warned", now, {}, {}) for r in rows])
+            by_unit: dict[str, list[Row[Any]]] = {}
+            for r in rows:
+                by_unit.setdefault(_recipient(r.unit_code), []).append(r)
+            header = "【预警】以下 {n} 项即将到期，请抓紧办理："
             session.connection().execute(
                 OUTBOX,
                 [
-                    _notification(
-                        r,
-                        _recipient(r.unit_code),
-                        "deadline_warned",
-                        f"【预警】{_subject(r)}将于 {_local(r.due_at)} 到期，请抓紧办理。",
-                        now,
-                    )
-                    for r in rows
+                    _digest(to, "deadline_warned", header, items, now, "到期")
+                    for to, items in by_unit.items()
                 ],
             )
     return len(rows)
@@ -190,7 +189,8 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
         whistle_steps = Counter(r.whistle_id for r in rows if r.whistle_id is not None)
         ticket_levels = _escalate(session, TICKETS, ticket_steps, policy.top_level)
         whistle_levels = _escalate(session, WHISTLES, whistle_steps, policy.top_level)
-        events, messages = [], []
+        events = []
+        digests: dict[tuple[str, int], list[Row[Any]]] = {}
         for r in rows:
             if r.whistle_id is None:
                 level, step = ticket_levels[r.ticket_id], ticket_steps[r.ticket_id]
@@ -199,19 +199,20 @@ def _breach_batch(engine: Engine, *, policy: SlaPolicy, now: datetime, batch: in
             before = {"escalation_level": max(level - step, 0)}
             events.append(_event(r, "deadline_breached", now, before, {"escalation_level": level}))
             escalation = policy.escalation_level(level)
-            name = escalation.name if escalation else "督办"
-            text = (
-                f"【督办】{_subject(r)}已超时（应于 {_local(r.due_at)} 前完成），"
-                f"升级为{name}（第 {level} 级）。"
-            )
             targets = {_recipient(r.unit_code)}
             if escalation and escalation.notify != "unit":
                 targets.add(escalation.notify)
-            messages += [
-                _notification(r, t, "deadline_breached", text, now, level=level)
-                for t in sorted(targets)
-            ]
+            for target in targets:
+                digests.setdefault((target, level), []).append(r)
         _record(session, rows, events)
+        messages = []
+        for (target, level), items in sorted(digests.items()):
+            escalation = policy.escalation_level(level)
+            name = escalation.name if escalation else "督办"
+            header = f"【督办】以下 {{n}} 项已超时，升级为{name}（第 {level} 级）："
+            messages.append(
+                _digest(target, "deadline_breached", header, items, now, "前应完成", level=level)
+            )
         session.connection().execute(OUTBOX, messages)
     return len(rows)
 
@@ -244,16 +245,28 @@ def _event(
     }
 
 
-def _notification(
-    row: Row[Any], recipient: str, kind: str, text: str, now: datetime, **data: Any
+def _digest(
+    recipient: str,
+    kind: str,
+    header: str,
+    rows: list[Row[Any]],
+    now: datetime,
+    due_word: str,
+    **data: Any,
 ) -> dict[str, Any]:
+    """One message listing a batch's deadlines for one recipient: a robot is not flooded."""
+    lines = [f"{_subject(r)}（{_local(r.due_at)} {due_word}）" for r in rows[:DIGEST_LINES]]
+    if len(rows) > DIGEST_LINES:
+        lines.append(f"……另有 {len(rows) - DIGEST_LINES} 项")
+    tickets = sorted({r.ticket_id for r in rows if r.ticket_id is not None})
+    whistles = sorted({r.whistle_id for r in rows if r.whistle_id is not None})
     return {
         "created_at": now,
         "recipient": recipient,
         "kind": kind,
-        "ticket_id": row.ticket_id,
-        "text": text,
-        "data": {"stage": str(row.stage), "unit": row.unit_code, "whistle": row.whistle_id, **data},
+        "ticket_id": tickets[0] if len(tickets) == 1 and not whistles else None,
+        "text": "\n".join([header.format(n=len(rows)), *lines]),
+        "data": {"deadlines": len(rows), "tickets": tickets, "whistles": whistles, **data},
         "state": DeliveryState.PENDING,
         "attempts": 0,
         "next_attempt_at": now,

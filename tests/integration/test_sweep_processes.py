@@ -41,9 +41,12 @@ def tally(engine: Engine) -> dict[str, object]:
         events = session.scalar(
             select(func.count()).where(col(TicketEvent.action) == "deadline_breached")
         )
-        to_unit = session.scalar(
-            select(func.count()).where(col(Notification.recipient) == "unit:market_regulation")
+        digests = session.scalars(
+            select(col(Notification.data)).where(
+                col(Notification.recipient) == "unit:market_regulation"
+            )
         )
+        to_unit = sum(data["deadlines"] for data in digests)  # deadlines the unit was told of
         levels = set(session.scalars(select(col(Ticket.escalation_level)).distinct()))
     return {"breached": breached, "events": events, "to_unit": to_unit, "levels": levels}
 
