@@ -10,10 +10,12 @@ from sqlalchemy.engine import Engine
 
 from core.config import Settings
 from core.db import session_scope
+from evaluations import service as evaluations
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import utcnow
 from tickets import deadlines, jobs
 from tickets.policy import SlaPolicy
+from tickets.working_time import SHANGHAI
 
 log = logging.getLogger("qisu.scheduler")
 
@@ -63,4 +65,22 @@ def build_scheduler(
         id="outbox-delivery",
         **options,
     )
+    scheduler.add_job(
+        _guarded("evaluation periods", lambda: roll_evaluation_periods(engine, settings)),
+        "interval",
+        hours=1,
+        id="evaluation-periods",
+        **options,
+    )
     return scheduler
+
+
+def roll_evaluation_periods(engine: Engine, settings: Settings) -> None:
+    """Open this month's evaluation period and close the ones past their grace days."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    with session_scope(engine, write=True) as session:
+        opened, closed = evaluations.roll_periods(
+            session, today=today, grace_days=settings.evaluation_grace_days
+        )
+    if opened or closed:
+        log.info("evaluation periods: opened %s, closed %s", opened, closed or "none")

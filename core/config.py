@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     port: int = 8000
     sla_policy: Path | None = None  # the shipped Jiading policy when unset
     ranking_weights: Path | None = None  # the shipped weights when unset
+    # A month's evaluation period opens on its first day and closes this many days after it.
+    evaluation_grace_days: int = 5
     embedded_scheduler: bool = True  # sweep deadlines inside `qisu serve`
     sweep_seconds: float = 30.0
     delivery_seconds: float = 10.0

@@ -225,3 +225,20 @@ def periods(session: Session) -> list[EvaluationPeriod]:
     """Every period, the newest first."""
     newest_first = col(EvaluationPeriod.starts).desc()
     return list(session.exec(select(EvaluationPeriod).order_by(newest_first)))
+
+
+def roll_periods(session: Session, *, today: date, grace_days: int) -> tuple[str | None, list[str]]:
+    """On schedule: open this month's period if missing; close those ended `grace_days` ago."""
+    month = today.strftime("%Y-%m")
+    opened = None
+    if session.get(EvaluationPeriod, month) is None:
+        opened = open_period(session, period=month).period
+    cutoff = today - timedelta(days=grace_days)
+    due = session.exec(
+        select(EvaluationPeriod).where(
+            EvaluationPeriod.status == PeriodStatus.OPEN, col(EvaluationPeriod.ends) < cutoff
+        )
+    ).all()
+    for row in due:
+        close_period(session, period=row.period)
+    return opened, [row.period for row in due]

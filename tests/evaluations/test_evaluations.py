@@ -1,11 +1,14 @@
 """Reverse evaluations over HTTP: periods, who may score whom, freezing, visibility, to-do."""
 
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from core.db import session_scope
+from evaluations import service
 from models import Role, utcnow
 from tests.conftest import MakeUser, row_count
 from tests.tickets.conftest import Loop
@@ -133,3 +136,14 @@ def test_todo_lists_the_departments_a_subdistrict_worked_with(
     todo = client.get(f"/api/v1/evaluations/todo?period={MONTH}", headers=people.anting).json()
     assert todo[0]["evaluation_id"] == made["id"]
     assert client.get(f"/api/v1/evaluations/todo?period={MONTH}", headers=people.malu).json() == []
+
+
+def test_periods_open_and_close_on_schedule(engine: Engine) -> None:
+    def roll(day: date) -> tuple[str | None, list[str]]:
+        with session_scope(engine, write=True) as session:
+            return service.roll_periods(session, today=day, grace_days=5)
+
+    assert roll(date(2026, 11, 20)) == ("2026-11", [])
+    assert roll(date(2026, 12, 3)) == ("2026-12", [])  # November's evaluations still open
+    assert roll(date(2026, 12, 6)) == (None, ["2026-11"])
+    assert roll(date(2026, 12, 7)) == (None, [])

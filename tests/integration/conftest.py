@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 class LiveServer:
     """A qisu server process that can be started, killed and started again."""
 
-    def __init__(self, database_url: str, data_dir: Path) -> None:
+    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
+        self.extra_env = env
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
@@ -32,6 +33,9 @@ class LiveServer:
             **os.environ,
             "QISU_DATABASE_URL": self.database_url,
             "QISU_DATA_DIR": str(self.data_dir),
+            # Tests drive sweeps and periods themselves; a background job would race them.
+            "QISU_EMBEDDED_SCHEDULER": "false",
+            **self.extra_env,
         }
         self.log = (self.data_dir / f"server-{port}.log").open("wb")
         self.process = subprocess.Popen(

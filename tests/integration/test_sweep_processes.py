@@ -4,15 +4,21 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bench.sla import NOW, seed
-from models import Deadline, DeadlineStatus, Notification, Ticket, TicketEvent
+from models import Deadline, DeadlineStatus, Notification, Role, Ticket, TicketEvent, utcnow
+from tests.conftest import MakeUser, ticket_payload
+from tests.integration.conftest import LiveServer
 
 
 def sweep_process(engine: Engine, *extra: str) -> subprocess.Popen[str]:
@@ -83,3 +89,28 @@ def test_a_sweeper_killed_mid_sweep_leaves_nothing_half_done(engine: Engine) -> 
     output = second.communicate(timeout=120)[0]
     assert second.returncode == 0, output
     assert tally(engine) == {"breached": due, "events": due, "to_unit": due, "levels": {2}}
+
+
+def test_qisu_serve_sweeps_on_its_own(engine: Engine, tmp_path: Path, make_user: MakeUser) -> None:
+    desk = make_user(Role.OPERATOR)
+    url = engine.url.render_as_string(hide_password=False)
+    server = LiveServer(url, tmp_path, QISU_EMBEDDED_SCHEDULER="true", QISU_SWEEP_SECONDS="1")
+    server.start()
+    try:
+        with httpx.Client(base_url=f"{server.url}/api/v1", timeout=30) as http:
+            ticket = http.post("/tickets", json=ticket_payload(), headers=desk).json()
+            body = {"lead_unit": "market_regulation"}
+            http.post(f"/tickets/{ticket['id']}/dispatch", json=body, headers=desk)
+            with Session(engine) as session:  # the acknowledge deadline passed a minute ago
+                row = session.exec(select(Deadline).where(Deadline.stage == "acknowledge")).one()
+                row.due_at = utcnow() - timedelta(minutes=1)
+                session.add(row)
+                session.commit()
+            for _ in range(100):
+                shown = http.get(f"/tickets/{ticket['id']}", headers=desk).json()
+                if shown["escalation_level"]:
+                    break
+                time.sleep(0.1)
+            assert shown["escalation_level"] == 1 and shown["overdue"]
+    finally:
+        server.stop()
