@@ -19,6 +19,7 @@ from core.db import make_engine
 from core.errors import DomainError
 from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
+from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
 from models import utcnow
 from tickets.endpoints import router as tickets_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
+        load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
         app.state.engine = make_engine(settings.effective_database_url)
         scheduler = None
         if settings.embedded_scheduler:

@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from app.main import create_app
+from core.config import Settings
 from core.db import session_scope
 from models import (
     AppealType,
@@ -186,3 +189,17 @@ def test_exports_carry_chinese_headers(
     assert rows[0][0] == "排名" and rows[1][2] == "market_regulation" and rows[1][3] == 76.25
     wrong = client.get("/api/v1/rankings/export?period=2026-10&format=pdf", headers=boss)
     assert wrong.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [("timeliness: 1\nspeed: 2\n", "unknown figures speed"), ("timeliness: -1\n", "non-negative")],
+)
+def test_wrong_weights_stop_the_app(
+    tmp_path: Path, settings: Settings, content: str, says: str
+) -> None:
+    weights = tmp_path / "weights.yaml"
+    weights.write_text(content, encoding="utf-8")
+    app = create_app(settings.model_copy(update={"ranking_weights": weights}))
+    with pytest.raises(ValueError, match=says), TestClient(app):
+        pass
