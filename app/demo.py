@@ -1,4 +1,4 @@
-"""Demo data: one user per role and tickets at every stage of the loop."""
+"""Demo data: one user per role, tickets at every stage of the loop, a whistle, an evaluation."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -6,10 +6,24 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from accounts import service as accounts_service
-from models import AppealType, Channel, Role, Satisfaction, User, utcnow
+from evaluations import service as evaluations_service
+from evaluations import whistles
+from models import (
+    AppealType,
+    Channel,
+    Evaluation,
+    EvaluationPeriod,
+    PeriodStatus,
+    Role,
+    Satisfaction,
+    User,
+    Whistle,
+    utcnow,
+)
 from tickets import service as tickets_service
 from tickets.credit_code import check_character
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
+from tickets.working_time import SHANGHAI
 
 DEMO_USERS: list[tuple[str, Role, str | None]] = [
     ("demo-operator", Role.OPERATOR, None),
@@ -116,6 +130,7 @@ def load_demo(session: Session, *, tokens_file: Path) -> None:
             out.write("".join(line + "\n" for line in lines))
         tokens_file.chmod(0o600)
     _load_tickets(session, users=users)
+    _load_whistle_and_evaluation(session, users=users)
 
 
 def _load_tickets(session: Session, *, users: dict[str, User]) -> None:
@@ -154,3 +169,44 @@ def _load_tickets(session: Session, *, users: dict[str, User]) -> None:
                 session, ticket_id=tid, user=desk, satisfaction=Satisfaction.SATISFIED
             )
             tickets_service.close(session, ticket_id=tid, user=supervisor)
+
+
+def _load_whistle_and_evaluation(session: Session, *, users: dict[str, User]) -> None:
+    """安亭镇 whistles two departments (one has reported in) and evaluates one, once."""
+    anting, market = users["demo-anting"], users["demo-market"]
+    if session.exec(select(Whistle.id).where(Whistle.subdistrict == "anting")).first() is None:
+        whistle = whistles.raise_whistle(
+            session,
+            user=anting,
+            units=["market_regulation", "hrss"],
+            text="墨玉路园区多家企业反映证照变更和用工问题，请市场监管、人社部门到园区现场会商。",
+            ticket_ids=[],
+        )
+        whistles.report(
+            session,
+            whistle_id=whistle.id or 0,
+            user=market,
+            unit=None,
+            contact="注册许可科 王科长 021-59990000",
+            plan="本周四上午到园区现场办公，集中受理变更登记。",
+        )
+    month = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
+    period = session.get(EvaluationPeriod, month) or evaluations_service.open_period(
+        session, period=month
+    )
+    done = select(Evaluation.id).where(
+        Evaluation.period == month, Evaluation.subdistrict == "anting"
+    )
+    if period.status == PeriodStatus.OPEN and session.exec(done).first() is None:
+        evaluations_service.create(
+            session,
+            user=anting,
+            period=month,
+            unit="market_regulation",
+            timeliness=5,
+            effectiveness=4,
+            cooperation=5,
+            comment="接到吹哨后当天报到，现场办公效率高。",
+            whistle_ids=[],
+            ticket_ids=[],
+        )

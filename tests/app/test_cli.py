@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from accounts import service as accounts_service
 from core.db import make_engine
-from models import Ticket, User
+from models import Evaluation, Ticket, User, Whistle
 
 COMMANDS = [
     [],
@@ -23,6 +23,20 @@ COMMANDS = [
     ["users", "create"],
     ["demo"],
     ["demo", "load"],
+    ["scheduler"],
+    ["sla"],
+    ["sla", "sweep"],
+    ["sla", "check"],
+    ["sla", "recompute"],
+    ["classifier"],
+    ["classifier", "base"],
+    ["classifier", "train"],
+    ["classifier", "predict"],
+    ["classifier", "evaluate"],
+    ["model"],
+    ["model", "list"],
+    ["model", "activate"],
+    ["model", "build-default"],
 ]
 
 
@@ -100,3 +114,6 @@ def test_demo_load_is_idempotent(tmp_path: Path) -> None:
         statuses = {t.status for t in session.exec(select(Ticket))}
         assert len(session.exec(select(Ticket)).all()) == 8
     assert {"triage", "dispatched", "acknowledged", "contacted", "replied", "closed"} <= statuses
+    with Session(engine) as session:
+        assert len(session.exec(select(Whistle)).all()) == 1
+        assert len(session.exec(select(Evaluation)).all()) == 1
