@@ -84,7 +84,7 @@ def main() -> None:
     index = {label: i for i, label in enumerate(classifier.labels)}
     truth = np.array([index[y] for y in test_y])
     began = time.monotonic()
-    parts = classifier.components(test_x)
+    components = classifier.figures(test_x, test_y)
     seconds = time.monotonic() - began
 
     baseline = fit_ngram(train_x, [index[y] for y in train_y])
@@ -94,8 +94,7 @@ def main() -> None:
     figures = {
         "baseline (n-gram, all training rows)": evaluate(baseline_p, truth, classifier.labels)
     }
-    for name in ("ngram", "encoder", "ensemble"):
-        figures[name] = evaluate(parts[name], truth, classifier.labels)
+    figures |= {name: components[name] for name in ("ngram", "encoder", "ensemble")}
     print(f"\n{'model':<38}{'accuracy':>10}{'macro-F1':>10}{'top-3':>8}{'ECE':>8}")
     for name, f in figures.items():
         print(

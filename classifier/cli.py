@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 
 from classifier.errors import ClassifierError
@@ -164,7 +163,6 @@ def evaluate(
 ) -> None:
     """Score the encoder, the n-gram baseline and the ensemble on labelled rows, side by side."""
     from classifier.data import read_labelled
-    from classifier.metrics import evaluate as figures_of
 
     try:
         labelled = read_labelled(
@@ -173,17 +171,15 @@ def evaluate(
     except ClassifierError as exc:
         raise _fail(str(exc)) from None
     classifier = _load(model)
-    index = {label: i for i, label in enumerate(classifier.labels)}
-    known = [i for i, label in enumerate(labelled.labels) if label in index]
+    model_labels = set(classifier.labels)
+    known = [i for i, label in enumerate(labelled.labels) if label in model_labels]
     if not known:
         raise _fail(f"{data}: none of its labels is one the model knows")
     texts = [labelled.texts[i] for i in known]
-    truth = np.array([index[labelled.labels[i]] for i in known])
     began = time.monotonic()
-    parts = classifier.components(texts)
+    figures = classifier.figures(texts, [labelled.labels[i] for i in known])
     seconds = time.monotonic() - began
     names = {"ngram": "n-gram baseline", "encoder": "fine-tuned encoder", "ensemble": "ensemble"}
-    figures = {name: figures_of(parts[name], truth, classifier.labels) for name in names}
     skipped = len(labelled.texts) - len(known)
     typer.echo(f"{len(texts)} rows ({skipped} with labels the model does not know left out)")
     typer.echo(f"{'':<20}{'accuracy':>10}{'macro-F1':>10}{'top-3':>8}{'ECE':>8}")
@@ -258,7 +254,6 @@ def build_default(
     from classifier.bootstrap import corpus
     from classifier.data import fingerprint
     from classifier.inference import Classifier
-    from classifier.metrics import evaluate as figures_of
     from classifier.pipeline import train_model
     from classifier.registry import activate as activate_version
     from classifier.registry import active_name
@@ -288,11 +283,8 @@ def build_default(
         )
         eval_texts, eval_labels = corpus(held_out=True)
         classifier = Classifier(folder, threads=settings.torch_threads)
-        index = {label: i for i, label in enumerate(classifier.labels)}
-        truth = np.array([index[label] for label in eval_labels])
-        parts = classifier.components(eval_texts)
         figures = {
-            part: figures_of(parts[part], truth, classifier.labels)["accuracy"] for part in parts
+            part: f["accuracy"] for part, f in classifier.figures(eval_texts, eval_labels).items()
         }
         card_path = folder / "model.json"
         card = json.loads(card_path.read_text(encoding="utf-8"))

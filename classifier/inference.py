@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from classifier.calibration import log_softmax
 from classifier.encoder import Encoder, mean_pool
 from classifier.errors import ClassifierError
+from classifier.metrics import evaluate
 from classifier.ngram import ngram_scores
 from classifier.pipeline import FORMAT
 from classifier.training import Head
@@ -100,6 +101,13 @@ class Classifier:
         ngram = log_softmax(ngram_scores(self.ngram, texts, len(self.labels)), self.t_ngram)
         mixed = log_softmax(self.weight * encoder + (1 - self.weight) * ngram)
         return {"ensemble": np.exp(mixed), "encoder": np.exp(encoder), "ngram": np.exp(ngram)}
+
+    def figures(self, texts: list[str], labels: list[str]) -> dict[str, dict[str, Any]]:
+        """Every component's figures on texts whose labels the model knows."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        truth = np.array([index[label] for label in labels])
+        parts = self.components(texts)
+        return {name: evaluate(parts[name], truth, self.labels) for name in COMPONENTS}
 
     def probabilities(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """The ensemble's probabilities [texts, labels]."""

@@ -26,7 +26,7 @@ from models import (
     Unit,
     UnitKind,
 )
-from tickets.kpis import unit_kpis
+from tickets.kpis import on_time_rate, unit_kpis
 from tickets.working_time import WorkingCalendar
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "ranking-weights.yaml"
@@ -93,16 +93,18 @@ def _scorecard(
         name: round(sum(getattr(r, name) for r in rows) / len(rows), 4) if rows else None
         for name in ("timeliness", "effectiveness", "cooperation")
     }
-    reports = session.exec(
-        select(Deadline.status).where(
-            col(Deadline.whistle_id).is_not(None),
-            Deadline.stage == Stage.REPORT,
-            Deadline.unit_code == unit.code,
-            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
-            col(Deadline.started_at) >= start,
-            col(Deadline.started_at) < end,
+    reports = list(
+        session.exec(
+            select(Deadline).where(
+                col(Deadline.whistle_id).is_not(None),
+                Deadline.stage == Stage.REPORT,
+                Deadline.unit_code == unit.code,
+                col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
+                col(Deadline.started_at) >= start,
+                col(Deadline.started_at) < end,
+            )
         )
-    ).all()
+    )
     tickets = unit_kpis(session, unit=unit.code, start=start, end=end, calendar=calendar)
     led = select(Assignment).where(
         Assignment.unit_code == unit.code,
@@ -125,9 +127,7 @@ def _scorecard(
     returned = sum(a.state == AssignmentState.RETURNED for a in assignments)
     figures: dict[str, float | None] = {
         **{k: None if v is None else round((v - 1) / 4, 4) for k, v in averages.items()},
-        "whistle_report_on_time_rate": _share(
-            sum(s == DeadlineStatus.MET for s in reports), len(reports)
-        ),
+        "whistle_report_on_time_rate": on_time_rate(reports, Stage.REPORT),
         "acknowledged_on_time_rate": tickets.acknowledged_on_time_rate,
         "replied_on_time_rate": tickets.replied_on_time_rate,
         "satisfaction_rate": _share(pleased, rated),

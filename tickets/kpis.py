@@ -24,7 +24,8 @@ class UnitKpis(BaseModel):
     tickets_led: int
 
 
-def _on_time_rate(rows: list[Deadline], stage: Stage) -> float | None:
+def on_time_rate(rows: list[Deadline], stage: Stage) -> float | None:
+    """The share of a stage's decided deadlines (met or breached) that were met."""
     decided = [
         r
         for r in rows
@@ -70,8 +71,8 @@ def unit_kpis(
         unit=unit,
         period_from=start,
         period_to=end,
-        acknowledged_on_time_rate=_on_time_rate(rows, Stage.ACKNOWLEDGE),
-        replied_on_time_rate=_on_time_rate(rows, Stage.REPLY),
+        acknowledged_on_time_rate=on_time_rate(rows, Stage.ACKNOWLEDGE),
+        replied_on_time_rate=on_time_rate(rows, Stage.REPLY),
         overdue=sum(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
         average_working_hours_to_reply=round(sum(hours) / len(hours), 2) if hours else None,
         reopen_rate=round(reopened / total, 4) if total else None,

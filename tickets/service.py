@@ -1,5 +1,6 @@
 """Intake and every move of the closed loop; each writes its audit event in the same transaction."""
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -452,12 +453,10 @@ def pause_clocks(
     version: int | None = None,
 ) -> Ticket:
     """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
-    ticket, _, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="pause", version=version
-    )
-    if not deadlines.pause(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
-        raise Conflict(f"ticket {ticket_id} has no running deadline to pause")
-    return _finish(session, ticket=ticket, user=user, action="pause", before=before, note=reason)
+    return _change_clocks(
+        session, ticket_id, user, "pause", deadlines.pause, "no running deadline to pause",
+        note=reason, version=version,
+    )  # fmt: skip
 
 
 def resume_clocks(
@@ -469,9 +468,26 @@ def resume_clocks(
     version: int | None = None,
 ) -> Ticket:
     """The enterprise answered: paused deadlines count again, without the paused time."""
+    return _change_clocks(
+        session, ticket_id, user, "resume", deadlines.resume, "no paused deadline",
+        note=note, version=version,
+    )  # fmt: skip
+
+
+def _change_clocks(
+    session: Session,
+    ticket_id: int,
+    user: User,
+    action: str,
+    change: Callable[..., int],
+    refusal: str,
+    *,
+    note: str | None,
+    version: int | None,
+) -> Ticket:
     ticket, _, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="resume", version=version
+        session, ticket_id=ticket_id, user=user, action=action, version=version
     )
-    if not deadlines.resume(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
-        raise Conflict(f"ticket {ticket_id} has no paused deadline")
-    return _finish(session, ticket=ticket, user=user, action="resume", before=before, note=note)
+    if not change(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
+        raise Conflict(f"ticket {ticket_id} has {refusal}")
+    return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
