@@ -33,6 +33,10 @@ cli.add_typer(demo_cli, name="demo")
 cli.add_typer(sla_cli, name="sla")
 cli.add_typer(classifier_cli, name="classifier")
 cli.add_typer(model_cli, name="model")
+routing_cli = typer.Typer(
+    help="Routing: operators' corrections as training data.", no_args_is_help=True
+)
+cli.add_typer(routing_cli, name="routing")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -171,15 +175,15 @@ def scheduler() -> None:
         typer.echo("qisu scheduler stopped")
 
 
-def _instant(value: str) -> datetime:
+def _instant(value: str, option: str = "--now") -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise _fail(
-            f"--now {value!r} is not an ISO 8601 instant like 2026-12-01T09:00:00+08:00"
+            f"{option} {value!r} is not an ISO 8601 instant like 2026-12-01T09:00:00+08:00"
         ) from None
     if parsed.tzinfo is None:
-        raise _fail(f"--now {value!r} needs an offset, e.g. +08:00")
+        raise _fail(f"{option} {value!r} needs an offset, e.g. +08:00")
     return parsed
 
 
@@ -240,6 +244,47 @@ def sla_recompute() -> None:
 
     count = recompute_fallbacks(_engine(), _policy())
     typer.echo(f"recounted {count} deadlines")
+
+
+@routing_cli.command("export-feedback")
+def routing_export_feedback(
+    file: Annotated[Path, typer.Argument(help="Output: .csv (UTF-8 with BOM) or .jsonl.")],
+    since: Annotated[
+        str | None, typer.Option("--from", help="Judged at or after this ISO 8601 instant.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Judged before this instant (default: now).")
+    ] = None,
+) -> None:
+    """Write the tickets whose routing operators corrected, as a classifier training file."""
+    import csv
+    import json
+
+    from app.setup import prepare_database
+    from models import utcnow
+    from routing import insights
+
+    if file.suffix.lower() not in {".csv", ".jsonl"}:
+        raise _fail(f"{file}: name a .csv or .jsonl file")
+    engine = _engine()
+    prepare_database(engine)
+    end = _instant(until, "--to") if until else utcnow()
+    start = _instant(since, "--from") if since else datetime(2000, 1, 1, tzinfo=end.tzinfo)
+    with session_scope(engine) as session:
+        rows = insights.feedback(session, since=start, until=end)
+    partial = file.with_name(file.name + ".partial")
+    with partial.open("w", encoding="utf-8-sig" if file.suffix == ".csv" else "utf-8") as out:
+        if file.suffix.lower() == ".csv":
+            writer = csv.DictWriter(out, fieldnames=insights.FEEDBACK_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    partial.replace(file)
+    typer.echo(
+        f"wrote {len(rows)} corrected tickets to {file}; train on it with "
+        f"`qisu classifier train --data {file} --title-col title --text-col text --label-col label`"
+    )
 
 
 def main() -> None:

@@ -22,6 +22,8 @@ from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
 from models import utcnow
+from routing import model as routing_model
+from routing.endpoints import router as routing_router
 from tickets.endpoints import router as tickets_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
         load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
         app.state.engine = make_engine(settings.effective_database_url)
+        routing_model.use(settings.data_dir / "models")
+        routing_model.warm()  # load the active model now, not on the first appeal
         scheduler = None
         if settings.embedded_scheduler:
             scheduler = build_scheduler(app.state.engine, settings, policy, blocking=False)
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(units_router)
     app.include_router(tickets_router)
+    app.include_router(routing_router)
     app.include_router(evaluations_router)
     app.include_router(whistles_router)
     app.include_router(rankings_router)

@@ -95,8 +95,11 @@ class Classifier:
         if not texts:
             empty = np.zeros((0, len(self.labels)), dtype=np.float32)
             return dict.fromkeys(COMPONENTS, empty)
+        return self._mix(texts, self._pooled(texts, batch))
+
+    def _mix(self, texts: list[str], pooled: torch.Tensor) -> dict[str, np.ndarray]:
         with torch.inference_mode():
-            scores = self.head(self._pooled(texts, batch)).numpy()
+            scores = self.head(pooled).numpy()
         encoder = log_softmax(scores, self.t_encoder)
         ngram = log_softmax(ngram_scores(self.ngram, texts, len(self.labels)), self.t_ngram)
         mixed = log_softmax(self.weight * encoder + (1 - self.weight) * ngram)
@@ -137,3 +140,11 @@ class Classifier:
             return np.zeros((0, self.encoder.width), dtype=np.float32)
         vectors = torch.nn.functional.normalize(self._pooled(texts, batch), dim=1)
         return vectors.numpy()
+
+    def analyse(self, texts: list[str], batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """The ensemble's probabilities and the embeddings, from one pass of the encoder."""
+        if not texts:
+            return self.probabilities([]), self.embed([])
+        pooled = self._pooled(texts, batch)
+        embeddings = torch.nn.functional.normalize(pooled, dim=1).numpy()
+        return self._mix(texts, pooled)["ensemble"], embeddings

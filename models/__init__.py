@@ -13,6 +13,7 @@ from models.deadline import (
 )
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
+from models.routing import RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
     Assignment,
@@ -49,9 +50,11 @@ __all__ = [
     "Notification",
     "PeriodStatus",
     "Role",
+    "RoutingDecision",
     "Satisfaction",
     "Stage",
     "Ticket",
+    "TicketEmbedding",
     "TicketEvent",
     "TicketStatus",
     "Unit",

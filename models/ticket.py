@@ -94,13 +94,13 @@ class Ticket(SQLModel, table=True):
     contact_phone: str = Field(max_length=32, index=True)
     title: str | None = Field(default=None, max_length=200)
     text: str = Field(sa_type=Text)
-    address: str = Field(max_length=500)
+    address: str = Field(max_length=500, index=True)
     subdistrict: str | None = Field(default=None, foreign_key="unit.code", index=True)
     appeal_type: AppealType = Field(sa_type=EnumString(AppealType, 16))
     urgency: Urgency = Field(sa_type=EnumString(Urgency, 16))
     status: TicketStatus = Field(sa_type=EnumString(TicketStatus, 16), index=True)
     lead_unit: str | None = Field(default=None, foreign_key="unit.code", index=True)
-    repeat_of: int | None = Field(default=None, foreign_key="ticket.id")
+    repeat_of: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     repeat_count: int = 0
     escalation_level: int = 0
     reopen_count: int = 0

@@ -1,11 +1,13 @@
-"""The 街镇 of an address, from the names people write for the twelve Jiading 街镇.
-
-This is the first source of locality (DESIGN.md "Routing"); a road gazetteer and the
-enterprise registry come next, for addresses that name no 街镇.
-"""
+"""The 街镇 of an address: its names, then a road gazetteer, then the enterprise registry."""
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+GAZETTEER = Path(__file__).parent / "data" / "jiading-gazetteer.yaml"
 
 # Each 街镇 and the names an address may use for it, full names first.
 NAMES: dict[str, tuple[str, ...]] = {
@@ -36,13 +38,29 @@ class Locality:
     """Where an address lies, and what decided it."""
 
     subdistrict: str | None
-    source: str  # "name", "generic name", "outside Jiading" or "unknown"
+    # "name", "generic name", "gazetteer", "registry", "outside Jiading" or "unknown"
+    source: str
     matched: str | None = None
 
 
-def from_address(address: str) -> Locality:
-    """The 街镇 an address names: a full name before a short one, then the first written."""
+@lru_cache
+def gazetteer(path: Path = GAZETTEER) -> dict[str, str]:
+    """Each road, park or former town name and the one 街镇 it lies in."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    places: dict[str, str] = {}
+    for code, names in data.items():
+        for name in names:
+            if places.setdefault(str(name), code) != code:
+                raise ValueError(f"{path}: {name} is listed under {places[name]} and {code}")
+    return places
+
+
+def from_address(address: str, *, registered: str | None = None) -> Locality:
+    """The 街镇 of an address, else of the enterprise's registration, and what decided it."""
     text = re.sub(r"\s+", "", address)
+    outside = OTHER_DISTRICTS.search(text)
+    if outside and not JIADING.search(text[: outside.start()]):
+        return Locality(None, "outside Jiading", outside.group(0))
     found = [
         (len(name) < 3, text.find(name), code, name)
         for code, names in NAMES.items()
@@ -52,10 +70,16 @@ def from_address(address: str) -> Locality:
     if found:
         _, _, code, name = min(found)
         return Locality(code, "name", name)
-    outside = OTHER_DISTRICTS.search(text)
-    if outside and not JIADING.search(text[: outside.start()]):
-        return Locality(None, "outside Jiading", outside.group(0))
     for name, code in GENERIC.items():
         if name in text:
             return Locality(code, "generic name", name)
+    # The longest place name written wins; a tie between two 街镇 is no answer.
+    places = [(name, code) for name, code in gazetteer().items() if name in text]
+    if places:
+        longest = max(len(name) for name, _ in places)
+        best = [(name, code) for name, code in places if len(name) == longest]
+        if len({code for _, code in best}) == 1:
+            return Locality(best[0][1], "gazetteer", best[0][0])
+    if registered:
+        return Locality(registered, "registry")
     return Locality(None, "unknown")

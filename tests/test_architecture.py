@@ -28,7 +28,7 @@ ALLOWED = {
     "integrations": {"core"},
     "accounts": {"core", "models"},
     "units": {"core", "models", "accounts"},
-    "routing": {"core", "models", "classifier", "units"},
+    "routing": {"core", "models", "accounts", "classifier", "units"},
     "tickets": {"core", "models", "accounts", "units", "routing", "classifier", "integrations"},
     "evaluations": {"core", "models", "accounts", "units", "tickets", "routing", "integrations"},
     "web": {"core", "models", "accounts", "units", "tickets", "evaluations", "routing"},

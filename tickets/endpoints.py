@@ -47,7 +47,7 @@ def create_ticket(
     ticket, created = service.intake(session, data=data, user=user)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return presenters.present_ticket(session, ticket, new=created)
+    return presenters.present_ticket(session, ticket)
 
 
 @router.get("/tickets", response_model=TicketPage)

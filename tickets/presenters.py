@@ -11,6 +11,7 @@ from models import (
     Deadline,
     DeadlineStatus,
     Enterprise,
+    RoutingDecision,
     Ticket,
     TicketEvent,
     utcnow,
@@ -20,10 +21,12 @@ from tickets import repository
 from tickets.policy import current_policy
 from tickets.schemas import (
     AssignmentPublic,
+    CandidatePublic,
     ContactPublic,
     DeadlinePublic,
     EnterprisePublic,
     EventPublic,
+    RoutingPublic,
     TicketPublic,
 )
 
@@ -36,6 +39,7 @@ def present_tickets(
     names: dict[str, str] | None = None,
     assignments: dict[int, list[Assignment]] | None = None,
     clocks: dict[int, list[Deadline]] | None = None,
+    decisions: dict[int, RoutingDecision] | None = None,
 ) -> list[TicketPublic]:
     """The public form of each ticket, with its enterprise and assignments."""
     if assignments is None:
@@ -45,6 +49,8 @@ def present_tickets(
         names = repository.enterprise_names(session, codes=[t.enterprise_code for t in tickets])
     if clocks is None:
         clocks = repository.deadlines_of(session, ticket_ids=[t.id for t in tickets if t.id])
+    if decisions is None:
+        decisions = repository.latest_decisions(session, ticket_ids=[t.id for t in tickets if t.id])
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
@@ -53,6 +59,7 @@ def present_tickets(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
                 deadlines=[_deadline(row) for row in rows],
+                routing=_routing(decisions.get(ticket.id or 0)),
                 overdue=any(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
                 calendar_fallback=any(r.fallback for r in rows),
                 enterprise=EnterprisePublic(
@@ -69,6 +76,16 @@ def present_tickets(
             )
         )
     return result
+
+
+def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
+    if row is None:
+        return None
+    return RoutingPublic(
+        **row.model_dump(exclude={"id", "ticket_id", "created_at", "candidates"}),
+        candidates=[CandidatePublic(**c) for c in row.candidates],
+        decided_at=row.created_at,
+    )
 
 
 def _deadline(row: Deadline) -> DeadlinePublic:
@@ -89,12 +106,12 @@ def _deadline(row: Deadline) -> DeadlinePublic:
     )
 
 
-def present_ticket(session: Session, ticket: Ticket, *, new: bool = False) -> TicketPublic:
-    """The public form of one ticket; a new one has no assignments or deadlines to query."""
+def present_ticket(session: Session, ticket: Ticket) -> TicketPublic:
+    """The public form of one ticket."""
     # The session usually holds the enterprise already, so this costs no query.
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     names = {enterprise.credit_code: enterprise.name} if enterprise else {}
-    return present_tickets(session, [ticket], names, *(({}, {}) if new else (None, None)))[0]
+    return present_tickets(session, [ticket], names)[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

@@ -16,6 +16,7 @@ from models import (
     DeadlineStatus,
     Enterprise,
     Role,
+    RoutingDecision,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -123,6 +124,16 @@ def deadlines_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, li
         for row in session.exec(query.order_by(col(Deadline.id))):
             grouped[row.ticket_id or 0].append(row)
     return grouped
+
+
+def latest_decisions(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, RoutingDecision]:
+    """The newest routing decision of each ticket."""
+    latest: dict[int, RoutingDecision] = {}
+    if ticket_ids:
+        query = select(RoutingDecision).where(col(RoutingDecision.ticket_id).in_(ticket_ids))
+        for row in session.exec(query.order_by(col(RoutingDecision.id))):
+            latest[row.ticket_id] = row
+    return latest
 
 
 def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:

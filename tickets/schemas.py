@@ -164,6 +164,32 @@ class DeadlinePublic(BaseModel):
     met_at: datetime | None
 
 
+class CandidatePublic(BaseModel):
+    """A unit routing considered, with the classifier's probability."""
+
+    unit: str
+    probability: float
+
+
+class RoutingPublic(BaseModel):
+    """Routing's latest decision on a ticket (item 52) and what it was made from."""
+
+    lead_unit: str | None = Field(description="None: the ticket waits in the triage queue.")
+    assist_units: list[str]
+    subdistrict: str | None
+    confidence: float | None
+    rule: str
+    candidates: list[CandidatePublic]
+    screened_by: list[str]
+    reasons: list[str]
+    model_version: str | None
+    locality_source: str
+    trigger: str
+    decided_at: datetime
+    correct: bool | None = Field(description="Judged by the operator's dispatch or the loop.")
+    corrected_unit: str | None
+
+
 class TicketPublic(BaseModel):
     """A ticket as the API shows it."""
 
@@ -188,6 +214,7 @@ class TicketPublic(BaseModel):
     assignments: list[AssignmentPublic]
     repeat_of: int | None
     repeat_count: int
+    routing: RoutingPublic | None
     escalation_level: int
     deadlines: list[DeadlinePublic]
     overdue: bool

@@ -15,68 +15,48 @@ from models import (
     Satisfaction,
     Stage,
     Ticket,
-    TicketEvent,
     TicketStatus,
+    Unit,
     UnitKind,
     User,
     utcnow,
 )
-from tickets import deadlines, lifecycle, repository
+from routing import repeats, screening
+from routing import service as routing_service
+from routing.settings import get_routing_settings
+from tickets import audit, deadlines, dispatching, lifecycle, repository
 from tickets.policy import current_policy
 from tickets.schemas import TicketCreate
 from units import service as units_service
 
-# The fields an audit event records before and after a change.
-_AUDITED = (
-    "status",
-    "lead_unit",
-    "subdistrict",
-    "reopen_count",
-    "return_count",
-    "extension_requested_days",
-    "extension_days",
-    "satisfaction",
-    "escalation_level",
-)
-
-
-def _snapshot(ticket: Ticket) -> dict[str, Any]:
-    return {name: getattr(ticket, name) for name in _AUDITED}
-
-
-def _record(
-    session: Session,
-    *,
-    ticket: Ticket,
-    user: User | None,
-    action: str,
-    before: dict[str, Any],
-    note: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> TicketEvent:
-    after = {**_snapshot(ticket), **(extra or {})}
-    # A new ticket records all it starts with; a change records only what it changed.
-    changed = {key for key in after if not before or before.get(key, after[key]) != after[key]}
-    event = TicketEvent(
-        ticket_id=ticket.id or 0,
-        actor_id=user.id if user else None,
-        actor_name=user.name if user else "system",
-        action=action,
-        before={key: before[key] for key in sorted(changed) if before},
-        after={key: after[key] for key in sorted(changed)},
-        note=note,
-    )
-    session.add(event)
-    return event
-
 
 def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
-    """Take an appeal in; returns the ticket and whether it is new (idempotent per source id)."""
+    """Take an appeal in, screen and route it; returns the ticket and whether it is new.
+
+    Idempotent per (source, external_id); the same text again from the same enterprise or
+    phone within minutes is merged into the first ticket instead of counted as a repeat.
+    """
+    first = repeats.duplicate_submission(
+        session,
+        text=data.text,
+        enterprise_code=data.enterprise.credit_code,
+        phone=data.contact.phone,
+        at=data.received_at,
+        minutes=get_routing_settings().merge_minutes,
+    )
+    if first is not None:
+        if (first.source, first.external_id) != (data.source, data.external_id):
+            note = f"the same appeal again as {data.source}/{data.external_id}; merged"
+            audit.record(session, ticket=first, user=user, action="merged", before={}, note=note)
+        return first, False
+    # Routing reads (the model, the repeat lookup) come before the first write, so a SQLite
+    # writer holds its lock only for the inserts.
+    assessment = routing_service.assess(session, appeal=_appeal(data))
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
         with session.begin_nested():
-            return _create_ticket(session, data=data, user=user), True
+            ticket = _create_ticket(session, data=data, user=user)
     except IntegrityError:
         existing = repository.ticket_by_source(
             session, source=data.source, external_id=data.external_id
@@ -84,6 +64,18 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         if existing is None:
             raise
         return existing, False
+    dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="intake")
+    return ticket, True
+
+
+def _appeal(data: TicketCreate) -> routing_service.Appeal:
+    return routing_service.Appeal(
+        text=" ".join(part for part in (data.title, data.text) if part),
+        address=data.address,
+        at=data.received_at,
+        enterprise_code=data.enterprise.credit_code,
+        phone=data.contact.phone,
+    )
 
 
 def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticket:
@@ -116,7 +108,7 @@ def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticke
     )
     session.add(ticket)
     session.flush()
-    _record(session, ticket=ticket, user=user, action="received", before={})
+    audit.record(session, ticket=ticket, user=user, action="received", before={})
     return ticket
 
 
@@ -138,7 +130,7 @@ def _begin(
             "reload it and try again"
         )
     transition = lifecycle.guard(action, ticket=ticket, user=user)
-    return ticket, transition, _snapshot(ticket)
+    return ticket, transition, audit.snapshot(ticket)
 
 
 def _finish(
@@ -154,7 +146,9 @@ def _finish(
     ticket.updated_at = utcnow()
     session.add(ticket)
     session.flush()
-    _record(session, ticket=ticket, user=user, action=action, before=before, note=note, extra=extra)
+    audit.record(
+        session, ticket=ticket, user=user, action=action, before=before, note=note, extra=extra
+    )
     return ticket
 
 
@@ -177,7 +171,7 @@ def dispatch(
     version: int | None = None,
 ) -> Ticket:
     """分拨: send the ticket to its lead unit, with assisting units."""
-    ticket, transition, before = _begin(
+    ticket, _, before = _begin(
         session, ticket_id=ticket_id, user=user, action="dispatch", version=version
     )
     lead = units_service.active_unit(session, code=lead_unit, field="lead_unit")
@@ -189,19 +183,9 @@ def dispatch(
         area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
         if area.kind != UnitKind.SUBDISTRICT:
             raise InvalidInput(f"{subdistrict} is not a 街镇", field="subdistrict")
-        ticket.subdistrict = area.code
-    elif ticket.subdistrict is None:
-        # A 街镇 in the dispatch is the ticket's area unless one is known already.
-        areas = [u.code for u in (lead, *assisting) if u.kind == UnitKind.SUBDISTRICT]
-        ticket.subdistrict = areas[0] if areas else None
-    session.add(Assignment(ticket_id=ticket_id, unit_code=lead.code, role=AssignmentRole.LEAD))
-    for unit in assisting:
-        session.add(
-            Assignment(ticket_id=ticket_id, unit_code=unit.code, role=AssignmentRole.ASSIST)
-        )
-    ticket.lead_unit = lead.code
-    ticket.status = transition.target or ticket.status
-    _start_work_clocks(session, ticket=ticket, stages=(*_WORK_STAGES, Stage.RETURN_WINDOW))
+    dispatching.dispatch_by(
+        session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict
+    )
     return _finish(
         session,
         ticket=ticket,
@@ -213,25 +197,11 @@ def dispatch(
     )
 
 
-_WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
 _STAMP_STAGES = {
     "acknowledged_at": Stage.ACKNOWLEDGE,
     "contacted_at": Stage.CONTACT,
     "replied_at": Stage.REPLY,
 }
-
-
-def _start_work_clocks(session: Session, *, ticket: Ticket, stages: tuple[Stage, ...]) -> None:
-    now = utcnow()
-    for stage in stages:
-        deadlines.start(
-            session,
-            policy=current_policy(),
-            ticket=ticket,
-            stage=stage,
-            unit_code=ticket.lead_unit,
-            now=now,
-        )
 
 
 def _lead_unit_step(
@@ -326,6 +296,7 @@ def return_ticket(
             f"ticket {ticket_id} can no longer be returned: its return window closed at "
             f"{closed.isoformat()}; ask a supervisor to re-dispatch it"
         )
+    returned_by = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
     deadlines.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         if assignment.role == AssignmentRole.LEAD:
@@ -340,7 +311,21 @@ def return_ticket(
     ticket.extension_requested_days = None
     ticket.extension_reason = None
     ticket.status = transition.target or ticket.status
-    return _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
+    routing_service.mark(session, ticket_id=ticket_id, correct=False)
+    _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
+    by_subdistrict = returned_by is not None and returned_by.kind == UnitKind.SUBDISTRICT
+    if by_subdistrict or ticket.return_count >= 2:
+        # Item 52: a 街镇 saying it is not its authority sends the ticket to a line unit.
+        assessment = routing_service.assess(
+            session,
+            appeal=routing_service.appeal_of(ticket),
+            exclude_id=ticket_id,
+            exclude_territorial=by_subdistrict,
+            flags=(screening.RETURNED,) if by_subdistrict else (),
+            returns=ticket.return_count,
+        )
+        dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="return")
+    return ticket
 
 
 def request_extension(
@@ -417,7 +402,7 @@ def callback(
         lead = _lead_assignment(session, ticket=ticket)
         lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
         session.add(lead)
-        _start_work_clocks(session, ticket=ticket, stages=_WORK_STAGES)
+        dispatching.start_work_clocks(session, ticket=ticket, stages=dispatching.WORK_STAGES)
     else:
         ticket.status = TicketStatus.VERIFIED
     return _finish(session, ticket=ticket, user=user, action="callback", before=before, note=note)
@@ -440,6 +425,7 @@ def close(
         session.add(assignment)
     ticket.status = transition.target or ticket.status
     ticket.closed_at = utcnow()
+    routing_service.mark(session, ticket_id=ticket_id, correct=True)
     deadlines.cancel(session, ticket_id=ticket_id, now=ticket.closed_at)
     return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)
 

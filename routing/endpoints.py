@@ -1,0 +1,144 @@
+"""HTTP routes of routing: preview, online accuracy, 一类事 clusters and similar cases."""
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+
+from accounts.dependencies import require_roles
+from core.db import SessionDep
+from core.errors import InvalidInput, NotFound
+from models import Role, Ticket, User, utcnow
+from routing import insights, model, service
+from routing.schemas import (
+    AccuracyOut,
+    AccuracyReport,
+    CandidateOut,
+    ClusterOut,
+    DecisionOut,
+    PreviewIn,
+    PreviewOut,
+    RepeatOut,
+    SimilarOut,
+)
+from routing.settings import get_routing_settings
+
+router = APIRouter(prefix="/api/v1", tags=["routing"])
+
+DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
+SupervisorUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
+From = Annotated[
+    datetime | None, Query(alias="from", description="Start; a time without offset is Shanghai's.")
+]
+To = Annotated[datetime | None, Query(alias="to", description="End (exclusive); default now.")]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[datetime, datetime]:
+    """The asked span, defaulting to the last `days` days; naive times are Shanghai time."""
+    until = until or utcnow()
+    since = since or until - timedelta(days=days)
+    since, until = (t if t.tzinfo else t.replace(tzinfo=SHANGHAI) for t in (since, until))
+    if since >= until:
+        raise InvalidInput("from must come before to", field="from")
+    return since, until
+
+
+@router.post("/routing/preview", response_model=PreviewOut)
+def preview(body: PreviewIn, session: SessionDep, user: DeskUser) -> PreviewOut:
+    """What routing would decide for an appeal, and its likely repeats; nothing is stored."""
+    assessment = service.assess(
+        session,
+        appeal=service.Appeal(
+            text=body.text,
+            address=body.address,
+            at=body.received_at or utcnow(),
+            enterprise_code=body.credit_code,
+            phone=body.phone,
+        ),
+    )
+    decision = assessment.decision
+    return PreviewOut(
+        routing=DecisionOut(
+            lead_unit=decision.lead_unit,
+            assist_units=decision.assist_units,
+            subdistrict=decision.subdistrict,
+            confidence=decision.confidence,
+            rule=decision.rule,
+            candidates=[
+                CandidateOut(unit=c.unit, probability=c.probability) for c in decision.candidates
+            ],
+            screened_by=decision.screened_by,
+            reasons=decision.reasons,
+            model_version=assessment.model_version,
+            locality_source=assessment.locality.source,
+        ),
+        repeats=[
+            RepeatOut(
+                ticket_id=m.ticket_id,
+                root_id=m.root_id,
+                similarity=round(m.similarity, 4),
+                received_at=m.received_at,
+                lead_unit=m.lead_unit,
+            )
+            for m in assessment.repeats
+        ],
+    )
+
+
+@router.get("/routing/accuracy", response_model=AccuracyReport)
+def accuracy(
+    session: SessionDep, user: SupervisorUser, since: From = None, until: To = None
+) -> AccuracyReport:
+    """Online accuracy per model version: decisions judged by dispatch, returns and closes."""
+    since, until = _span(since, until, days=30)
+    versions = [
+        AccuracyOut(
+            **asdict(a),
+            accuracy=a.accuracy,
+            dispatched_accuracy=a.dispatched_accuracy,
+        )
+        for a in insights.accuracy(session, since=since, until=until)
+    ]
+    return AccuracyReport(since=since, until=until, versions=versions)
+
+
+@router.get("/clusters", response_model=list[ClusterOut])
+def clusters(
+    session: SessionDep,
+    user: SupervisorUser,
+    since: From = None,
+    until: To = None,
+    min_enterprises: Annotated[int, Query(ge=2, le=100)] = 2,
+) -> list[ClusterOut]:
+    """一类事: different enterprises raising the same matter with the same lead unit."""
+    settings = get_routing_settings()
+    since, until = _span(since, until, days=settings.cluster_window_days)
+    found = insights.clusters(
+        session,
+        since=since,
+        until=until,
+        similarity=settings.cluster_similarity,
+        min_enterprises=min_enterprises,
+    )
+    return [ClusterOut(size=len(c.tickets), **vars(c)) for c in found]
+
+
+@router.get("/tickets/{ticket_id}/similar", response_model=list[SimilarOut])
+def similar(ticket_id: int, session: SessionDep, user: DeskUser) -> list[SimilarOut]:
+    """The five most similar earlier tickets with a reply: how such matters were solved."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    vector = insights.embedding_of(session, ticket_id=ticket_id)
+    if vector is None:  # taken in while no model was active: encode it now, once
+        try:
+            vector = model.analyse(service.appeal_of(ticket).text).embedding
+        except model.ModelUnavailable:
+            return []
+    found = insights.similar(
+        session, vector=vector, before=ticket.received_at, exclude_id=ticket_id
+    )
+    return [SimilarOut(**vars(s)) for s in found]

@@ -1,0 +1,234 @@
+"""What routing's history tells: online accuracy, 一类事 clusters, similar cases, feedback."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind
+from routing.repeats import from_bytes
+from routing.service import proposal
+
+# How many earlier answered tickets a similar-case lookup compares at most (newest first).
+SIMILAR_POOL = 5000
+
+
+@dataclass
+class Accuracy:
+    """How often one model version's decisions were right, as operators and the loop judged."""
+
+    model_version: str | None
+    decisions: int = 0
+    dispatched: int = 0  # sent on by routing itself
+    judged: int = 0
+    correct: int = 0
+    dispatched_judged: int = 0
+    dispatched_correct: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        """Share of judged decisions that were right."""
+        return round(self.correct / self.judged, 4) if self.judged else None
+
+    @property
+    def dispatched_accuracy(self) -> float | None:
+        """Share of routing's own dispatches that were right."""
+        if not self.dispatched_judged:
+            return None
+        return round(self.dispatched_correct / self.dispatched_judged, 4)
+
+
+def accuracy(session: Session, *, since: datetime, until: datetime) -> list[Accuracy]:
+    """Online accuracy per model version of decisions made in [since, until)."""
+    query = select(RoutingDecision).where(
+        col(RoutingDecision.created_at) >= since, col(RoutingDecision.created_at) < until
+    )
+    figures: dict[str | None, Accuracy] = {}
+    for row in session.exec(query):
+        entry = figures.setdefault(row.model_version, Accuracy(row.model_version))
+        entry.decisions += 1
+        entry.dispatched += row.dispatched
+        if row.correct is not None:
+            entry.judged += 1
+            entry.correct += row.correct
+            entry.dispatched_judged += row.dispatched
+            entry.dispatched_correct += row.dispatched and row.correct
+    return sorted(figures.values(), key=lambda a: a.model_version or "")
+
+
+FEEDBACK_COLUMNS = ["ticket", "title", "text", "label", "proposed", "model_version"]
+
+
+def feedback(session: Session, *, since: datetime, until: datetime) -> list[dict[str, str]]:
+    """Tickets whose routing an operator corrected, as classifier training rows."""
+    query = (
+        select(RoutingDecision, Ticket)
+        .join(Ticket, col(Ticket.id) == col(RoutingDecision.ticket_id))
+        .where(col(RoutingDecision.correct).is_(False))
+        .where(col(RoutingDecision.corrected_unit).is_not(None))
+        .where(col(RoutingDecision.judged_at) >= since, col(RoutingDecision.judged_at) < until)
+        .order_by(col(RoutingDecision.id))
+    )
+    areas = set(session.exec(select(Unit.code).where(Unit.kind == UnitKind.SUBDISTRICT)))
+    rows: dict[int, dict[str, str]] = {}
+    for decision, ticket in session.exec(query):
+        # The label is the operator's unit; a 街镇 stands for the territorial class.
+        unit = decision.corrected_unit or ""
+        label = "territorial" if unit in areas else unit
+        rows[ticket.id or 0] = {
+            "ticket": str(ticket.id),
+            "title": ticket.title or "",
+            "text": ticket.text,
+            "label": label,
+            "proposed": proposal(decision) or "",
+            "model_version": decision.model_version or "",
+        }
+    return list(rows.values())
+
+
+@dataclass
+class Cluster:
+    """一类事: different enterprises raising the same matter with the same lead unit."""
+
+    lead_unit: str
+    tickets: list[int]
+    enterprises: list[str]
+    subdistricts: list[str]
+    representative: int
+    text: str
+    first_received_at: datetime
+    last_received_at: datetime
+    enterprise_names: list[str] = field(default_factory=list)
+
+
+def clusters(
+    session: Session,
+    *,
+    since: datetime,
+    until: datetime,
+    similarity: float,
+    min_enterprises: int = 2,
+) -> list[Cluster]:
+    """Groups of close texts from at least `min_enterprises` enterprises, largest first."""
+    query = (
+        select(Ticket, TicketEmbedding.vector)
+        .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
+        .where(col(Ticket.received_at) >= since, col(Ticket.received_at) < until)
+        .where(col(Ticket.lead_unit).is_not(None))
+    )
+    by_unit: dict[str, list[tuple[Ticket, np.ndarray]]] = defaultdict(list)
+    for ticket, vector in session.exec(query):
+        by_unit[ticket.lead_unit or ""].append((ticket, from_bytes(vector)))
+    found = []
+    for unit, members in by_unit.items():
+        for group in _groups([v for _, v in members], similarity):
+            tickets = [members[i][0] for i in group]
+            if len({t.enterprise_code for t in tickets}) >= min_enterprises:
+                found.append(_cluster(unit, tickets, [members[i][1] for i in group]))
+    names = _enterprise_names(session, {c for f in found for c in f.enterprises})
+    for cluster in found:
+        cluster.enterprise_names = [names.get(code, "") for code in cluster.enterprises]
+    return sorted(found, key=lambda c: (-len(c.tickets), c.first_received_at))
+
+
+def _groups(vectors: list[np.ndarray], similarity: float) -> list[list[int]]:
+    """Connected groups of vectors linked by a cosine at or above `similarity`."""
+    if len(vectors) < 2:
+        return []
+    matrix = np.stack(vectors)
+    linked = (matrix @ matrix.T) >= similarity
+    parent = list(range(len(vectors)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(linked, k=1)), strict=True):
+        parent[root(int(i))] = root(int(j))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(vectors)):
+        groups[root(i)].append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _cluster(unit: str, tickets: list[Ticket], vectors: list[np.ndarray]) -> Cluster:
+    # The representative is the text closest to all the others.
+    matrix = np.stack(vectors)
+    centre = int(np.argmax((matrix @ matrix.T).sum(axis=1)))
+    received = [t.received_at for t in tickets]
+    return Cluster(
+        lead_unit=unit,
+        tickets=sorted(t.id or 0 for t in tickets),
+        enterprises=sorted({t.enterprise_code for t in tickets}),
+        subdistricts=sorted({t.subdistrict for t in tickets if t.subdistrict}),
+        representative=tickets[centre].id or 0,
+        text=tickets[centre].text,
+        first_received_at=min(received),
+        last_received_at=max(received),
+    )
+
+
+def _enterprise_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    query = select(Enterprise).where(col(Enterprise.credit_code).in_(codes))
+    return {e.credit_code: e.name for e in session.exec(query)}
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An earlier answered ticket close to this one: the knowledge an operator needs (item 15)."""
+
+    ticket_id: int
+    similarity: float
+    received_at: datetime
+    lead_unit: str | None
+    title: str | None
+    text: str
+    reply: str | None
+
+
+def similar(
+    session: Session, *, vector: np.ndarray, before: datetime, exclude_id: int, k: int = 5
+) -> list[Similar]:
+    """The k earlier tickets with a reply whose texts are closest to the vector."""
+    query = (
+        select(Ticket, TicketEmbedding.vector)
+        .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
+        .where(col(Ticket.reply).is_not(None), col(Ticket.id) != exclude_id)
+        .where(col(Ticket.received_at) <= before)
+        .order_by(col(Ticket.received_at).desc())
+        .limit(SIMILAR_POOL)
+    )
+    rows = list(session.exec(query))
+    if not rows:
+        return []
+    scores = np.stack([from_bytes(v) for _, v in rows]) @ vector.astype(np.float32)
+    best = np.argsort(-scores)[:k]
+    return [
+        Similar(
+            ticket_id=rows[i][0].id or 0,
+            similarity=round(float(scores[i]), 4),
+            received_at=rows[i][0].received_at,
+            lead_unit=rows[i][0].lead_unit,
+            title=rows[i][0].title,
+            text=rows[i][0].text,
+            reply=rows[i][0].reply,
+        )
+        for i in best
+    ]
+
+
+def embedding_of(session: Session, *, ticket_id: int) -> np.ndarray | None:
+    """A ticket's stored embedding."""
+    row = session.get(TicketEmbedding, ticket_id)
+    return from_bytes(row.vector) if row else None
+
+
+def window(until: datetime, days: int) -> tuple[datetime, datetime]:
+    """The span of `days` that ends at `until`."""
+    return until - timedelta(days=days), until

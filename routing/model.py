@@ -1,0 +1,70 @@
+"""The serving process's classifier, shared by routing, repeats and similar cases."""
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier.registry import ActiveModel
+
+log = logging.getLogger("qisu.routing")
+_lock = threading.Lock()
+_active: ActiveModel | None = None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One text as the classifier sees it."""
+
+    model_version: str
+    probabilities: dict[str, float]
+    embedding: np.ndarray
+
+
+class ModelUnavailable(Exception):
+    """The active model could not be loaded or run."""
+
+
+class NoModel(ModelUnavailable):
+    """No model is active."""
+
+
+def use(models_dir: Path | None) -> None:
+    """Serve the registry's active model from this folder (None: route without a model)."""
+    global _active
+    _active = ActiveModel(models_dir) if models_dir is not None else None
+
+
+def warm() -> str | None:
+    """Load the active model ahead of the first appeal; its version, or None (logged why)."""
+    try:
+        with _lock:
+            loaded = _active.get() if _active else None
+    except Exception as exc:  # a broken model must not stop the platform; routing degrades
+        log.warning("the active model did not load, routing sends appeals to triage: %s", exc)
+        return None
+    return loaded.version if loaded else None
+
+
+def analyse(text: str) -> Analysis:
+    """Probabilities over the model's labels and the embedding of one text."""
+    if _active is None:
+        raise NoModel("no model registry is configured")
+    # One inference at a time: the two cores are already used by torch's own threads.
+    with _lock:
+        try:
+            model = _active.get()
+            if model is None:
+                raise NoModel("no model is active")
+            probabilities, embeddings = model.analyse([text])
+        except ModelUnavailable:
+            raise
+        except Exception as exc:  # any failure to load or run degrades routing, never intake
+            raise ModelUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    return Analysis(
+        model_version=model.version,
+        probabilities=dict(zip(model.labels, map(float, probabilities[0]), strict=True)),
+        embedding=embeddings[0],
+    )

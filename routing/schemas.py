@@ -1,0 +1,108 @@
+"""Request and response shapes of the routing API."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+
+class PreviewIn(BaseModel):
+    """An appeal as the operator has it while still on the phone."""
+
+    text: Text
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] | None = (
+        None
+    )
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
+    received_at: AwareDatetime | None = Field(default=None, description="Now when left out.")
+
+
+class CandidateOut(BaseModel):
+    """A unit routing considered."""
+
+    unit: str
+    probability: float
+
+
+class DecisionOut(BaseModel):
+    """What routing would decide."""
+
+    lead_unit: str | None
+    assist_units: list[str]
+    subdistrict: str | None
+    confidence: float | None
+    rule: str
+    candidates: list[CandidateOut]
+    screened_by: list[str]
+    reasons: list[str]
+    model_version: str | None
+    locality_source: str
+
+
+class RepeatOut(BaseModel):
+    """An earlier ticket this appeal repeats."""
+
+    ticket_id: int
+    root_id: int
+    similarity: float
+    received_at: datetime
+    lead_unit: str | None
+
+
+class PreviewOut(BaseModel):
+    """The decision and the likely repeats; nothing is stored."""
+
+    routing: DecisionOut
+    repeats: list[RepeatOut]
+
+
+class AccuracyOut(BaseModel):
+    """One model version's online accuracy."""
+
+    model_version: str | None
+    decisions: int
+    dispatched: int
+    judged: int
+    correct: int
+    accuracy: float | None = Field(description="Right among judged decisions.")
+    dispatched_judged: int
+    dispatched_correct: int
+    dispatched_accuracy: float | None = Field(description="Right among routing's own dispatches.")
+
+
+class AccuracyReport(BaseModel):
+    """Online accuracy per model version over a span."""
+
+    since: datetime
+    until: datetime
+    versions: list[AccuracyOut]
+
+
+class ClusterOut(BaseModel):
+    """一类事: many enterprises, one matter, one lead unit."""
+
+    size: int
+    lead_unit: str
+    tickets: list[int]
+    enterprises: list[str]
+    enterprise_names: list[str]
+    subdistricts: list[str]
+    representative: int
+    text: str
+    first_received_at: datetime
+    last_received_at: datetime
+
+
+class SimilarOut(BaseModel):
+    """An earlier answered ticket like this one."""
+
+    ticket_id: int
+    similarity: float
+    received_at: datetime
+    lead_unit: str | None
+    title: str | None
+    text: str
+    reply: str | None

@@ -1,0 +1,212 @@
+"""Routing a ticket: locality, the classifier, repeats and screening, then item 52's decision."""
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind, utcnow
+from routing import locality, model, repeats, screening
+from routing.policy import Decision, Inputs, decide
+from routing.settings import RoutingSettings, get_routing_settings
+
+log = logging.getLogger("qisu.routing")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A decision and what it was made from; nothing is stored yet."""
+
+    decision: Decision
+    locality: locality.Locality
+    model_version: str | None
+    embedding: np.ndarray | None
+    repeats: list[repeats.Match]
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """What routing reads of an appeal."""
+
+    text: str
+    address: str
+    at: datetime
+    enterprise_code: str | None = None
+    phone: str | None = None
+
+
+def line_units(session: Session) -> frozenset[str]:
+    """Codes of the active line units and utilities: the holders of authority."""
+    query = select(Unit.code).where(
+        col(Unit.kind).in_([UnitKind.LINE, UnitKind.UTILITY]), col(Unit.active).is_(True)
+    )
+    return frozenset(session.exec(query))
+
+
+def assess(
+    session: Session,
+    *,
+    appeal: Appeal,
+    exclude_id: int | None = None,
+    exclude_territorial: bool = False,
+    flags: tuple[str, ...] = (),
+    returns: int = 0,
+    settings: RoutingSettings | None = None,
+) -> Assessment:
+    """Everything routing concludes about an appeal, read-only."""
+    settings = settings or get_routing_settings()
+    enterprise = session.get(Enterprise, appeal.enterprise_code) if appeal.enterprise_code else None
+    place = locality.from_address(
+        appeal.address, registered=enterprise.subdistrict if enterprise else None
+    )
+    readable = screening.readable(appeal.text)
+    analysis, failure = None, None
+    if readable and settings.enabled:
+        try:
+            analysis = model.analyse(appeal.text)
+        except model.NoModel:
+            pass
+        except model.ModelUnavailable as exc:
+            log.warning("routing without a model: %s", exc)
+            failure = str(exc)
+    found: list[repeats.Match] = []
+    if analysis is not None:
+        found = repeats.find(
+            session,
+            vector=analysis.embedding,
+            enterprise_code=appeal.enterprise_code,
+            phone=appeal.phone,
+            address=appeal.address,
+            at=appeal.at,
+            window_days=settings.repeat_window_days,
+            similarity=settings.repeat_similarity,
+            limit=settings.candidate_limit,
+            exclude_id=exclude_id,
+        )
+    screened = list(flags)
+    for flag in ([screening.REPEAT] if found else []) + screening.text_flags(appeal.text):
+        if flag not in screened:
+            screened.append(flag)
+    inputs = Inputs(
+        probabilities=analysis.probabilities if analysis else None,
+        locality=place,
+        screened_by=tuple(screened),
+        line_units=line_units(session),
+        on_site_units=frozenset(settings.on_site_units),
+        exclude_territorial=exclude_territorial,
+        returns=returns,
+        failure=failure,
+        readable=readable,
+    )
+    return Assessment(
+        decision=decide(inputs, settings),
+        locality=place,
+        model_version=analysis.model_version if analysis else None,
+        embedding=analysis.embedding if analysis else None,
+        repeats=found,
+    )
+
+
+def appeal_of(ticket: Ticket) -> Appeal:
+    """A stored ticket as routing reads it."""
+    return Appeal(
+        text=" ".join(part for part in (ticket.title, ticket.text) if part),
+        address=ticket.address,
+        at=ticket.received_at,
+        enterprise_code=ticket.enterprise_code,
+        phone=ticket.contact_phone,
+    )
+
+
+def record(
+    session: Session, *, ticket: Ticket, assessment: Assessment, trigger: str
+) -> RoutingDecision:
+    """Store the decision, and the embedding the first time, in the caller's transaction."""
+    decision = assessment.decision
+    row = RoutingDecision(
+        ticket_id=ticket.id or 0,
+        trigger=trigger,
+        model_version=assessment.model_version,
+        rule=decision.rule,
+        dispatched=decision.lead_unit is not None,
+        lead_unit=decision.lead_unit,
+        assist_units=decision.assist_units,
+        subdistrict=decision.subdistrict,
+        locality_source=assessment.locality.source,
+        locality_matched=assessment.locality.matched,
+        confidence=decision.confidence,
+        candidates=[asdict(c) for c in decision.candidates],
+        screened_by=decision.screened_by,
+        reasons=decision.reasons,
+    )
+    session.add(row)
+    if assessment.embedding is not None and session.get(TicketEmbedding, ticket.id) is None:
+        session.add(
+            TicketEmbedding(
+                ticket_id=ticket.id or 0,
+                model_version=assessment.model_version or "",
+                vector=repeats.to_bytes(assessment.embedding),
+            )
+        )
+    # An enterprise without a registered 街镇 takes the one its address names.
+    enterprise = session.get(Enterprise, ticket.enterprise_code)
+    if enterprise and enterprise.subdistrict is None and assessment.locality.source in _NAMED:
+        enterprise.subdistrict = assessment.locality.subdistrict
+        session.add(enterprise)
+    session.flush()
+    return row
+
+
+_NAMED = {"name", "generic name", "gazetteer"}
+
+
+def latest(session: Session, *, ticket_id: int) -> RoutingDecision | None:
+    """The newest decision about a ticket."""
+    query = (
+        select(RoutingDecision)
+        .where(RoutingDecision.ticket_id == ticket_id)
+        .order_by(col(RoutingDecision.id).desc())
+    )
+    return session.exec(query).first()
+
+
+def judge(session: Session, *, ticket_id: int, lead_unit: str, kind: UnitKind) -> None:
+    """An operator dispatched the ticket: the decisions it settles are right or wrong."""
+    now = utcnow()
+    label = "territorial" if kind == UnitKind.SUBDISTRICT else lead_unit
+    query = select(RoutingDecision).where(
+        RoutingDecision.ticket_id == ticket_id,
+        col(RoutingDecision.corrected_unit).is_(None),
+        col(RoutingDecision.correct).is_not(True),
+    )
+    for row in session.exec(query):
+        proposed = proposal(row)
+        if row.correct is False or proposed is None or proposed != label:
+            row.correct, row.corrected_unit = False, lead_unit
+        else:
+            row.correct = True
+        row.judged_at = now
+        session.add(row)
+
+
+def proposal(row: RoutingDecision) -> str | None:
+    """The unit a decision proposed: its lead (territorial for a 街镇), else its best candidate."""
+    if row.rule == "territorial":
+        return "territorial"
+    if row.lead_unit:
+        return row.lead_unit
+    return row.candidates[0]["unit"] if row.candidates else None
+
+
+def mark(session: Session, *, ticket_id: int, correct: bool) -> None:
+    """A return (wrong) or a closed loop (right) settles the ticket's automatic dispatch."""
+    query = select(RoutingDecision).where(
+        RoutingDecision.ticket_id == ticket_id,
+        col(RoutingDecision.dispatched).is_(True),
+        col(RoutingDecision.correct).is_(None),
+    )
+    for row in session.exec(query):
+        row.correct, row.judged_at = correct, utcnow()
+        session.add(row)

@@ -1,0 +1,47 @@
+"""Routing's thresholds and windows (prefix QISU_ROUTING_), tuned on bench/data/routing-eval."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RoutingSettings(BaseSettings):
+    """How sure routing must be before it dispatches, and what counts as a repeat."""
+
+    model_config = SettingsConfigDict(env_prefix="QISU_ROUTING_", env_file=".env", extra="ignore")
+
+    enabled: bool = True
+    # A line unit leads on its own above this probability...
+    lead_threshold: float = Field(default=0.55, ge=0, le=1)
+    # ...and a screened ticket (repeat, returned, legacy, 街镇 cannot solve) at this lower one.
+    screened_threshold: float = Field(default=0.35, ge=0, le=1)
+    # A territorial (属地) matter goes to the address's 街镇 above this probability.
+    territorial_threshold: float = Field(default=0.55, ge=0, le=1)
+    # Below this, no line unit is plausible and a returned ticket goes to a supervisor.
+    plausible_threshold: float = Field(default=0.10, ge=0, le=1)
+    # Line units whose matters are on site, so the address's 街镇 assists when they lead.
+    on_site_units: list[str] = [
+        "urban_management", "greening_cityscape", "ecology_environment", "construction",
+        "transport", "water", "housing", "emergency", "fire", "public_security",
+        "planning_resources", "water_supply", "power_supply", "gas_supply",
+    ]  # fmt: skip
+    # Repeats: earlier tickets of the same enterprise, phone or address within the window...
+    repeat_window_days: int = Field(default=180, ge=1)
+    # ...whose text embedding is at least this close.
+    repeat_similarity: float = Field(default=0.90, ge=0, le=1)
+    # From this repeat count on, a repeat is escalated (督办) and flagged to supervisors.
+    repeat_escalate_from: int = Field(default=2, ge=1)
+    # The same text from the same enterprise or phone within these minutes is one submission.
+    merge_minutes: int = Field(default=10, ge=0)
+    # 一类事: different enterprises' texts at least this close, within this window.
+    cluster_similarity: float = Field(default=0.92, ge=0, le=1)
+    cluster_window_days: int = Field(default=30, ge=1)
+    # How many earlier tickets a repeat lookup compares at most (newest first).
+    candidate_limit: int = Field(default=200, ge=1)
+
+
+@lru_cache
+def get_routing_settings() -> RoutingSettings:
+    """The process-wide routing settings."""
+    return RoutingSettings()
