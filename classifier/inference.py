@@ -4,6 +4,7 @@ import json
 import pickle
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ from classifier.encoder import Encoder, mean_pool
 from classifier.errors import ClassifierError
 from classifier.metrics import evaluate
 from classifier.ngram import ngram_scores
-from classifier.pipeline import FORMAT
+from classifier.pipeline import FORMAT, HELDOUT
 from classifier.training import Head
 
 COMPONENTS = ("ensemble", "encoder", "ngram")
+CENTRE_TEXTS = 64  # held-out texts averaged for the common direction of embeddings
 
 
 @dataclass(frozen=True)
@@ -77,25 +79,55 @@ class Classifier:
                 )
         self.version = folder.name
 
-    def _pooled(self, texts: list[str], batch: int) -> torch.Tensor:
-        """Mean-pooled last hidden states, batched by similar length."""
+    @property
+    def similarity_layer(self) -> int:
+        """The layer whose states embed a text for similarity.
+
+        The fine-tuned top layers pull every text of one unit together, which is what routing
+        wants and repeat detection does not: two different tax matters of one enterprise look
+        alike there. Three quarters of the way up the states still tell matters apart.
+        """
+        return max(1, round(self.encoder.depth * 3 / 4))
+
+    def _pooled(self, texts: list[str], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean-pooled states of the last and of the similarity layer, batched by length."""
         ids = self.encoder.token_ids(texts, self.max_tokens)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        pooled = torch.empty((len(ids), self.encoder.width))
+        last = torch.empty((len(ids), self.encoder.width))
+        middle = torch.empty((len(ids), self.encoder.width))
         with torch.inference_mode():
             for start in range(0, len(order), batch):
                 chunk = order[start : start + batch]
                 matrix, mask = self.encoder.pad([ids[i] for i in chunk])
-                hidden = self.encoder.lower(matrix, mask, self.encoder.depth)
-                pooled[chunk] = mean_pool(hidden, mask)
-        return pooled
+                states = self.encoder.lower(matrix, mask, self.similarity_layer)
+                middle[chunk] = mean_pool(states, mask)
+                states = self.encoder.upper(states, mask, self.similarity_layer)
+                last[chunk] = mean_pool(states, mask)
+        return last, middle
+
+    @cached_property
+    def _centre(self) -> torch.Tensor:
+        """The mean state of the model's held-out texts: what all texts share.
+
+        Every text's state points roughly the same way, so raw cosines crowd near 1; taking
+        the common direction away spreads them and lets one threshold separate repeats.
+        """
+        path = self.folder / HELDOUT
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        texts = [json.loads(line)["text"] for line in lines if line.strip()][:CENTRE_TEXTS]
+        if not texts:
+            return torch.zeros(self.encoder.width)
+        return self._pooled(texts, 32)[1].mean(0)
+
+    def _similarity_vectors(self, middle: torch.Tensor) -> np.ndarray:
+        return torch.nn.functional.normalize(middle - self._centre, dim=1).numpy()
 
     def components(self, texts: list[str], batch: int = 32) -> dict[str, np.ndarray]:
         """Probabilities [texts, labels] of the encoder, the n-gram model and the ensemble."""
         if not texts:
             empty = np.zeros((0, len(self.labels)), dtype=np.float32)
             return dict.fromkeys(COMPONENTS, empty)
-        return self._mix(texts, self._pooled(texts, batch))
+        return self._mix(texts, self._pooled(texts, batch)[0])
 
     def _mix(self, texts: list[str], pooled: torch.Tensor) -> dict[str, np.ndarray]:
         with torch.inference_mode():
@@ -135,16 +167,14 @@ class Classifier:
         )
 
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
-        """Unit-length mean-pooled embeddings (cosine similarity is their dot product)."""
+        """Unit-length, centred embeddings for similarity (cosine is their dot product)."""
         if not texts:
             return np.zeros((0, self.encoder.width), dtype=np.float32)
-        vectors = torch.nn.functional.normalize(self._pooled(texts, batch), dim=1)
-        return vectors.numpy()
+        return self._similarity_vectors(self._pooled(texts, batch)[1])
 
     def analyse(self, texts: list[str], batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """The ensemble's probabilities and the embeddings, from one pass of the encoder."""
         if not texts:
             return self.probabilities([]), self.embed([])
-        pooled = self._pooled(texts, batch)
-        embeddings = torch.nn.functional.normalize(pooled, dim=1).numpy()
-        return self._mix(texts, pooled)["ensemble"], embeddings
+        last, middle = self._pooled(texts, batch)
+        return self._mix(texts, last)["ensemble"], self._similarity_vectors(middle)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from models import Ticket, TicketEmbedding
 
 DTYPE = np.float16  # 768 bytes a ticket; cosine error below 1e-3
+_NOT_WORD = re.compile(r"[^\w]|_")
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,23 @@ def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=DTYPE).astype(np.float32)
 
 
+def _bigrams(text: str) -> set[str]:
+    letters = _NOT_WORD.sub("", text)
+    return {letters[i : i + 2] for i in range(len(letters) - 1)}
+
+
+def overlap(a: str, b: str) -> float:
+    """Share of the shorter text's character pairs found in the other (0 to 1)."""
+    first, second = _bigrams(a), _bigrams(b)
+    return len(first & second) / min(len(first), len(second)) if first and second else 0.0
+
+
 def find(
     session: Session,
     *,
+    text: str,
     vector: np.ndarray,
+    embedding_weight: float,
     enterprise_code: str | None,
     phone: str | None,
     address: str | None,
@@ -48,7 +62,12 @@ def find(
     limit: int,
     exclude_id: int | None = None,
 ) -> list[Match]:
-    """Earlier tickets sharing the enterprise, phone or address within the window, closest first."""
+    """Earlier tickets sharing the enterprise, phone or address within the window, closest first.
+
+    Similarity blends the embeddings' cosine with the character pairs the texts share: the
+    small encoder alone rates two different matters of one enterprise and one unit nearly as
+    close as a matter raised again in other words (bench/routing.py measures both).
+    """
     shared = [
         column == value
         for column, value in (
@@ -67,6 +86,8 @@ def find(
             col(Ticket.received_at),
             col(Ticket.lead_unit),
             col(Ticket.enterprise_code),
+            col(Ticket.title),
+            col(Ticket.text),
             col(TicketEmbedding.vector),
         )
         .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
@@ -81,7 +102,12 @@ def find(
     if not rows:
         return []
     matrix = np.stack([from_bytes(row.vector) for row in rows])
-    scores = matrix @ vector.astype(np.float32)
+    cosines = matrix @ vector.astype(np.float32)
+    scores = [
+        embedding_weight * float(cosine)
+        + (1 - embedding_weight) * overlap(text, f"{row.title or ''} {row.text}")
+        for row, cosine in zip(rows, cosines, strict=True)
+    ]
     found = [
         Match(row.id, row.repeat_of or row.id, float(s), row.received_at, row.lead_unit,
               row.enterprise_code)

@@ -75,7 +75,9 @@ def assess(
     if analysis is not None:
         found = repeats.find(
             session,
+            text=appeal.text,
             vector=analysis.embedding,
+            embedding_weight=settings.repeat_embedding_weight,
             enterprise_code=appeal.enterprise_code,
             phone=appeal.phone,
             address=appeal.address,

@@ -28,8 +28,10 @@ class RoutingSettings(BaseSettings):
     ]  # fmt: skip
     # Repeats: earlier tickets of the same enterprise, phone or address within the window...
     repeat_window_days: int = Field(default=180, ge=1)
-    # ...whose text embedding is at least this close.
-    repeat_similarity: float = Field(default=0.90, ge=0, le=1)
+    # ...whose similarity reaches this: the embeddings' cosine with this weight, the share of
+    # character pairs the texts have in common with the rest (1 = the cosine alone).
+    repeat_similarity: float = Field(default=0.42, ge=0, le=1)
+    repeat_embedding_weight: float = Field(default=0.4, ge=0, le=1)
     # From this repeat count on, a repeat is escalated (督办) and flagged to supervisors.
     repeat_escalate_from: int = Field(default=2, ge=1)
     # The same text from the same enterprise or phone within these minutes is one submission.

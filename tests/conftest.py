@@ -143,7 +143,7 @@ def ticket_payload(n: int = 1, **overrides: Any) -> dict[str, Any]:
         "channel": "hotline",
         "received_at": datetime(2026, 11, 2, 9, 30, tzinfo=UTC).isoformat(),
         "enterprise": {"credit_code": credit_code(n), "name": f"上海测试企业{n}有限公司"},
-        "contact": {"name": "李女士", "phone": "13912345678"},
+        "contact": {"name": "李女士", "phone": f"139{n:08d}"},
         "address": "嘉定区安亭镇墨玉路185号",
         "title": "营业执照变更办理缓慢",
         "text": "我司申请营业执照变更已提交两周仍未办结，请市场监管部门尽快处理。",

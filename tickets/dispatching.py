@@ -69,6 +69,20 @@ def _notify_supervisors(session: Session, *, ticket: Ticket, kind: str, text: st
     )
 
 
+def placement(
+    session: Session, *, assessment: routing_service.Assessment
+) -> dict[str, int | str | None]:
+    """What a new ticket starts with from routing: its 街镇 and its place in a repeat chain."""
+    fields: dict[str, int | str | None] = {"subdistrict": assessment.decision.subdistrict}
+    if assessment.repeats:
+        root = assessment.repeats[0].root_id
+        count = repeats.chain_size(session, root_id=root)
+        fields |= {"repeat_of": root, "repeat_count": count}
+        if count >= get_routing_settings().repeat_escalate_from:
+            fields["escalation_level"] = 1  # 督办: raised again and again
+    return fields
+
+
 def apply_routing(
     session: Session,
     *,
@@ -76,20 +90,24 @@ def apply_routing(
     assessment: routing_service.Assessment,
     trigger: str,
 ) -> None:
-    """Store routing's decision, link a repeat, and dispatch when routing is sure enough."""
+    """Store routing's decision and act on it: dispatch, or call a supervisor in."""
     row = routing_service.record(session, ticket=ticket, assessment=assessment, trigger=trigger)
-    before = audit.snapshot(ticket)
     decision = assessment.decision
-    if trigger == "intake" and assessment.repeats:
-        _link_repeat(session, ticket=ticket, assessment=assessment)
-    if decision.subdistrict and ticket.subdistrict is None:
-        ticket.subdistrict = decision.subdistrict
-    if decision.lead_unit is not None:
-        lead = session.get(Unit, decision.lead_unit)
+    if trigger == "intake" and ticket.repeat_of and ticket.escalation_level:
+        _notify_supervisors(
+            session,
+            ticket=ticket,
+            kind="repeat",
+            text=f"重复诉求 #{ticket.id}：第 {ticket.repeat_count + 1} 次反映（首件 #{ticket.repeat_of}）",
+        )
+    lead = session.get(Unit, decision.lead_unit) if decision.lead_unit else None
+    if lead is None and decision.rule != "supervisor":
+        return  # the triage queue: the decision row says why
+    before = audit.snapshot(ticket)
+    if lead is not None:
         assists = [u for code in decision.assist_units if (u := session.get(Unit, code))]
-        if lead is not None:
-            assign(session, ticket=ticket, lead=lead, assisting=assists, subdistrict=None)
-    elif decision.rule == "supervisor":
+        assign(session, ticket=ticket, lead=lead, assisting=assists, subdistrict=None)
+    else:
         _notify_supervisors(
             session,
             ticket=ticket,
@@ -103,33 +121,16 @@ def apply_routing(
         session,
         ticket=ticket,
         user=None,
-        action="routed",
-        before=before,
+        action="dispatch" if lead is not None else "to-supervisor",
+        before={**before, "assist_units": []},
         note="; ".join(decision.reasons) or None,
         extra={
-            "rule": decision.rule,
-            "decision": row.id,
             "assist_units": decision.assist_units,
-            "screened_by": decision.screened_by,
+            "rule": decision.rule,
+            "confidence": decision.confidence,
+            "decision": row.id,
         },
     )
-
-
-def _link_repeat(
-    session: Session, *, ticket: Ticket, assessment: routing_service.Assessment
-) -> None:
-    """A repeat joins the chain of its closest earlier ticket; from a count it is 督办."""
-    root = assessment.repeats[0].root_id
-    ticket.repeat_of = root
-    ticket.repeat_count = repeats.chain_size(session, root_id=root)
-    if ticket.repeat_count >= get_routing_settings().repeat_escalate_from:
-        ticket.escalation_level = max(ticket.escalation_level, 1)
-        _notify_supervisors(
-            session,
-            ticket=ticket,
-            kind="repeat",
-            text=f"重复诉求 #{ticket.id}：第 {ticket.repeat_count + 1} 次反映（首件 #{root}）",
-        )
 
 
 def dispatch_by(

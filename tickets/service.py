@@ -56,7 +56,12 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
         with session.begin_nested():
-            ticket = _create_ticket(session, data=data, user=user)
+            ticket = _create_ticket(
+                session,
+                data=data,
+                user=user,
+                placed=dispatching.placement(session, assessment=assessment),
+            )
     except IntegrityError:
         existing = repository.ticket_by_source(
             session, source=data.source, external_id=data.external_id
@@ -78,7 +83,9 @@ def _appeal(data: TicketCreate) -> routing_service.Appeal:
     )
 
 
-def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticket:
+def _create_ticket(
+    session: Session, *, data: TicketCreate, user: User, placed: dict[str, Any]
+) -> Ticket:
     now = utcnow()
     enterprise = session.get(Enterprise, data.enterprise.credit_code)
     if enterprise is None:
@@ -105,6 +112,7 @@ def _create_ticket(session: Session, *, data: TicketCreate, user: User) -> Ticke
         appeal_type=data.appeal_type,
         urgency=data.urgency,
         status=TicketStatus.TRIAGE,
+        **placed,
     )
     session.add(ticket)
     session.flush()

@@ -38,10 +38,11 @@ def test_whistle_evaluate_close_and_rank(live_server: LiveServer, make_user: Mak
 
         post("/evaluation-periods", boss, {"period": month}, expect=201)
         todo = http.get(f"/evaluations/todo?period={month}", headers=anting).json()
+        # The ticket lies in 安亭 (its address names the town), so it is shared work too.
         assert todo == [
             {
                 "unit": "market_regulation",
-                "ticket_ids": [],
+                "ticket_ids": [ticket["id"]],
                 "whistle_ids": [whistle["id"]],
                 "evaluation_id": None,
             }
