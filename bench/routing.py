@@ -164,7 +164,6 @@ def score(result: Run) -> dict[str, float]:
     outcomes = result.outcomes
     routed = [o for o in outcomes if o.lead is not None]
     right = [o for o in routed if o.lead == o.case["lead"]]
-    with_candidates = [o for o in outcomes if o.candidates]
     named = [o for o in outcomes if o.case.get("named")]
     chain_root: dict[int, int] = {}
     for o in outcomes:  # the truth: each case's chain root, as a ticket id
@@ -176,19 +175,32 @@ def score(result: Run) -> dict[str, float]:
     correct = [
         o for o in flagged if o.case.get("repeat_of") and o.repeat_root == chain_root[o.case["id"]]
     ]
+    ranked = [o for o in outcomes if o.candidates]
+
+    def town_share(cases: list[Outcome]) -> float:
+        return _share(sum(o.subdistrict == o.case["town"] for o in cases), len(cases))
+
     return {
         "cases": len(outcomes),
         "coverage": _share(len(routed), len(outcomes)),
         "lead_accuracy": _share(len(right), len(routed)),
-        "top1": _share(sum(o.candidates[0] == o.case["lead"] for o in with_candidates), len(with_candidates)),
-        "top3": _share(sum(o.case["lead"] in o.candidates for o in with_candidates), len(with_candidates)),
-        "subdistrict_named": _share(sum(o.subdistrict == o.case["town"] for o in named), len(named)),
-        "subdistrict_all": _share(sum(o.subdistrict == o.case["town"] for o in outcomes), len(outcomes)),
+        "top1": _share(sum(o.candidates[0] == o.case["lead"] for o in ranked), len(ranked)),
+        "top3": _share(sum(o.case["lead"] in o.candidates for o in ranked), len(ranked)),
+        "subdistrict_named": _share(
+            sum(o.subdistrict == o.case["town"] for o in named), len(named)
+        ),
+        "subdistrict_all": _share(
+            sum(o.subdistrict == o.case["town"] for o in outcomes), len(outcomes)
+        ),
         "repeat_precision": _share(len(correct), len(flagged)),
         "repeat_recall": _share(len(correct), len(truly)),
         "near_miss_flagged": sum(1 for o in flagged if o.case.get("near_miss")),
-        "p50_ms": statistics.median(o.seconds for o in outcomes) * 1000,
-    }  # fmt: skip
+        "p50_ms": _p50(result),
+    }
+
+
+def _p50(result: Run) -> float:
+    return statistics.median(o.seconds for o in result.outcomes) * 1000
 
 
 GOALS = {

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from classifier.calibration import log_softmax
@@ -65,7 +66,7 @@ class Classifier:
             self.head.load_state_dict(load_file(str(folder / "head.safetensors")))
             with (folder / "ngram.pkl").open("rb") as handle:
                 self.ngram = pickle.load(handle)
-        except (OSError, RuntimeError, pickle.UnpicklingError) as exc:
+        except (OSError, RuntimeError, SafetensorError, pickle.UnpicklingError) as exc:
             raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
         self.head.eval()
         if quantized:

@@ -81,8 +81,9 @@ def decide(inputs: Inputs, settings: RoutingSettings) -> Decision:
         return triage(NO_MODEL, "the active model knows none of the registry's units")
     line = [c for c in ranked if c.unit in inputs.line_units]
     best_line = line[0] if line else None
+    raw = inputs.probabilities
     if inputs.exclude_territorial and (
-        best_line is None or best_line.probability < settings.plausible_threshold
+        best_line is None or raw.get(best_line.unit, 0.0) < settings.plausible_threshold
     ):
         return triage(SUPERVISOR, "a 街镇 returned it and no line unit is plausible")
     if inputs.locality.source == "outside Jiading":
@@ -93,7 +94,7 @@ def decide(inputs: Inputs, settings: RoutingSettings) -> Decision:
         return _lead(best_line, LINE, inputs, top3, screened)
     if screened and best_line and best_line.probability >= settings.screened_threshold:
         return _lead(best_line, SCREENED, inputs, top3, screened)
-    territorial = (inputs.probabilities or {}).get(TERRITORIAL, 0.0)
+    territorial = raw.get(TERRITORIAL, 0.0)
     if not inputs.exclude_territorial and territorial >= settings.territorial_threshold:
         return Decision(
             TERRITORIAL_RULE, where, [], where, round(territorial, 6), top3, screened, []
@@ -108,9 +109,11 @@ def decide(inputs: Inputs, settings: RoutingSettings) -> Decision:
 def _ranked(inputs: Inputs) -> list[Candidate]:
     """The registry's units (and territorial, unless excluded) by probability, best first."""
     known = inputs.line_units | ({TERRITORIAL} if not inputs.exclude_territorial else set())
-    scores = inputs.probabilities or {}
+    scores = {unit: p for unit, p in (inputs.probabilities or {}).items() if unit in known}
+    # Without territorial, what is left is renormalised: the odds among the line units.
+    total = sum(scores.values()) if inputs.exclude_territorial else 1.0
     return sorted(
-        (Candidate(unit, round(p, 6)) for unit, p in scores.items() if unit in known),
+        (Candidate(unit, round(p / total, 6)) for unit, p in scores.items() if total > 0),
         key=lambda c: -c.probability,
     )
 

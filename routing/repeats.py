@@ -130,13 +130,22 @@ def _same_text(a: str, b: str) -> bool:
 
 
 def duplicate_submission(
-    session: Session, *, text: str, enterprise_code: str, phone: str, at: datetime, minutes: int
+    session: Session,
+    *,
+    source: str,
+    text: str,
+    enterprise_code: str,
+    phone: str,
+    at: datetime,
+    minutes: int,
 ) -> Ticket | None:
-    """The first ticket when the same text came from the same enterprise or phone minutes ago."""
+    """The first ticket when the same source sent the same text for the same enterprise or
+    phone minutes ago (a double submission under a new external id)."""
     if minutes <= 0:
         return None
     query = (
         select(Ticket)
+        .where(col(Ticket.source) == source)
         .where(
             or_(col(Ticket.enterprise_code) == enterprise_code, col(Ticket.contact_phone) == phone)
         )

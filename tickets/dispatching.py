@@ -98,7 +98,10 @@ def apply_routing(
             session,
             ticket=ticket,
             kind="repeat",
-            text=f"重复诉求 #{ticket.id}：第 {ticket.repeat_count + 1} 次反映（首件 #{ticket.repeat_of}）",
+            text=(
+                f"重复诉求 #{ticket.id}：第 {ticket.repeat_count + 1} 次反映，"
+                f"首件 #{ticket.repeat_of}"
+            ),
         )
     lead = session.get(Unit, decision.lead_unit) if decision.lead_unit else None
     if lead is None and decision.rule != "supervisor":
@@ -117,19 +120,17 @@ def apply_routing(
     ticket.updated_at = utcnow()
     session.add(ticket)
     session.flush()
+    confidence = f" {decision.confidence:.2f}" if decision.confidence is not None else ""
     audit.record(
         session,
         ticket=ticket,
         user=None,
         action="dispatch" if lead is not None else "to-supervisor",
         before={**before, "assist_units": []},
-        note="; ".join(decision.reasons) or None,
-        extra={
-            "assist_units": decision.assist_units,
-            "rule": decision.rule,
-            "confidence": decision.confidence,
-            "decision": row.id,
-        },
+        note="; ".join(
+            [f"routing decision {row.id}: {decision.rule}{confidence}", *decision.reasons]
+        ),
+        extra={"assist_units": decision.assist_units},
     )
 
 
@@ -142,5 +143,6 @@ def dispatch_by(
     subdistrict: str | None,
 ) -> None:
     """An operator's dispatch, which also judges routing's decisions about the ticket."""
-    assign(session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict)
+    # Judge first: its query would flush the ticket's changes early, costing a second version.
     routing_service.judge(session, ticket_id=ticket.id or 0, lead_unit=lead.code, kind=lead.kind)
+    assign(session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict)

@@ -33,11 +33,13 @@ from units import service as units_service
 def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
     """Take an appeal in, screen and route it; returns the ticket and whether it is new.
 
-    Idempotent per (source, external_id); the same text again from the same enterprise or
-    phone within minutes is merged into the first ticket instead of counted as a repeat.
+    Idempotent per (source, external_id); the same text again from the same source for the
+    same enterprise or phone within minutes is merged into the first ticket, not counted as a
+    repeat.
     """
     first = repeats.duplicate_submission(
         session,
+        source=data.source,
         text=data.text,
         enterprise_code=data.enterprise.credit_code,
         phone=data.contact.phone,
@@ -304,6 +306,8 @@ def return_ticket(
             f"ticket {ticket_id} can no longer be returned: its return window closed at "
             f"{closed.isoformat()}; ask a supervisor to re-dispatch it"
         )
+    # Before any change: its query would flush the ticket early, costing a second version.
+    routing_service.mark(session, ticket_id=ticket_id, correct=False)
     returned_by = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
     deadlines.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
@@ -319,7 +323,6 @@ def return_ticket(
     ticket.extension_requested_days = None
     ticket.extension_reason = None
     ticket.status = transition.target or ticket.status
-    routing_service.mark(session, ticket_id=ticket_id, correct=False)
     _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
     by_subdistrict = returned_by is not None and returned_by.kind == UnitKind.SUBDISTRICT
     if by_subdistrict or ticket.return_count >= 2:
@@ -428,12 +431,12 @@ def close(
     ticket, transition, before = _begin(
         session, ticket_id=ticket_id, user=user, action="close", version=version
     )
+    routing_service.mark(session, ticket_id=ticket_id, correct=True)  # the loop closed on it
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         assignment.state = AssignmentState.DONE
         session.add(assignment)
     ticket.status = transition.target or ticket.status
     ticket.closed_at = utcnow()
-    routing_service.mark(session, ticket_id=ticket_id, correct=True)
     deadlines.cancel(session, ticket_id=ticket_id, now=ticket.closed_at)
     return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)
 

@@ -38,17 +38,15 @@ def write_csv(path: Path, rows: list[tuple[str, str, str]], encoding: str = "utf
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer, 32-wide BERT over the corpus' characters; random weights, fixed seed."""
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    characters = sorted({c for row in corpus() for c in row[0] + row[1]} | set("query:0123456789"))
+def build_tiny_bert(folder: Path, characters: set[str]) -> Path:
+    """A 2-layer, 32-wide BERT over these characters; random weights, fixed seed."""
+    vocab = sorted(characters | set("query:0123456789"))
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    (folder / "vocab.txt").write_text("\n".join(specials + characters) + "\n", encoding="utf-8")
+    (folder / "vocab.txt").write_text("\n".join(specials + vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizer(vocab_file=str(folder / "vocab.txt"))
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(specials) + len(characters),
+        vocab_size=len(specials) + len(vocab),
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
@@ -58,6 +56,13 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     BertModel(config, add_pooling_layer=False).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT over the corpus' characters."""
+    characters = {c for row in corpus() for c in row[0] + row[1]}
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), characters)
 
 
 @pytest.fixture(scope="session")

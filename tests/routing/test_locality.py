@@ -1,8 +1,10 @@
 """The 街镇 of an address from the names written in it."""
 
+from pathlib import Path
+
 import pytest
 
-from routing.locality import NAMES, from_address
+from routing.locality import GAZETTEER, NAMES, from_address, gazetteer
 from units.service import DEFAULT_REGISTRY, read_registry
 
 
@@ -23,6 +25,12 @@ from units.service import DEFAULT_REGISTRY, read_registry
         ("上海市普陀区真北路100号", None, "outside Jiading"),
         ("江苏省昆山市花桥镇", None, "outside Jiading"),
         ("上海市嘉定区", None, "unknown"),
+        ("上海市徐汇区华亭路88号", None, "outside Jiading"),  # 华亭 here is a Xuhui road
+        ("墨玉北路300号", "anting", "gazetteer"),
+        ("嘉定区临洮路200号", "jiangqiao", "gazetteer"),
+        ("嘉定区金沙江西路1555弄", "jiangqiao", "gazetteer"),
+        ("嘉定区金沙江路3131号", "zhenxin", "gazetteer"),
+        ("上海国际汽车城研发科技港", "anting", "gazetteer"),
         ("", None, "unknown"),
     ],
 )
@@ -37,3 +45,20 @@ def test_every_subdistrict_of_the_registry_has_names() -> None:
     assert set(NAMES) == registry
     for code, names in NAMES.items():
         assert from_address(f"上海市嘉定区{names[0]}某路1号").subdistrict == code
+
+
+def test_the_registry_decides_when_the_address_names_nothing() -> None:
+    found = from_address("嘉定区某商务楼5楼", registered="zhenxin")
+    assert (found.subdistrict, found.source) == ("zhenxin", "registry")
+    # An address that names its 街镇 outranks the registry; one outside Jiading is not helped.
+    assert from_address("南翔镇德园路1号", registered="zhenxin").subdistrict == "nanxiang"
+    assert from_address("闵行区某路", registered="zhenxin").source == "outside Jiading"
+
+
+def test_a_place_listed_under_two_towns_is_refused(tmp_path: Path) -> None:
+    assert all(code in NAMES for code in gazetteer().values())
+    bad = tmp_path / "g.yaml"
+    bad.write_text("anting: [曹安公路]\njiangqiao: [曹安公路]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="曹安公路 is listed under anting and jiangqiao"):
+        gazetteer(bad)
+    assert GAZETTEER.is_file()
