@@ -43,7 +43,9 @@ def test_enterprise_is_created_then_renamed(
 ) -> None:
     client.post("/api/v1/tickets", json=ticket_payload(1), headers=operator)
     renamed = ticket_payload(
-        2, enterprise={"credit_code": credit_code(1), "name": "新名字有限公司"}
+        2,
+        enterprise={"credit_code": credit_code(1), "name": "新名字有限公司"},
+        text="另一件事：出口退税迟迟未到账。",  # the same text again would be merged
     )
     response = client.post("/api/v1/tickets", json=renamed, headers=operator)
     assert response.json()["enterprise"]["name"] == "新名字有限公司"

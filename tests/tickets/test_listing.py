@@ -8,14 +8,19 @@ from models import Role
 from tests.conftest import MakeUser, ticket_payload
 
 
-def _seed(client: TestClient, desk: dict[str, str], count: int) -> list[int]:
+def _seed(
+    client: TestClient,
+    desk: dict[str, str],
+    count: int,
+    address: str = "嘉定区安亭镇墨玉路185号",
+    first: int = 0,
+) -> list[int]:
     start = datetime(2026, 11, 1, tzinfo=UTC)
     ids = []
-    for n in range(count):
+    for n in range(first, first + count):
         received = (start + timedelta(days=n)).isoformat()
-        response = client.post(
-            "/api/v1/tickets", json=ticket_payload(n, received_at=received), headers=desk
-        )
+        body = ticket_payload(n, received_at=received, address=address)
+        response = client.post("/api/v1/tickets", json=body, headers=desk)
         ids.append(response.json()["id"])
     return ids
 
@@ -61,7 +66,8 @@ def test_bad_query_values_are_422(client: TestClient, operator: dict[str, str]) 
 def test_each_role_sees_its_own(
     client: TestClient, operator: dict[str, str], make_user: MakeUser
 ) -> None:
-    ids = _seed(client, operator, 4)
+    # Addresses that name no 街镇: each ticket's area comes from its dispatch.
+    ids = _seed(client, operator, 4, address="上海市嘉定区")
     _dispatch(client, operator, ids[0], lead_unit="tax")
     _dispatch(client, operator, ids[1], lead_unit="hrss", subdistrict="anting")
     _dispatch(
@@ -81,3 +87,6 @@ def test_each_role_sees_its_own(
     assert client.get(f"/api/v1/tickets/{ids[1]}/events", headers=tax).status_code == 404
     assert client.get("/api/v1/triage", headers=tax).status_code == 403
     assert client.get("/api/v1/tickets/999999", headers=supervisor).status_code == 404
+    # An address that names the 街镇 puts the ticket in its area from intake on.
+    (in_anting,) = _seed(client, operator, 1, first=4)
+    assert in_anting in seen(anting) and in_anting not in seen(tax)
