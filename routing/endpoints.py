@@ -121,6 +121,7 @@ def clusters(
         since=since,
         until=until,
         similarity=settings.cluster_similarity,
+        embedding_weight=settings.repeat_embedding_weight,
         min_enterprises=min_enterprises,
     )
     return [ClusterOut(size=len(c.tickets), **vars(c)) for c in found]

@@ -8,7 +8,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind
-from routing.repeats import from_bytes
+from routing.repeats import from_bytes, overlap
 from routing.service import proposal
 
 # How many earlier answered tickets a similar-case lookup compares at most (newest first).
@@ -109,9 +109,13 @@ def clusters(
     since: datetime,
     until: datetime,
     similarity: float,
+    embedding_weight: float,
     min_enterprises: int = 2,
 ) -> list[Cluster]:
-    """Groups of close texts from at least `min_enterprises` enterprises, largest first."""
+    """Groups of close texts from at least `min_enterprises` enterprises, largest first.
+
+    Closeness is the repeat detector's blend of embedding cosine and shared character pairs.
+    """
     query = (
         select(Ticket, TicketEmbedding.vector)
         .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
@@ -123,7 +127,8 @@ def clusters(
         by_unit[ticket.lead_unit or ""].append((ticket, from_bytes(vector)))
     found = []
     for unit, members in by_unit.items():
-        for group in _groups([v for _, v in members], similarity):
+        texts = [t.text for t, _ in members]
+        for group in _groups([v for _, v in members], texts, similarity, embedding_weight):
             tickets = [members[i][0] for i in group]
             if len({t.enterprise_code for t in tickets}) >= min_enterprises:
                 found.append(_cluster(unit, tickets, [members[i][1] for i in group]))
@@ -133,12 +138,22 @@ def clusters(
     return sorted(found, key=lambda c: (-len(c.tickets), c.first_received_at))
 
 
-def _groups(vectors: list[np.ndarray], similarity: float) -> list[list[int]]:
-    """Connected groups of vectors linked by a cosine at or above `similarity`."""
+def _groups(
+    vectors: list[np.ndarray], texts: list[str], similarity: float, embedding_weight: float
+) -> list[list[int]]:
+    """Connected groups of texts whose blended similarity reaches `similarity`."""
     if len(vectors) < 2:
         return []
     matrix = np.stack(vectors)
-    linked = (matrix @ matrix.T) >= similarity
+    cosines = matrix @ matrix.T
+    # Character overlap is at most 1, so pairs whose cosine alone cannot reach it are skipped.
+    floor = (similarity - (1 - embedding_weight)) / embedding_weight if embedding_weight else -1
+    pairs = [
+        (int(i), int(j))
+        for i, j in zip(*np.nonzero(np.triu(cosines >= floor, k=1)), strict=True)
+        if embedding_weight * cosines[i, j] + (1 - embedding_weight) * overlap(texts[i], texts[j])
+        >= similarity
+    ]
     parent = list(range(len(vectors)))
 
     def root(i: int) -> int:
@@ -147,8 +162,8 @@ def _groups(vectors: list[np.ndarray], similarity: float) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for i, j in zip(*np.nonzero(np.triu(linked, k=1)), strict=True):
-        parent[root(int(i))] = root(int(j))
+    for i, j in pairs:
+        parent[root(i)] = root(j)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(vectors)):
         groups[root(i)].append(i)

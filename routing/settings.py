@@ -36,8 +36,8 @@ class RoutingSettings(BaseSettings):
     repeat_escalate_from: int = Field(default=2, ge=1)
     # The same text from the same enterprise or phone within these minutes is one submission.
     merge_minutes: int = Field(default=10, ge=0)
-    # 一类事: different enterprises' texts at least this close, within this window.
-    cluster_similarity: float = Field(default=0.92, ge=0, le=1)
+    # 一类事: different enterprises' texts at least this close (the repeats' blend), in a window.
+    cluster_similarity: float = Field(default=0.5, ge=0, le=1)
     cluster_window_days: int = Field(default=30, ge=1)
     # How many earlier tickets a repeat lookup compares at most (newest first).
     candidate_limit: int = Field(default=200, ge=1)
