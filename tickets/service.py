@@ -49,7 +49,10 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     if first is not None:
         if (first.source, first.external_id) != (data.source, data.external_id):
             note = f"the same appeal again as {data.source}/{data.external_id}; merged"
-            audit.record(session, ticket=first, user=user, action="merged", before={}, note=note)
+            before = audit.snapshot(first)
+            audit.record(
+                session, ticket=first, user=user, action="merged", before=before, note=note
+            )
         return first, False
     # Routing reads (the model, the repeat lookup) come before the first write, so a SQLite
     # writer holds its lock only for the inserts.

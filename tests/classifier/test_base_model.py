@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from classifier.base import build_base_model
 from classifier.encoder import Encoder, mean_pool
 
 TEXTS = [
@@ -25,9 +24,9 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_base_model(tmp_path_factory.mktemp("base") / "e5", progress=lambda _: None)
+@pytest.fixture
+def base(real_base: Path) -> Path:
+    return real_base
 
 
 @pytest.mark.slow
