@@ -24,6 +24,7 @@ from evaluations.whistle_endpoints import router as whistles_router
 from models import utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
+from routing.settings import get_routing_settings
 from tickets.endpoints import router as tickets_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
         load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
         app.state.engine = make_engine(settings.effective_database_url)
-        routing_model.use(settings.data_dir / "models")
+        routing_model.use(settings.data_dir / "models", quantized=get_routing_settings().quantized)
         routing_model.warm()  # load the active model now, not on the first appeal
         scheduler = None
         if settings.embedded_scheduler:

@@ -219,10 +219,11 @@ def main() -> int:
         "--models", type=Path, default=Path("var/models"), help="The model registry folder."
     )
     parser.add_argument("--latency", action="store_true", help="Also time intake without routing.")
+    parser.add_argument("--quantized", action="store_true", help="Serve the int8 encoder.")
     parser.add_argument("--mistakes", action="store_true", help="List every wrong decision.")
     args = parser.parse_args()
     data = yaml.safe_load(args.cases.read_text(encoding="utf-8"))
-    routing_model.use(args.models)
+    routing_model.use(args.models, quantized=args.quantized)
     version = routing_model.warm()
     if version is None:
         print(f"no active model under {args.models}; run `qisu model build-default`")

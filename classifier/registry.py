@@ -95,8 +95,8 @@ def activate(models_dir: Path, name: str, *, force: bool = False, threads: int =
 class ActiveModel:
     """The active classifier of a serving process, reloaded when ACTIVE names another version."""
 
-    def __init__(self, models_dir: Path, *, threads: int = 2) -> None:
-        self.models_dir, self.threads = models_dir, threads
+    def __init__(self, models_dir: Path, *, threads: int = 2, quantized: bool = False) -> None:
+        self.models_dir, self.threads, self.quantized = models_dir, threads, quantized
         self._lock = threading.Lock()
         self._loaded: Classifier | None = None
 
@@ -107,5 +107,7 @@ class ActiveModel:
             if name is None:
                 self._loaded = None
             elif self._loaded is None or self._loaded.version != name:
-                self._loaded = Classifier(self.models_dir / name, threads=self.threads)
+                self._loaded = Classifier(
+                    self.models_dir / name, threads=self.threads, quantized=self.quantized
+                )
             return self._loaded

@@ -31,10 +31,10 @@ class NoModel(ModelUnavailable):
     """No model is active."""
 
 
-def use(models_dir: Path | None) -> None:
+def use(models_dir: Path | None, *, quantized: bool = False) -> None:
     """Serve the registry's active model from this folder (None: route without a model)."""
     global _active
-    _active = ActiveModel(models_dir) if models_dir is not None else None
+    _active = ActiveModel(models_dir, quantized=quantized) if models_dir is not None else None
 
 
 def warm() -> str | None:

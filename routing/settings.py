@@ -12,6 +12,8 @@ class RoutingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QISU_ROUTING_", env_file=".env", extra="ignore")
 
     enabled: bool = True
+    # Serve the encoder with int8 weights: about twice as fast, a little less accurate.
+    quantized: bool = False
     # A line unit leads on its own above this probability...
     lead_threshold: float = Field(default=0.55, ge=0, le=1)
     # ...and a screened ticket (repeat, returned, legacy, 街镇 cannot solve) at this lower one.
