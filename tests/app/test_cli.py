@@ -37,6 +37,8 @@ COMMANDS = [
     ["model", "list"],
     ["model", "activate"],
     ["model", "build-default"],
+    ["routing"],
+    ["routing", "export-feedback"],
 ]
 
 
@@ -117,3 +119,12 @@ def test_demo_load_is_idempotent(tmp_path: Path) -> None:
     with Session(engine) as session:
         assert len(session.exec(select(Whistle)).all()) == 1
         assert len(session.exec(select(Evaluation)).all()) == 1
+
+
+def test_export_feedback_refuses_other_file_kinds(tmp_path: Path) -> None:
+    result = qisu("routing", "export-feedback", str(tmp_path / "out.xlsx"), data_dir=tmp_path)
+    assert result.returncode == 2 and "name a .csv or .jsonl file" in result.stderr
+    bad = qisu(
+        "routing", "export-feedback", str(tmp_path / "o.csv"), "--from", "x", data_dir=tmp_path
+    )
+    assert bad.returncode == 2 and "--from 'x' is not an ISO 8601 instant" in bad.stderr
