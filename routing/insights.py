@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 from sqlmodel import Session, col, select
@@ -242,8 +242,3 @@ def embedding_of(session: Session, *, ticket_id: int) -> np.ndarray | None:
     """A ticket's stored embedding."""
     row = session.get(TicketEmbedding, ticket_id)
     return from_bytes(row.vector) if row else None
-
-
-def window(until: datetime, days: int) -> tuple[datetime, datetime]:
-    """The span of `days` that ends at `until`."""
-    return until - timedelta(days=days), until

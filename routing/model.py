@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.registry import ActiveModel
+from classifier.inference import Classifier
+from classifier.registry import ActiveModel, active_name
 
 log = logging.getLogger("qisu.routing")
 _lock = threading.Lock()
 _active: ActiveModel | None = None
+_failed: tuple[str | None, str] | None = None  # the version that failed to load, and why
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class NoModel(ModelUnavailable):
 
 def use(models_dir: Path | None, *, quantized: bool = False) -> None:
     """Serve the registry's active model from this folder (None: route without a model)."""
-    global _active
+    global _active, _failed
+    _failed = None
     _active = ActiveModel(models_dir, quantized=quantized) if models_dir is not None else None
 
 
@@ -41,27 +44,41 @@ def warm() -> str | None:
     """Load the active model ahead of the first appeal; its version, or None (logged why)."""
     try:
         with _lock:
-            loaded = _active.get() if _active else None
-    except Exception as exc:  # a broken model must not stop the platform; routing degrades
+            loaded = _load()
+    except NoModel:
+        return None
+    except ModelUnavailable as exc:  # a broken model must not stop the platform
         log.warning("the active model did not load, routing sends appeals to triage: %s", exc)
         return None
-    return loaded.version if loaded else None
+    return loaded.version
+
+
+def _load() -> Classifier:
+    """The active model; a version that failed to load is not retried until ACTIVE changes."""
+    global _failed
+    if _active is None:
+        raise NoModel("no model registry is configured")
+    name = active_name(_active.models_dir)
+    if _failed is not None and _failed[0] == name:
+        raise ModelUnavailable(_failed[1])
+    try:
+        model = _active.get()
+    except Exception as exc:  # any failure to load degrades routing, never intake
+        _failed = (name, f"{type(exc).__name__}: {exc}")
+        raise ModelUnavailable(_failed[1]) from exc
+    if model is None:
+        raise NoModel("no model is active")
+    return model
 
 
 def analyse(text: str) -> Analysis:
     """Probabilities over the model's labels and the embedding of one text."""
-    if _active is None:
-        raise NoModel("no model registry is configured")
     # One inference at a time: the two cores are already used by torch's own threads.
     with _lock:
+        model = _load()
         try:
-            model = _active.get()
-            if model is None:
-                raise NoModel("no model is active")
             probabilities, embeddings = model.analyse([text])
-        except ModelUnavailable:
-            raise
-        except Exception as exc:  # any failure to load or run degrades routing, never intake
+        except Exception as exc:  # a failure to run degrades routing, never intake
             raise ModelUnavailable(f"{type(exc).__name__}: {exc}") from exc
     return Analysis(
         model_version=model.version,

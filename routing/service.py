@@ -124,7 +124,7 @@ def appeal_of(ticket: Ticket) -> Appeal:
 def record(
     session: Session, *, ticket: Ticket, assessment: Assessment, trigger: str
 ) -> RoutingDecision:
-    """Store the decision, and the embedding the first time, in the caller's transaction."""
+    """Store the decision, and at intake the embedding, in the caller's transaction."""
     decision = assessment.decision
     row = RoutingDecision(
         ticket_id=ticket.id or 0,
@@ -143,7 +143,7 @@ def record(
         reasons=decision.reasons,
     )
     session.add(row)
-    if assessment.embedding is not None and session.get(TicketEmbedding, ticket.id) is None:
+    if assessment.embedding is not None and trigger == "intake":
         session.add(
             TicketEmbedding(
                 ticket_id=ticket.id or 0,

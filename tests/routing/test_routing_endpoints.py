@@ -107,11 +107,21 @@ def broken(settings: Settings, models_dir: Path) -> Iterator[TestClient]:
 
 
 def test_a_model_that_fails_to_load_never_fails_intake(
-    broken: TestClient, operator: dict[str, str]
+    broken: TestClient, operator: dict[str, str], settings: Settings, models_dir: Path
 ) -> None:
     ticket = post(broken, operator, appeal(1, LICENCE))
     assert (ticket["status"], ticket["routing"]["rule"]) == ("triage", "model failed")
     assert "damaged model folder" in ticket["routing"]["reasons"][0]
+    assert post(broken, operator, appeal(2, LICENCE))["routing"]["rule"] == "model failed"
+    # Activating a sound version recovers without a restart.
+    models = settings.data_dir / "models"
+    shutil.copytree(models_dir / VERSION, models / "sound")
+    (models / "ACTIVE").write_text("sound\n", encoding="utf-8")
+    recovered = post(broken, operator, appeal(3, LICENCE))
+    assert (recovered["routing"]["rule"], recovered["routing"]["model_version"]) == (
+        "line unit",
+        "sound",
+    )
 
 
 def test_without_a_model_intake_routes_to_triage(
