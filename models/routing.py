@@ -32,6 +32,10 @@ class RoutingDecision(SQLModel, table=True):
     )
     screened_by: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The earlier tickets it repeats, closest first: [{ticket_id, root_id, similarity}].
+    repeats: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     # An operator's dispatch judges the decision: right, or wrong with the unit that was right.
     correct: bool | None = None
     corrected_unit: str | None = Field(default=None, max_length=64)

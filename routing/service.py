@@ -141,6 +141,10 @@ def record(
         candidates=[asdict(c) for c in decision.candidates],
         screened_by=decision.screened_by,
         reasons=decision.reasons,
+        repeats=[
+            {"ticket_id": m.ticket_id, "root_id": m.root_id, "similarity": round(m.similarity, 4)}
+            for m in assessment.repeats[:5]
+        ],
     )
     session.add(row)
     if assessment.embedding is not None and trigger == "intake":

@@ -26,6 +26,7 @@ from tickets.schemas import (
     DeadlinePublic,
     EnterprisePublic,
     EventPublic,
+    RepeatPublic,
     RoutingPublic,
     TicketPublic,
 )
@@ -82,8 +83,9 @@ def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
     if row is None:
         return None
     return RoutingPublic(
-        **row.model_dump(exclude={"id", "ticket_id", "created_at", "candidates"}),
+        **row.model_dump(exclude={"id", "ticket_id", "created_at", "candidates", "repeats"}),
         candidates=[CandidatePublic(**c) for c in row.candidates],
+        repeats=[RepeatPublic(**r) for r in row.repeats],
         decided_at=row.created_at,
     )
 

@@ -171,6 +171,14 @@ class CandidatePublic(BaseModel):
     probability: float
 
 
+class RepeatPublic(BaseModel):
+    """An earlier ticket this one repeats."""
+
+    ticket_id: int
+    root_id: int
+    similarity: float
+
+
 class RoutingPublic(BaseModel):
     """Routing's latest decision on a ticket (item 52) and what it was made from."""
 
@@ -182,6 +190,9 @@ class RoutingPublic(BaseModel):
     candidates: list[CandidatePublic]
     screened_by: list[str]
     reasons: list[str]
+    repeats: list[RepeatPublic] = Field(
+        description="The earlier tickets it repeats, closest first."
+    )
     model_version: str | None
     locality_source: str
     trigger: str

@@ -63,6 +63,9 @@ def test_repeats_link_to_the_root_count_and_escalate(
     second = post(routed, operator, again)
     assert (second["repeat_of"], second["repeat_count"]) == (first["id"], 1)
     assert "repeat" in second["routing"]["screened_by"]
+    (match,) = second["routing"]["repeats"]
+    assert (match["ticket_id"], match["root_id"]) == (first["id"], first["id"])
+    assert match["similarity"] >= 0.42
     assert second["escalation_level"] == 0
     third_body = appeal(
         1, LICENCE_AGAIN + "第三次了。", external_id="JD-3", received_at="2026-11-25T02:00:00+00:00"

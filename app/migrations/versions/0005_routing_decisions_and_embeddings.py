@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('candidates', sa.JSON(), nullable=False),
     sa.Column('screened_by', sa.JSON(), nullable=False),
     sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('repeats', sa.JSON(), nullable=False),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('corrected_unit', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('judged_at', sa.DateTime(timezone=True), nullable=True),
