@@ -38,3 +38,12 @@ def test_image_copies_every_package_and_pins_torch() -> None:
         assert f"COPY {package} {package}" in dockerfile, package
     assert "torch==2.13.0" in dockerfile
     assert 'CMD ["qisu", "serve"' in dockerfile
+
+
+def test_the_api_starts_once_the_default_model_is_in_its_volume() -> None:
+    services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    api, model = services["api"], services["model"]
+    assert model["command"] == ["qisu", "model", "build-default", "--if-missing"]
+    assert model["volumes"] == api["volumes"] == ["qisudata:/var/lib/qisu"]
+    assert api["depends_on"]["model"]["condition"] == "service_completed_successfully"
+    assert model["build"] == api["build"]
