@@ -83,10 +83,17 @@ def list_tickets(
 
 @router.get("/triage", response_model=TicketPage)
 def triage_queue(
-    session: SessionDep, user: DeskUser, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    user: DeskUser,
+    rule: Annotated[
+        str | None,
+        Query(description="Only tickets routing left here by this rule, e.g. `supervisor`."),
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> TicketPage:
-    """The manual triage queue, oldest first."""
-    where = repository.TicketFilter(status=TicketStatus.TRIAGE)
+    """The manual triage queue, oldest first, with routing's candidates and reasons."""
+    where = repository.TicketFilter(status=TicketStatus.TRIAGE, rule=rule)
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, oldest_first=True
     )

@@ -34,6 +34,16 @@ class TicketFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     overdue: bool | None = None
+    rule: str | None = None  # the rule of routing's latest decision
+
+
+def _latest_rule(rule: str) -> ColumnElement[bool]:
+    """Tickets whose latest routing decision fired this rule."""
+    latest = select(func.max(RoutingDecision.id)).group_by(col(RoutingDecision.ticket_id))
+    decided = select(RoutingDecision.ticket_id).where(
+        RoutingDecision.rule == rule, col(RoutingDecision.id).in_(latest)
+    )
+    return col(Ticket.id).in_(decided)
 
 
 def overdue_condition() -> ColumnElement[bool]:
@@ -96,6 +106,8 @@ def list_tickets(
     if where.overdue is not None:
         overdue = overdue_condition()
         conditions.append(overdue if where.overdue else ~overdue)
+    if where.rule is not None:
+        conditions.append(_latest_rule(where.rule))
     count = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
     order = col(Ticket.received_at).asc() if oldest_first else col(Ticket.received_at).desc()
     query = select(Ticket).where(*conditions).order_by(order, col(Ticket.id)).limit(limit)

@@ -115,6 +115,9 @@ def test_a_town_return_is_rerouted_without_territorial_and_a_second_goes_to_a_su
     assert row_count(engine, "notification") == 1
     events = routed.get(f"{base}/events", headers=operator).json()
     assert [e["action"] for e in events][-2:] == ["return", "to-supervisor"]
+    queue = routed.get("/api/v1/triage?rule=supervisor", headers=operator).json()
+    assert [t["id"] for t in queue["items"]] == [ticket["id"]]
+    assert routed.get("/api/v1/triage?rule=triage", headers=operator).json()["count"] == 0
     routed.post(f"{base}/dispatch", json={"lead_unit": "water"}, headers=operator)
     water = make_user(Role.UNIT_HANDLER, "water")
     twice = routed.post(f"{base}/return", json={"reason": "不归我们"}, headers=water).json()
