@@ -3,13 +3,13 @@
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 
 from accounts.dependencies import require_roles
 from core.db import SessionDep
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
+from core.timezone import local_span
 from models import Role, Ticket, User, utcnow
 from routing import insights, model, service
 from routing.schemas import (
@@ -33,17 +33,12 @@ From = Annotated[
     datetime | None, Query(alias="from", description="Start; a time without offset is Shanghai's.")
 ]
 To = Annotated[datetime | None, Query(alias="to", description="End (exclusive); default now.")]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[datetime, datetime]:
-    """The asked span, defaulting to the last `days` days; naive times are Shanghai time."""
+    """The asked span, by default the last `days` days."""
     until = until or utcnow()
-    since = since or until - timedelta(days=days)
-    since, until = (t if t.tzinfo else t.replace(tzinfo=SHANGHAI) for t in (since, until))
-    if since >= until:
-        raise InvalidInput("from must come before to", field="from")
-    return since, until
+    return local_span(since or until - timedelta(days=days), until)
 
 
 @router.post("/routing/preview", response_model=PreviewOut)
@@ -136,7 +131,7 @@ def similar(ticket_id: int, session: SessionDep, user: DeskUser) -> list[Similar
     vector = insights.embedding_of(session, ticket_id=ticket_id)
     if vector is None:  # taken in while no model was active: encode it now, once
         try:
-            vector = model.analyse(service.appeal_of(ticket).text).embedding
+            vector = model.analyse(service.appeal_of(ticket).words).embedding
         except model.ModelUnavailable:
             return []
     found = insights.similar(

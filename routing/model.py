@@ -45,9 +45,11 @@ def warm() -> str | None:
     try:
         with _lock:
             loaded = _load()
+            # One pass now also settles the embeddings' centre, which the first appeal would pay.
+            loaded.embed(["预热"])
     except NoModel:
         return None
-    except ModelUnavailable as exc:  # a broken model must not stop the platform
+    except Exception as exc:  # a broken model must not stop the platform; routing degrades
         log.warning("the active model did not load, routing sends appeals to triage: %s", exc)
         return None
     return loaded.version

@@ -23,7 +23,6 @@ class Match:
     similarity: float
     received_at: datetime
     lead_unit: str | None
-    enterprise_code: str
 
 
 def to_bytes(vector: np.ndarray) -> bytes:
@@ -85,7 +84,6 @@ def find(
             col(Ticket.repeat_of),
             col(Ticket.received_at),
             col(Ticket.lead_unit),
-            col(Ticket.enterprise_code),
             col(Ticket.title),
             col(Ticket.text),
             col(TicketEmbedding.vector),
@@ -109,11 +107,10 @@ def find(
         for row, cosine in zip(rows, cosines, strict=True)
     ]
     found = [
-        Match(row.id, row.repeat_of or row.id, float(s), row.received_at, row.lead_unit,
-              row.enterprise_code)
+        Match(row.id, row.repeat_of or row.id, float(s), row.received_at, row.lead_unit)
         for row, s in zip(rows, scores, strict=True)
         if s >= similarity
-    ]  # fmt: skip
+    ]
     return sorted(found, key=lambda m: -m.similarity)
 
 

@@ -35,6 +35,12 @@ class Appeal:
     at: datetime
     enterprise_code: str | None = None
     phone: str | None = None
+    title: str | None = None
+
+    @property
+    def words(self) -> str:
+        """What the classifier and the repeat check read: the title, then the text."""
+        return " ".join(part for part in (self.title, self.text) if part)
 
 
 def line_units(session: Session) -> frozenset[str]:
@@ -60,11 +66,11 @@ def assess(
     place = locality.from_address(
         appeal.address, registered=enterprise.subdistrict if enterprise else None
     )
-    readable = screening.readable(appeal.text)
+    readable = screening.readable(appeal.words)
     analysis, failure = None, None
     if readable and settings.enabled:
         try:
-            analysis = model.analyse(appeal.text)
+            analysis = model.analyse(appeal.words)
         except model.NoModel:
             pass
         except model.ModelUnavailable as exc:
@@ -74,7 +80,7 @@ def assess(
     if analysis is not None:
         found = repeats.find(
             session,
-            text=appeal.text,
+            text=appeal.words,
             vector=analysis.embedding,
             embedding_weight=settings.repeat_embedding_weight,
             enterprise_code=appeal.enterprise_code,
@@ -87,7 +93,7 @@ def assess(
             exclude_id=exclude_id,
         )
     screened = list(flags)
-    for flag in ([screening.REPEAT] if found else []) + screening.text_flags(appeal.text):
+    for flag in ([screening.REPEAT] if found else []) + screening.text_flags(appeal.words):
         if flag not in screened:
             screened.append(flag)
     inputs = Inputs(
@@ -113,7 +119,8 @@ def assess(
 def appeal_of(ticket: Ticket) -> Appeal:
     """A stored ticket as routing reads it."""
     return Appeal(
-        text=" ".join(part for part in (ticket.title, ticket.text) if part),
+        text=ticket.text,
+        title=ticket.title,
         address=ticket.address,
         at=ticket.received_at,
         enterprise_code=ticket.enterprise_code,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.errors import Forbidden, NotFound
+from core.timezone import local_span
 from models import Role, TicketStatus, Unit, User
 from tickets import kpis, presenters, repository, service
 from tickets.policy import current_policy
@@ -25,7 +26,6 @@ from tickets.schemas import (
     TicketPage,
     TicketPublic,
 )
-from tickets.working_time import SHANGHAI
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -291,12 +291,7 @@ def unit_kpis(
     """A unit's deadline figures for deadlines that started in [from, to)."""
     if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
         raise Forbidden(f"you may see the figures of {user.unit_code} only")
-    # A date or a time without an offset is Shanghai's local time, as people mean it.
-    period_from, period_to = (
-        t if t.tzinfo else t.replace(tzinfo=SHANGHAI) for t in (period_from, period_to)
-    )
-    if period_to <= period_from:
-        raise InvalidInput("to must be after from", field="to")
+    period_from, period_to = local_span(period_from, period_to)
     if session.get(Unit, code) is None:
         raise NotFound(f"no unit with code {code!r}")
     return kpis.unit_kpis(

@@ -80,7 +80,8 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
 
 def _appeal(data: TicketCreate) -> routing_service.Appeal:
     return routing_service.Appeal(
-        text=" ".join(part for part in (data.title, data.text) if part),
+        text=data.text,
+        title=data.title,
         address=data.address,
         at=data.received_at,
         enterprise_code=data.enterprise.credit_code,

@@ -4,11 +4,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from core.timezone import SHANGHAI
+
 _MAX_DAYS = 3660  # no limit in the policy spans ten years; beyond that the input is wrong
 
 
