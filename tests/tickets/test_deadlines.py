@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from core.timezone import SHANGHAI
 from models import Deadline, Notification, Role, TicketEvent, utcnow
 from tests.conftest import MakeUser, ticket_payload
 from tests.tickets.conftest import Loop
@@ -206,7 +207,7 @@ def test_overdue_filter_lists_only_breached_tickets(
 def test_unit_kpis(loop: Loop, engine: Engine, client: Any, make_user: MakeUser) -> None:
     loop.to_replied()
     loop.act("callback", loop.desk, {"satisfaction": "unsatisfied", "note": "没解决"})
-    today = utcnow().date()
+    today = utcnow().astimezone(SHANGHAI).date()
     span = f"from={today - timedelta(days=1)}&to={today + timedelta(days=1)}"
     figures = client.get(f"/api/v1/units/market_regulation/kpis?{span}", headers=loop.supervisor)
     assert figures.status_code == 200, figures.text
