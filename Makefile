@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: setup  ## Migrate, load demo data, train the default model once, serve on http://127.0.0.1:8000
+run: setup  ## Migrate, train the default model once, replay the demo district once, serve on http://127.0.0.1:8000
 	$(BIN)/qisu db upgrade
-	$(BIN)/qisu demo load
 	$(BIN)/qisu model build-default --if-missing
+	$(BIN)/qisu demo load
 	$(BIN)/qisu serve
 
 lint: setup  ## ruff lint and format check

@@ -139,19 +139,58 @@ def users_create(
 
 
 @demo_cli.command("load")
-def demo_load() -> None:
-    """Create demo users (one per role) and tickets at every stage of the loop, once."""
-    from app.demo import load_demo
+def demo_load(
+    seed: Annotated[int, typer.Option(help="The same seed gives the same district.")] = 2026,
+    force: Annotated[
+        bool, typer.Option(help="Load beside tickets that are not demo data.")
+    ] = False,
+) -> None:
+    """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
+    from app.demo import AlreadyLoaded, DemoRefused, load_demo
     from app.setup import prepare_database
+    from routing import model as routing_model
 
     settings = get_settings()
     engine = _engine()
     prepare_database(engine)
+    routing_model.use(settings.data_dir / "models")
+    if routing_model.warm() is None:
+        typer.echo(
+            "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"
+        )
+    try:
+        loaded = load_demo(
+            engine,
+            policy=_policy(),
+            seed=seed,
+            force=force,
+            grace_days=settings.evaluation_grace_days,
+            progress=typer.echo,
+        )
+    except AlreadyLoaded as exc:  # `make run` loads it every time; once is enough
+        typer.echo(str(exc))
+        return
+    except DemoRefused as exc:
+        raise _fail(str(exc)) from None
     tokens_file = settings.data_dir / "demo-tokens.txt"
-    with session_scope(engine, write=True) as session:
-        load_demo(session, tokens_file=tokens_file)
-    typer.echo(f"demo data loaded. Log in with a bearer token from {tokens_file}:")
-    typer.echo(tokens_file.read_text(encoding="utf-8"), nl=False)
+    if loaded.tokens:
+        tokens_file.parent.mkdir(parents=True, exist_ok=True)
+        with tokens_file.open("a", encoding="utf-8") as out:
+            out.writelines(f"{name:28} {token}\n" for name, token in loaded.tokens.items())
+        tokens_file.chmod(0o600)
+    typer.echo(
+        f"demo loaded in {loaded.seconds:.0f} s: {loaded.appeals} appeals, {loaded.steps} steps, "
+        f"{loaded.sweeps} sweeps; bearer tokens in {tokens_file}"
+    )
+
+
+@demo_cli.command("clear")
+def demo_clear() -> None:
+    """Remove the demo's tickets, whistles, evaluations and users; nothing else."""
+    from app.demo import clear_demo
+
+    removed = clear_demo(_engine())
+    typer.echo("removed " + ", ".join(f"{n} {name}" for name, n in removed.items() if n))
 
 
 @cli.command()

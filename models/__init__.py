@@ -1,6 +1,6 @@
 """SQLModel tables and their enums; importing this registers every table on the metadata."""
 
-from models.base import AwareDateTime, utcnow
+from models.base import AwareDateTime, replaying_at, utcnow
 from models.deadline import (
     OPEN_STATUSES,
     TICKET_STAGES,
@@ -65,5 +65,6 @@ __all__ = [
     "WhistleCall",
     "WhistleEvent",
     "WhistleStatus",
+    "replaying_at",
     "utcnow",
 ]

@@ -1,5 +1,8 @@
 """Column helpers shared by the tables."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -9,9 +12,25 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+# Set only while history is replayed (the demo takes two months of appeals in this way).
+_replayed_now: ContextVar[datetime | None] = ContextVar("replayed_now", default=None)
+
+
 def utcnow() -> datetime:
-    """The current instant, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    """The current instant, timezone-aware in UTC: the replayed one inside `replaying_at`."""
+    return _replayed_now.get() or datetime.now(UTC)
+
+
+@contextmanager
+def replaying_at(at: datetime) -> Iterator[None]:
+    """Run the block as if it were `at`: every clock of the loop reads this instant."""
+    if at.tzinfo is None:
+        raise ValueError("a replayed instant needs an offset")
+    token = _replayed_now.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _replayed_now.reset(token)
 
 
 class AwareDateTime(TypeDecorator[datetime]):

@@ -71,14 +71,34 @@ def session_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def _registry_rows(session: Session) -> list[tuple[Any, ...]]:
+    query = text("SELECT code, name, short_name, kind, duties, active FROM unit ORDER BY code")
+    return [tuple(row) for row in session.exec(query)]  # type: ignore[call-overload]
+
+
 @pytest.fixture
 def engine(session_engine: Engine) -> Engine:
-    """The backend's engine, emptied and holding the default registry."""
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    """The backend's engine, emptied and holding the default registry.
+
+    Only the tables a test wrote to are emptied (one cheap count tells), and the registry is
+    reloaded only when a test changed it: most tests leave it as the previous one found it.
+    """
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables) if t.name != "unit"]
     with session_scope(session_engine, write=True) as session:
+        counts = " UNION ALL ".join(
+            f"SELECT '{table}' FROM (SELECT 1 FROM \"{table}\" LIMIT 1) AS any_row"
+            for table in tables
+        )
+        written = {row[0] for row in session.exec(text(counts))}  # type: ignore[call-overload]
         for table in tables:
-            session.exec(text(f'DELETE FROM "{table}"'))  # type: ignore[call-overload]
-        units_service.load_registry(session)
+            if table in written:
+                session.exec(text(f'DELETE FROM "{table}"'))  # type: ignore[call-overload]
+        pristine = session_engine.info.get("registry")
+        if pristine is None or _registry_rows(session) != pristine:
+            session.exec(text("DELETE FROM unit"))  # type: ignore[call-overload]
+            units_service.load_registry(session)
+            session.flush()
+            session_engine.info["registry"] = _registry_rows(session)
     return session_engine
 
 

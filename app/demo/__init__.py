@@ -1,0 +1,203 @@
+"""Demo data: a district's last two months, replayed through the real intake and loop.
+
+`load_demo` refuses a database that holds anything but demo tickets unless forced, creates one
+user per unit (the featured ones with a login), and replays `plan.build_script`'s appeals,
+whistles and evaluations. `clear_demo` removes what the demo wrote and nothing else.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from accounts import service as accounts_service
+from app.demo import plan, replay
+from core.db import session_scope
+from models import (
+    Assignment,
+    Deadline,
+    Enterprise,
+    Evaluation,
+    EvaluationPeriod,
+    Notification,
+    Role,
+    RoutingDecision,
+    Ticket,
+    TicketEmbedding,
+    TicketEvent,
+    Unit,
+    UnitKind,
+    User,
+    Whistle,
+    WhistleCall,
+    WhistleEvent,
+    utcnow,
+)
+from tickets import jobs
+from tickets.policy import SlaPolicy
+
+SOURCE = replay.SOURCE
+PREFIX = "demo-"  # every demo user's name starts so
+# The users a newcomer signs in as: (name, role, unit).
+FEATURED: list[tuple[str, Role, str | None]] = [
+    ("demo-operator", Role.OPERATOR, None),
+    ("demo-supervisor", Role.SUPERVISOR, None),
+    ("demo-admin", Role.ADMIN, None),
+    ("demo-market_regulation", Role.UNIT_HANDLER, "market_regulation"),
+    ("demo-hrss", Role.UNIT_HANDLER, "hrss"),
+    ("demo-anting", Role.SUBDISTRICT, "anting"),
+    ("demo-malu", Role.SUBDISTRICT, "malu"),
+]
+
+
+class DemoRefused(Exception):
+    """The database holds data that is not the demo's."""
+
+
+class AlreadyLoaded(Exception):
+    """The demo is in the database already."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a demo load did."""
+
+    appeals: int
+    steps: int
+    sweeps: int
+    seconds: float
+    tokens: dict[str, str]  # new users' bearer tokens, by user name
+
+
+def foreign_tickets(session: Session) -> int:
+    """How many tickets came from anywhere but the demo."""
+    query = select(func.count()).select_from(Ticket).where(col(Ticket.source) != SOURCE)
+    return int(session.execute(query).scalar_one())
+
+
+def has_demo(session: Session) -> bool:
+    """Whether the demo has been loaded."""
+    query = select(col(Ticket.id)).where(col(Ticket.source) == SOURCE).limit(1)
+    return session.execute(query).first() is not None
+
+
+def _users(session: Session) -> tuple[dict[str, User], dict[str, str]]:
+    """A user for each featured role and one for every unit; new tokens by name."""
+    wanted = list(FEATURED)
+    units = session.exec(select(Unit).where(col(Unit.active).is_(True))).all()
+    for unit in units:
+        role = Role.SUBDISTRICT if unit.kind == UnitKind.SUBDISTRICT else Role.UNIT_HANDLER
+        if f"{PREFIX}{unit.code}" not in {name for name, _, _ in wanted}:
+            wanted.append((f"{PREFIX}{unit.code}", role, unit.code))
+    users, tokens = {}, {}
+    for name, role, unit_code in wanted:
+        user = session.exec(select(User).where(col(User.name) == name)).first()
+        if user is None:
+            user, tokens[name] = accounts_service.create_user(
+                session, name=name, role=role, unit_code=unit_code
+            )
+        users[name] = user
+    return users, tokens
+
+
+def load_demo(
+    engine: Engine,
+    *,
+    policy: SlaPolicy,
+    seed: int = 2026,
+    force: bool = False,
+    grace_days: int = 5,
+    now: datetime | None = None,
+    progress: Callable[[str], None] = print,
+) -> Loaded:
+    """Replay two months of a district into the database; refused over real data."""
+    began = time.monotonic()
+    with session_scope(engine, write=True) as session:
+        if not force and foreign_tickets(session):
+            raise DemoRefused(
+                f"the database holds {foreign_tickets(session)} tickets that are not demo data; "
+                "`qisu demo load --force` adds the demo beside them"
+            )
+        if has_demo(session):
+            raise AlreadyLoaded("the demo is loaded already; `qisu demo clear` removes it")
+        users, tokens = _users(session)
+    now = now or utcnow()
+    script = plan.build_script(seed=seed, now=now)
+    progress(f"demo: {len(script.appeals)} appeals of {len(script.firms)} enterprises, 60 days")
+    replay.prime_model(script, progress)
+    run = replay.Replay(
+        engine, policy=policy, script=script, users=users, seed=seed, grace_days=grace_days
+    ).run(progress)
+    # The replayed past's notifications count as sent: nobody was there to read them.
+    while jobs.deliver(engine, notifiers=[], now=now, batch=1000) != (0, 0):
+        pass
+    return Loaded(run.appeals, run.steps, run.sweeps, time.monotonic() - began, tokens)
+
+
+def clear_demo(engine: Engine) -> dict[str, int]:
+    """Remove the demo's tickets, whistles, evaluations, users and enterprises; nothing else.
+
+    Digests that list several tickets and evaluation periods left empty are the demo's only
+    when the database holds nothing but the demo; beside real data they stay.
+    """
+    removed: dict[str, int] = {}
+    with session_scope(engine, write=True) as session:
+        alone = foreign_tickets(session) == 0
+        tickets = select(col(Ticket.id)).where(col(Ticket.source) == SOURCE)
+        users = select(col(User.id)).where(col(User.name).startswith(PREFIX))
+        whistles = select(col(Whistle.id)).where(col(Whistle.created_by).in_(users))
+        of_tickets = col(Notification.ticket_id).in_(tickets)
+        statements = [
+            (
+                "notifications",
+                delete(Notification).where(
+                    or_(of_tickets, col(Notification.ticket_id).is_(None)) if alone else of_tickets
+                ),
+            ),
+            (
+                "deadlines",
+                delete(Deadline).where(
+                    or_(
+                        col(Deadline.ticket_id).in_(tickets), col(Deadline.whistle_id).in_(whistles)
+                    )
+                ),
+            ),
+            ("events", delete(TicketEvent).where(col(TicketEvent.ticket_id).in_(tickets))),
+            (
+                "decisions",
+                delete(RoutingDecision).where(col(RoutingDecision.ticket_id).in_(tickets)),
+            ),
+            (
+                "embeddings",
+                delete(TicketEmbedding).where(col(TicketEmbedding.ticket_id).in_(tickets)),
+            ),
+            ("assignments", delete(Assignment).where(col(Assignment.ticket_id).in_(tickets))),
+            ("links", update(Ticket).where(col(Ticket.id).in_(tickets)).values(repeat_of=None)),
+            ("tickets", delete(Ticket).where(col(Ticket.source) == SOURCE)),
+            (
+                "whistle events",
+                delete(WhistleEvent).where(col(WhistleEvent.whistle_id).in_(whistles)),
+            ),
+            ("whistle calls", delete(WhistleCall).where(col(WhistleCall.whistle_id).in_(whistles))),
+            ("whistles", delete(Whistle).where(col(Whistle.id).in_(whistles))),
+            ("evaluations", delete(Evaluation).where(col(Evaluation.author_id).in_(users))),
+            (
+                "enterprises",
+                delete(Enterprise).where(
+                    col(Enterprise.credit_code).startswith(plan.CREDIT_PREFIX),
+                    col(Enterprise.credit_code).not_in(select(col(Ticket.enterprise_code))),
+                ),
+            ),
+            ("users", delete(User).where(col(User.name).startswith(PREFIX))),
+        ]
+        if alone:
+            empty = col(EvaluationPeriod.period).not_in(select(col(Evaluation.period)))
+            statements.append(("periods", delete(EvaluationPeriod).where(empty)))
+        for name, statement in statements:
+            removed[name] = session.execute(statement).rowcount  # type: ignore[attr-defined]
+    removed.pop("links")
+    return removed

@@ -1,0 +1,127 @@
+"""The demo: two months of a district replayed through the real loop, then cleared."""
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, col, select
+
+from app.demo import AlreadyLoaded, DemoRefused, clear_demo, load_demo
+from app.setup import prepare_database
+from core.db import make_engine, session_scope
+from evaluations import rankings
+from models import (
+    Deadline,
+    Evaluation,
+    EvaluationPeriod,
+    PeriodStatus,
+    Role,
+    Ticket,
+    TicketEvent,
+    Unit,
+    UnitKind,
+    WhistleCall,
+)
+from routing import model as routing_model
+from tests.conftest import MakeUser, row_count, ticket_payload
+from tests.routing.conftest import models_dir  # noqa: F401  (the trained tiny model)
+from tickets import audit
+from tickets.policy import load_policy
+
+
+@pytest.fixture(scope="module")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Engine]:  # noqa: F811
+    """A fresh SQLite database (the embedded default) with the demo loaded once, routed by the
+    trained tiny model."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'qisu.db'}")
+    prepare_database(engine)
+    routing_model.use(models_dir)
+    try:
+        loaded = load_demo(engine, policy=load_policy(), seed=7, progress=lambda _: None)
+        assert loaded.appeals >= 1900
+        yield engine
+    finally:
+        routing_model.use(None)
+        engine.dispose()
+
+
+def _tickets(engine: Engine) -> list[Ticket]:
+    with Session(engine) as session:
+        return list(session.exec(select(Ticket)))
+
+
+@pytest.mark.slow
+def test_the_demo_is_a_district_at_work(demo_engine: Engine) -> None:
+    tickets = _tickets(demo_engine)
+    statuses = Counter(t.status for t in tickets)
+    assert set(statuses) == {
+        "triage", "dispatched", "acknowledged", "contacted", "replied", "verified", "reopened",
+        "closed",
+    }, statuses  # fmt: skip
+    assert statuses["closed"] > len(tickets) / 2
+    with Session(demo_engine) as session:
+        units = {u.code: u.kind for u in session.exec(select(Unit))}
+        clocks = Counter(d.status for d in session.exec(select(Deadline)))
+        calls = Counter(c.state for c in session.exec(select(WhistleCall)))
+        periods = {p.period: p.status for p in session.exec(select(EvaluationPeriod))}
+        evaluated = Counter(e.period for e in session.exec(select(Evaluation)))
+        events = Counter(e.action for e in session.exec(select(TicketEvent)))
+    assert {"pending", "warned", "breached", "met"} <= set(clocks), clocks
+    towns = {t.subdistrict for t in tickets}
+    assert {c for c, k in units.items() if k == UnitKind.SUBDISTRICT} <= towns
+    leads = {t.lead_unit for t in tickets}
+    holders = {c for c, k in units.items() if k != UnitKind.SUBDISTRICT}
+    assert len(holders & leads) >= len(holders) - 2, holders - leads
+    assert {1, 2, 3} <= {t.escalation_level for t in tickets}
+    assert sum(t.repeat_of is not None for t in tickets) >= 10
+    assert sum(t.return_count > 0 for t in tickets) >= 10
+    assert {"dispatch", "return", "callback", "close", "deadline_breached"} <= set(events)
+    assert {"called", "reported", "done", "confirmed"} <= set(calls), calls
+    assert PeriodStatus.CLOSED in periods.values() and PeriodStatus.OPEN in periods.values()
+    assert len([p for p, n in evaluated.items() if n >= 5]) >= 2, evaluated
+    with Session(demo_engine) as session:
+        for period in evaluated:
+            assert rankings.rank(session, period=period), period
+
+
+@pytest.mark.slow
+def test_every_demo_ticket_replays_from_its_events(demo_engine: Engine) -> None:
+    with Session(demo_engine) as session:
+        trail: dict[int, dict[str, object]] = {}
+        for event in session.exec(select(TicketEvent).order_by(col(TicketEvent.id))):
+            state = trail.setdefault(event.ticket_id, {})
+            state.update({k: v for k, v in event.after.items() if k in audit.AUDITED})
+        for ticket in session.exec(select(Ticket)):
+            stored = {k: v for k, v in audit.snapshot(ticket).items() if v is not None}
+            replayed = {k: v for k, v in trail[ticket.id or 0].items() if v is not None}
+            assert replayed == stored, ticket.id
+
+
+@pytest.mark.slow
+def test_the_demo_loads_once_and_clears_to_the_bare_registry(demo_engine: Engine) -> None:
+    with pytest.raises(AlreadyLoaded):
+        load_demo(demo_engine, policy=load_policy(), progress=lambda _: None)
+    removed = clear_demo(demo_engine)
+    assert removed["tickets"] >= 1900
+    with session_scope(demo_engine) as session:
+        units = session.exec(select(Unit)).all()
+    assert len(units) == 44
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name != "unit":
+            assert row_count(demo_engine, table.name) == 0, table.name
+
+
+def test_the_demo_refuses_a_database_with_real_tickets(
+    engine: Engine, client: Any, make_user: MakeUser
+) -> None:
+    desk = make_user(Role.OPERATOR)
+    assert client.post("/api/v1/tickets", json=ticket_payload(1), headers=desk).status_code == 201
+    with pytest.raises(DemoRefused, match="not demo data"):
+        load_demo(engine, policy=load_policy(), progress=lambda _: None)
+    assert row_count(engine, "ticket") == 1
+    removed = clear_demo(engine)
+    assert removed["tickets"] == 0 and row_count(engine, "ticket") == 1
+    assert row_count(engine, "user") == 1
