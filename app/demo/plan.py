@@ -209,7 +209,7 @@ def _pick_type(rng: random.Random, ask: str) -> AppealType:
 def _fate(rng: random.Random, appeal: Appeal) -> None:
     """How the units will handle it: mostly on time, some late, a few left lying."""
     roll = rng.random()
-    appeal.pace = "prompt" if roll < 0.72 else "slow" if roll < 0.93 else "stalled"
+    appeal.pace = "prompt" if roll < 0.75 else "slow" if roll < 0.96 else "stalled"
     verdict = rng.random()
     if verdict < 0.12:
         appeal.verdicts = [Satisfaction.UNSATISFIED, Satisfaction.SATISFIED]

@@ -10,7 +10,7 @@ import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -43,7 +43,7 @@ from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
 from tickets.working_time import Limit, LimitUnit
 
 SOURCE = "demo"
-SWEEP_EVERY = timedelta(hours=1)
+SWEEP_EVERY = timedelta(hours=2)
 WAITING = "等待企业补充材料"
 
 
@@ -77,6 +77,7 @@ class Replay:
         self.order = itertools.count()
         self.tickets: dict[int, int] = {}  # appeal key -> ticket id
         self.report = Report()
+        self.rolled: date | None = None
         with Session(engine) as session:
             self.names = {u.code: u.name for u in session.query(Unit)}
 
@@ -124,12 +125,11 @@ class Replay:
         now = utcnow()
         jobs.sweep(self.engine, policy=self.policy, now=now)
         self.report.sweeps += 1
-        local = now.astimezone(SHANGHAI)
-        if local.hour == 1:
+        today = now.astimezone(SHANGHAI).date()
+        if today != self.rolled:  # the scheduler rolls the periods hourly; once a day is enough
+            self.rolled = today
             with session_scope(self.engine, write=True) as session:
-                evaluations_service.roll_periods(
-                    session, today=local.date(), grace_days=self.grace_days
-                )
+                evaluations_service.roll_periods(session, today=today, grace_days=self.grace_days)
 
     # -- time -----------------------------------------------------------------------------------
 
@@ -203,11 +203,13 @@ class Replay:
             reason = self._return_reason(lead, appeal)
             self.at(self.hours(at, 0.3, 5.0), "return", lambda s: self.give_back(s, appeal, reason))
             return
-        if appeal.pace == "stalled":
-            return  # nobody takes it on: its deadlines breach and it climbs the 督办 levels
+        # A slow unit misses one stage's limit; a stalled one lets every stage run over, so
+        # the ticket climbs the 督办 levels before anyone takes it on.
         late = self.rng.choice([Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY])
         share = {
-            stage: self.rng.uniform(1.15, 1.9)
+            stage: self.rng.uniform(2.5, 6.0)
+            if appeal.pace == "stalled"
+            else self.rng.uniform(1.15, 1.9)
             if appeal.pace == "slow" and stage == late
             else self.rng.uniform(0.1, 0.6)
             for stage in (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
@@ -304,10 +306,10 @@ class Replay:
         )
         if verdict == Satisfaction.UNSATISFIED:
             self.work(ticket, appeal, at=utcnow())
-        elif self.rng.random() < 0.9:
+        else:
             tid = ticket.id or 0
             self.at(
-                utcnow() + timedelta(minutes=20),
+                self.hours(utcnow(), 0.5, 6),
                 "close",
                 lambda s: _call(tickets_service.close, s, tid, desk),
             )

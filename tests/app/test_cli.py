@@ -9,8 +9,12 @@ import pytest
 from sqlmodel import Session, select
 
 from accounts import service as accounts_service
-from core.db import make_engine
-from models import Evaluation, Ticket, User, Whistle
+from app.setup import prepare_database
+from core.db import make_engine, session_scope
+from models import Role, Ticket, User
+from tests.conftest import ticket_payload
+from tickets.schemas import TicketCreate
+from tickets.service import intake
 
 COMMANDS = [
     [],
@@ -23,6 +27,7 @@ COMMANDS = [
     ["users", "create"],
     ["demo"],
     ["demo", "load"],
+    ["demo", "clear"],
     ["scheduler"],
     ["sla"],
     ["sla", "sweep"],
@@ -105,20 +110,21 @@ def test_units_load_reports_a_bad_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_demo_load_is_idempotent(tmp_path: Path) -> None:
-    first = qisu("demo", "load", data_dir=tmp_path)
-    second = qisu("demo", "load", data_dir=tmp_path)
-    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
-    tokens = (tmp_path / "demo-tokens.txt").read_text().splitlines()
-    assert len(tokens) == 6 and oct((tmp_path / "demo-tokens.txt").stat().st_mode)[-3:] == "600"
+def test_demo_refuses_a_database_with_real_tickets_and_clears_nothing_of_it(
+    tmp_path: Path,
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    prepare_database(engine)
+    with session_scope(engine, write=True) as session:
+        user, _ = accounts_service.create_user(session, name="desk", role=Role.OPERATOR)
+        intake(session, data=TicketCreate.model_validate(ticket_payload(1)), user=user)
+    refused = qisu("demo", "load", data_dir=tmp_path)
+    assert refused.returncode == 2 and "not demo data" in refused.stderr, refused.stderr
+    cleared = qisu("demo", "clear", data_dir=tmp_path)
+    assert cleared.returncode == 0, cleared.stderr
     with Session(engine) as session:
-        statuses = {t.status for t in session.exec(select(Ticket))}
-        assert len(session.exec(select(Ticket)).all()) == 8
-    assert {"triage", "dispatched", "acknowledged", "contacted", "replied", "closed"} <= statuses
-    with Session(engine) as session:
-        assert len(session.exec(select(Whistle)).all()) == 1
-        assert len(session.exec(select(Evaluation)).all()) == 1
+        assert len(session.exec(select(Ticket)).all()) == 1
+        assert len(session.exec(select(User)).all()) == 1
 
 
 def test_export_feedback_refuses_other_file_kinds(tmp_path: Path) -> None:
