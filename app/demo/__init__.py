@@ -109,6 +109,7 @@ def load_demo(
     *,
     policy: SlaPolicy,
     seed: int = 2026,
+    appeals: int = 2000,
     force: bool = False,
     grace_days: int = 5,
     now: datetime | None = None,
@@ -126,7 +127,7 @@ def load_demo(
             raise AlreadyLoaded("the demo is loaded already; `qisu demo clear` removes it")
         users, tokens = _users(session)
     now = now or utcnow()
-    script = plan.build_script(seed=seed, now=now)
+    script = plan.build_script(seed=seed, now=now, appeals=appeals)
     progress(f"demo: {len(script.appeals)} appeals of {len(script.firms)} enterprises, 60 days")
     replay.prime_model(script, progress)
     run = replay.Replay(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.demo.plan import Appeal, Script, WhistlePlan
-from core.db import session_scope
+from core.db import session_scope, write_engine
 from core.errors import DomainError
 from core.timezone import SHANGHAI
 from evaluations import service as evaluations_service
@@ -99,16 +99,22 @@ class Replay:
             self.at(tick, "sweep", self.sweep)
             tick += SWEEP_EVERY
         self._plan_evaluations()
-        done = 0
+        done, batch = 0, None
         while self.queue:
             when, _, step, name = heapq.heappop(self.queue)
             with replaying_at(when):
                 if name == "sweep":
+                    # The steps between two sweeps commit together; the sweep sees them all.
+                    if batch is not None:
+                        batch.commit()
+                        batch.close()
+                        batch = None
                     step(None)  # type: ignore[arg-type]  # a sweep opens its own transactions
                     continue
+                batch = batch or Session(write_engine(self.engine), expire_on_commit=False)
                 try:
-                    with session_scope(self.engine, write=True) as session:
-                        step(session)
+                    with batch.begin_nested():  # a refused step leaves the others as they were
+                        step(batch)
                     self.report.steps += 1
                 except DomainError as exc:  # a step the loop refuses is skipped, as a person would
                     self.report.refused[name] = self.report.refused.get(name, 0) + 1
@@ -118,6 +124,9 @@ class Replay:
                 done += 1
                 if done % 250 == 0:
                     progress(f"  {done} of {len(self.script.appeals)} appeals taken in")
+        if batch is not None:
+            batch.commit()
+            batch.close()
         return self.report
 
     def sweep(self, _session: Session | None) -> None:
