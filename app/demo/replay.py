@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.demo.plan import Appeal, Script, WhistlePlan
 from core.db import session_scope, write_engine
@@ -79,7 +79,7 @@ class Replay:
         self.report = Report()
         self.rolled: date | None = None
         with Session(engine) as session:
-            self.names = {u.code: u.name for u in session.query(Unit)}
+            self.names = {u.code: u.name for u in session.exec(select(Unit))}
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -313,8 +313,8 @@ class Replay:
             satisfaction=verdict,
             note=self.rng.choice(self.script.callback_notes),
         )
-        if verdict == Satisfaction.UNSATISFIED:
-            self.work(ticket, appeal, at=utcnow())
+        if verdict == Satisfaction.UNSATISFIED:  # 重办: the unit takes it up again within days
+            self.work(ticket, appeal, at=self.hours(utcnow(), 0, 16))
         else:
             tid = ticket.id or 0
             self.at(
