@@ -71,6 +71,10 @@ def session_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+# The registry as the default file loads it, per database: a test that changed it is undone.
+_PRISTINE: dict[str, list[tuple[Any, ...]]] = {}
+
+
 def _registry_rows(session: Session) -> list[tuple[Any, ...]]:
     query = text("SELECT code, name, short_name, kind, duties, active FROM unit ORDER BY code")
     return [tuple(row) for row in session.exec(query)]  # type: ignore[call-overload]
@@ -93,12 +97,12 @@ def engine(session_engine: Engine) -> Engine:
         for table in tables:
             if table in written:
                 session.exec(text(f'DELETE FROM "{table}"'))  # type: ignore[call-overload]
-        pristine = session_engine.info.get("registry")
+        pristine = _PRISTINE.get(str(session_engine.url))
         if pristine is None or _registry_rows(session) != pristine:
             session.exec(text("DELETE FROM unit"))  # type: ignore[call-overload]
             units_service.load_registry(session)
             session.flush()
-            session_engine.info["registry"] = _registry_rows(session)
+            _PRISTINE[str(session_engine.url)] = _registry_rows(session)
     return session_engine
 
 

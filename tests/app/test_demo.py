@@ -82,9 +82,15 @@ def test_the_demo_is_a_district_at_work(demo_engine: Engine) -> None:
     assert {"called", "reported", "done", "confirmed"} <= set(calls), calls
     assert PeriodStatus.CLOSED in periods.values() and PeriodStatus.OPEN in periods.values()
     assert len([p for p, n in evaluated.items() if n >= 5]) >= 2, evaluated
+    weights, calendar = rankings.load_weights(), load_policy().calendar
     with Session(demo_engine) as session:
-        for period in evaluated:
-            assert rankings.rank(session, period=period), period
+        cards = {
+            period: rankings.rank(session, period=period, weights=weights, calendar=calendar)
+            for period in evaluated
+        }
+    assert all(any(c.score is not None for c in ranked) for ranked in cards.values())
+    later = max(cards)
+    assert any(c.previous_rank is not None for c in cards[later]), "no change between periods"
 
 
 @pytest.mark.slow
