@@ -30,6 +30,7 @@ from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
 from units.endpoints import router as units_router
+from web.console import mount_console
 
 log = logging.getLogger("qisu")
 
@@ -134,4 +135,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
 
+    mount_console(app)  # last: every path the API and its docs do not claim is the console's
     return app
