@@ -23,7 +23,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
 units_cli = typer.Typer(help="The district's unit registry.", no_args_is_help=True)
-users_cli = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
+users_cli = typer.Typer(help="Users, their tokens and console logins.", no_args_is_help=True)
 demo_cli = typer.Typer(help="Demo data for trying qisu out.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(units_cli, name="units")
@@ -120,18 +120,41 @@ def users_create(
     unit: Annotated[
         str | None, typer.Option(help="Unit code, for unit_handler and subdistrict users.")
     ] = None,
+    login: Annotated[
+        str | None,
+        typer.Option(help="A login for the web console (needs --password-stdin)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the console password from the first line of standard input "
+            "(at least 8 characters, not only digits).",
+        ),
+    ] = False,
 ) -> None:
     """Create a user; its bearer token is printed alone on the last line, once."""
+    import sys
+
     from accounts import service
     from app.setup import prepare_database
 
+    if password_stdin and login is None:
+        raise _fail("--password-stdin needs --login")
+    if login is not None and not password_stdin:
+        raise _fail("--login needs --password-stdin (the password is never an argument)")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     engine = _engine()
     prepare_database(engine)
     try:
         with session_scope(engine, write=True) as session:
-            user, token = service.create_user(session, name=name, role=role, unit_code=unit)
+            user, token = service.create_user(
+                session, name=name, role=role, unit_code=unit, login=login, password=password
+            )
+            signs_in = f", signs in as {user.login}" if user.login else ""
             typer.echo(
-                f"created user {user.name} ({user.role}{', ' + unit if unit else ''})", err=True
+                f"created user {user.name} ({user.role}{', ' + unit if unit else ''}{signs_in})",
+                err=True,
             )
     except DomainError as exc:
         raise _fail(exc.message) from None
@@ -140,7 +163,7 @@ def users_create(
 
 @demo_cli.command("load")
 def demo_load() -> None:
-    """Create demo users (one per role) and tickets at every stage of the loop, once."""
+    """Create demo users (one per role, each with a console login) and tickets, once."""
     from app.demo import load_demo
     from app.setup import prepare_database
 
@@ -148,10 +171,13 @@ def demo_load() -> None:
     engine = _engine()
     prepare_database(engine)
     tokens_file = settings.data_dir / "demo-tokens.txt"
+    logins_file = settings.data_dir / "demo-logins.txt"
     with session_scope(engine, write=True) as session:
-        load_demo(session, tokens_file=tokens_file)
-    typer.echo(f"demo data loaded. Log in with a bearer token from {tokens_file}:")
+        load_demo(session, tokens_file=tokens_file, logins_file=logins_file)
+    typer.echo(f"demo data loaded. Bearer tokens for programs ({tokens_file}):")
     typer.echo(tokens_file.read_text(encoding="utf-8"), nl=False)
+    typer.echo(f"Console sign-in: login and password ({logins_file}):")
+    typer.echo(logins_file.read_text(encoding="utf-8"), nl=False)
 
 
 @cli.command()

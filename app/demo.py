@@ -1,5 +1,6 @@
 """Demo data: one user per role, tickets at every stage of the loop, a whistle, an evaluation."""
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,13 +26,14 @@ from tickets.credit_code import check_character
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
 from tickets.working_time import SHANGHAI
 
-DEMO_USERS: list[tuple[str, Role, str | None]] = [
-    ("demo-operator", Role.OPERATOR, None),
-    ("demo-supervisor", Role.SUPERVISOR, None),
-    ("demo-admin", Role.ADMIN, None),
-    ("demo-market", Role.UNIT_HANDLER, "market_regulation"),
-    ("demo-hrss", Role.UNIT_HANDLER, "hrss"),
-    ("demo-anting", Role.SUBDISTRICT, "anting"),
+# (name, role, unit, console login)
+DEMO_USERS: list[tuple[str, Role, str | None, str]] = [
+    ("demo-operator", Role.OPERATOR, None, "operator"),
+    ("demo-supervisor", Role.SUPERVISOR, None, "supervisor"),
+    ("demo-admin", Role.ADMIN, None, "admin"),
+    ("demo-market", Role.UNIT_HANDLER, "market_regulation", "market"),
+    ("demo-hrss", Role.UNIT_HANDLER, "hrss", "hrss"),
+    ("demo-anting", Role.SUBDISTRICT, "anting", "anting"),
 ]
 
 # (enterprise, address, text, appeal type, lead unit or None, how far along the loop)
@@ -112,25 +114,49 @@ def demo_credit_code(index: int) -> str:
     return first17 + check_character(first17)
 
 
-def load_demo(session: Session, *, tokens_file: Path) -> None:
-    """Create the demo users and tickets once; new users' tokens are appended to tokens_file."""
+def demo_password() -> str:
+    """A fresh random password for a demo login (12 characters, never only digits)."""
+    while True:
+        password = secrets.token_urlsafe(9)
+        if not password.isdigit():
+            return password
+
+
+def load_demo(session: Session, *, tokens_file: Path, logins_file: Path) -> None:
+    """Create the demo users and tickets once.
+
+    New users' tokens are appended to tokens_file; every demo user without a console login
+    gets one with a random password, appended to logins_file (both files mode 0600).
+    """
     users: dict[str, User] = {}
-    lines: list[str] = []
-    for name, role, unit in DEMO_USERS:
+    tokens: list[str] = []
+    logins: list[str] = []
+    for name, role, unit, login in DEMO_USERS:
         user = session.exec(select(User).where(User.name == name)).first()
         if user is None:
             user, token = accounts_service.create_user(
                 session, name=name, role=role, unit_code=unit
             )
-            lines.append(f"{name:16} {role:12} {unit or '-':18} {token}")
+            tokens.append(f"{name:16} {role:12} {unit or '-':18} {token}")
+        if user.login is None:
+            password = demo_password()
+            accounts_service.set_login(session, user=user, login=login, password=password)
+            logins.append(f"{login:12} {password:16} {role:12} {unit or '-'}")
         users[name] = user
-    if lines:
-        tokens_file.parent.mkdir(parents=True, exist_ok=True)
-        with tokens_file.open("a", encoding="utf-8") as out:
-            out.write("".join(line + "\n" for line in lines))
-        tokens_file.chmod(0o600)
+    _append(tokens_file, tokens)
+    _append(logins_file, logins)
     _load_tickets(session, users=users)
     _load_whistle_and_evaluation(session, users=users)
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    """Add lines to a file only its owner may read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    if lines:
+        with path.open("a", encoding="utf-8") as out:
+            out.write("".join(line + "\n" for line in lines))
 
 
 def _load_tickets(session: Session, *, users: dict[str, User]) -> None:

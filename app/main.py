@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from accounts.endpoints import router as accounts_router
 from app.scheduler import build_scheduler
 from core.config import Settings, get_settings
 from core.db import make_engine
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    app.include_router(accounts_router)
     app.include_router(units_router)
     app.include_router(tickets_router)
     app.include_router(routing_router)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from accounts import passwords
 from accounts import service as accounts_service
 from core.db import make_engine
 from models import Evaluation, Ticket, User, Whistle
@@ -42,13 +43,14 @@ COMMANDS = [
 ]
 
 
-def qisu(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def qisu(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QISU_DATA_DIR": str(data_dir), "QISU_DATABASE_URL": ""}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         env=env,
+        input=stdin,
         timeout=120,
     )
 
@@ -81,13 +83,46 @@ def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
         assert token not in {u.token_hash for u in session.exec(select(User))}
 
 
+def test_users_create_with_a_console_login(tmp_path: Path) -> None:
+    result = qisu(
+        "users", "create", "--name", "李话务", "--role", "operator", "--login", "Li.Hw",
+        "--password-stdin", data_dir=tmp_path, stdin="s3cret-pass\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "signs in as li.hw" in result.stderr and "s3cret-pass" not in result.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.login == "li.hw")).one()
+        assert user.password_hash and passwords.verify("s3cret-pass", user.password_hash)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "says"),
+    [
+        (["--login", "li", "--password-stdin"], "short\n", "密码至少 8 个字符"),
+        (["--login", "li", "--password-stdin"], "12345678\n", "密码不能全是数字"),
+        (["--login", "li"], None, "--login needs --password-stdin"),
+        (["--password-stdin"], "long-enough\n", "--password-stdin needs --login"),
+    ],
+)
+def test_users_create_refuses_a_weak_password(
+    args: list[str], stdin: str | None, says: str, tmp_path: Path
+) -> None:
+    result = qisu(
+        "users", "create", "--name", "x", "--role", "operator", *args,
+        data_dir=tmp_path, stdin=stdin,
+    )  # fmt: skip
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--role", "unit_handler"], "needs the unit"),
-        (["--role", "subdistrict", "--unit", "tax"], "cannot act for a line unit"),
-        (["--role", "operator", "--unit", "tax"], "leave --unit out"),
-        (["--role", "unit_handler", "--unit", "atlantis"], "no active unit"),
+        (["--role", "unit_handler"], "须指明所代表的单位"),
+        (["--role", "subdistrict", "--unit", "tax"], "不能代表 line 类单位"),
+        (["--role", "operator", "--unit", "tax"], "请不要给出 --unit"),
+        (["--role", "unit_handler", "--unit", "atlantis"], "没有代码为 atlantis 的在用单位"),
         (["--role", "king"], "Invalid value"),
     ],
 )
@@ -111,6 +146,13 @@ def test_demo_load_is_idempotent(tmp_path: Path) -> None:
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     tokens = (tmp_path / "demo-tokens.txt").read_text().splitlines()
     assert len(tokens) == 6 and oct((tmp_path / "demo-tokens.txt").stat().st_mode)[-3:] == "600"
+    logins_file = tmp_path / "demo-logins.txt"
+    logins = dict(line.split()[:2] for line in logins_file.read_text().splitlines())
+    assert set(logins) == {"operator", "market", "hrss", "anting", "supervisor", "admin"}
+    assert oct(logins_file.stat().st_mode)[-3:] == "600"
+    assert all(len(p) >= 8 and not p.isdigit() for p in logins.values())
+    assert f"operator     {logins['operator']}" in first.stdout
+    assert len(logins_file.read_text().splitlines()) == 6  # the second load added none
     engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
     with Session(engine) as session:
         statuses = {t.status for t in session.exec(select(Ticket))}
@@ -119,6 +161,9 @@ def test_demo_load_is_idempotent(tmp_path: Path) -> None:
     with Session(engine) as session:
         assert len(session.exec(select(Whistle)).all()) == 1
         assert len(session.exec(select(Evaluation)).all()) == 1
+        market = session.exec(select(User).where(User.login == "market")).one()
+        assert market.unit_code == "market_regulation" and market.password_hash
+        assert passwords.verify(logins["market"], market.password_hash)
 
 
 def test_export_feedback_refuses_other_file_kinds(tmp_path: Path) -> None:
