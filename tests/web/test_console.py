@@ -103,3 +103,15 @@ def test_the_app_serves_qisu_web_dir_after_its_api(web_dir: Path, settings: Sett
         assert client.get("/docs").status_code == 200
         assert client.get("/api/v1/units").status_code == 401
         assert client.get("/api/v1/unknown").json()["code"] == "not_found"
+
+
+def test_the_image_builds_the_console_in_a_node_stage() -> None:
+    """Checked statically (no Docker engine here): npm ci from the lock, dist into the image."""
+    root = Path(__file__).resolve().parents[2]
+    dockerfile = (root / "docker" / "Dockerfile").read_text()
+    assert "FROM node:20-slim AS console" in dockerfile
+    assert "COPY web/package.json web/package-lock.json ./" in dockerfile
+    assert "RUN npm ci" in dockerfile and "RUN npm run build" in dockerfile
+    assert "COPY --from=console /web/dist web/dist" in dockerfile
+    assert dockerfile.index("COPY web web") < dockerfile.index("COPY --from=console")
+    assert (root / "web" / "package-lock.json").exists()
