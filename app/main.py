@@ -60,13 +60,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
         return _error(
-            409, "conflict", "someone else changed this ticket at the same time; reload it"
+            409,
+            "stale_version",
+            "工单刚被他人同时修改，您的操作没有保存。请刷新页面，确认最新情况后再操作",
         )
 
     @app.exception_handler(IntegrityError)
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
-        return _error(409, "conflict", "the change clashes with data stored meanwhile; try again")
+        return _error(409, "conflict", "与刚刚保存的数据冲突，您的操作没有保存，请刷新后重试")
 
 
 def _calendar() -> dict[str, str]:

@@ -127,7 +127,7 @@ def similar(ticket_id: int, session: SessionDep, user: DeskUser) -> list[Similar
     """The five most similar earlier tickets with a reply: how such matters were solved."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound(f"no ticket {ticket_id}")
+        raise NotFound(f"工单 {ticket_id} 不存在，请核对工单编号")
     vector = insights.embedding_of(session, ticket_id=ticket_id)
     if vector is None:  # taken in while no model was active: encode it now, once
         try:

@@ -290,10 +290,10 @@ def unit_kpis(
 ) -> kpis.UnitKpis:
     """A unit's deadline figures for deadlines that started in [from, to)."""
     if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
-        raise Forbidden(f"you may see the figures of {user.unit_code} only")
+        raise Forbidden(f"您只能查看本单位（{user.unit_code}）的指标")
     period_from, period_to = local_span(period_from, period_to)
     if session.get(Unit, code) is None:
-        raise NotFound(f"no unit with code {code!r}")
+        raise NotFound(f"没有代码为 {code} 的单位，请从单位列表中选择")
     return kpis.unit_kpis(
         session, unit=code, start=period_from, end=period_to, calendar=current_policy().calendar
     )

@@ -62,7 +62,7 @@ BAD_BODIES = {
     "wrong check character": (
         ticket_payload(enterprise={"credit_code": credit_code(1)[:-1] + "0", "name": "某公司"}),
         "credit_code",
-        "check character",
+        "校验位有误",
     ),
     "datetime without offset": (
         ticket_payload(received_at="2026-11-02T09:30:00"),
@@ -107,7 +107,8 @@ def test_missing_and_wrong_tokens_are_401(client: TestClient, engine: Engine) ->
         "/api/v1/tickets", json=ticket_payload(), headers={"Authorization": "Bearer nope"}
     )
     assert (missing.status_code, wrong.status_code) == (401, 401)
-    assert "Bearer" in missing.json()["detail"] and "not valid" in wrong.json()["detail"]
+    assert missing.json() == {"code": "not_authenticated", "detail": "请先登录"}
+    assert "令牌无效" in wrong.json()["detail"] and "Bearer" in wrong.json()["detail"]
     assert row_count(engine, "ticket") == 0
 
 
@@ -117,5 +118,5 @@ def test_units_may_not_take_tickets_in(
     handler = make_user(Role.UNIT_HANDLER, "market_regulation")
     response = client.post("/api/v1/tickets", json=ticket_payload(), headers=handler)
     assert response.status_code == 403
-    assert "operator" in response.json()["detail"]
+    assert "话务员" in response.json()["detail"] and response.json()["code"] == "forbidden"
     assert row_count(engine, "ticket") == 0
