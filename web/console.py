@@ -19,12 +19,14 @@ MISSING = """<!doctype html>
 max-width:640px;margin:60px auto;line-height:1.7;color:#303133}code,pre{background:#f4f4f5;
 padding:2px 6px;border-radius:3px}</style></head><body>
 <h1>控制台尚未构建</h1>
-<p>服务已启动，接口可用（<a href="/docs">/docs</a>），但没有找到构建好的网页控制台：<code>{where}</code>。</p>
+<p>服务已启动，接口可用（<a href="/docs">/docs</a>），
+但没有找到构建好的网页控制台：<code>{where}</code>。</p>
 <p>请在项目目录中构建（需要 Node.js 20 和 npm）：</p>
 <pre>make setup
 # 或者
 cd web &amp;&amp; npm ci &amp;&amp; npm run build</pre>
-<p>构建产物放在其他目录时，用环境变量 <code>QISU_WEB_DIR</code> 指定，然后重启 <code>qisu serve</code>。</p>
+<p>构建产物放在其他目录时，用环境变量 <code>QISU_WEB_DIR</code> 指定，
+然后重启 <code>qisu serve</code>。</p>
 </body></html>
 """
 

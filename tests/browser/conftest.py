@@ -9,7 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 from sqlalchemy.engine import Engine
 
 from accounts import service as accounts_service
@@ -31,7 +38,7 @@ ARGS = [
 ]
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "Qisu-test-2026"
-VIEWPORT = {"width": 1366, "height": 768}
+VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 
 
 def _newest(paths: list[Path]) -> float:
@@ -45,7 +52,9 @@ def console_dist() -> Path:
     sources = [*(WEB / "src").rglob("*"), WEB / "index.html", WEB / "package-lock.json"]
     if not index.exists() or index.stat().st_mtime < _newest(sources):
         if shutil.which("npm") is None:
-            pytest.fail("the console is not built and npm is missing: cd web && npm ci && npm run build")
+            pytest.fail(
+                "the console is not built and npm is missing: cd web && npm ci && npm run build"
+            )
         if not (WEB / "node_modules").exists():
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
         subprocess.run(["npm", "run", "build"], cwd=WEB, check=True)
@@ -69,7 +78,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def server(
-    engine: Engine, tmp_path: Path, models_dir: Path, console_dist: Path
+    engine: Engine,
+    tmp_path: Path,
+    models_dir: Path,  # noqa: F811  (the fixture imported above)
+    console_dist: Path,
 ) -> Iterator[LiveServer]:
     """`qisu serve` over the emptied test database, routing with the trained tiny model."""
     (tmp_path / "models").symlink_to(models_dir, target_is_directory=True)

@@ -37,7 +37,9 @@ def test_a_triaged_ticket_is_dispatched_by_clicking_a_candidate(
     page = contexts().new_page()
     sign_in(page, server, operator.login)
     page.goto(f"{server.url}/desk/triage")
-    row = page.locator('[data-test="triage-table"] tbody tr', has=page.locator(f'[data-ticket="{ticket["id"]}"]'))
+    row = page.locator(
+        '[data-test="triage-table"] tbody tr', has=page.locator(f'[data-ticket="{ticket["id"]}"]')
+    )
     expect(row).to_contain_text("未识别街镇")
     expect(row).to_contain_text("地址未写明街镇")
     shoot(page, "triage")
@@ -133,7 +135,8 @@ def test_an_expired_session_goes_back_to_sign_in_and_returns(
     expect(page.locator('[data-test="ticket-table"]')).to_contain_text(str(ticket["id"]))
     with engine.begin() as connection:  # 30 idle minutes pass
         connection.execute(
-            text("UPDATE user_session SET expires_at = :past"), {"past": utcnow() - timedelta(minutes=1)}
+            text("UPDATE user_session SET expires_at = :past"),
+            {"past": utcnow() - timedelta(minutes=1)},
         )
     page.locator(f'[data-ticket="{ticket["id"]}"]').click()
     page.wait_for_url("**/login**")

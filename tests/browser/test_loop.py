@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from models import Role
 from tests.browser.conftest import Person, shoot, sign_in
@@ -19,9 +19,11 @@ pytestmark = [
 ]
 
 
-def row(page: Page, table: str, ticket: int):  # type: ignore[no-untyped-def]
+def row(page: Page, table: str, ticket: int) -> Locator:
     """The table row that shows this ticket."""
-    return page.locator(f'[data-test="{table}"] tbody tr', has=page.locator(f'[data-ticket="{ticket}"]'))
+    return page.locator(
+        f'[data-test="{table}"] tbody tr', has=page.locator(f'[data-ticket="{ticket}"]')
+    )
 
 
 def act(page: Page, table: str, ticket: int, action: str, **fields: str) -> None:
@@ -91,7 +93,13 @@ def test_an_appeal_goes_round_the_whole_loop_in_the_browser(
     act(unit, "workbench-table", ticket, "acknowledge")
     tab(unit, "doing")
     act(unit, "workbench-table", ticket, "contact", 联系情况="已电话联系赵先生，核实变更材料齐全")
-    act(unit, "workbench-table", ticket, "reply", 答复内容="变更登记已于今日核准，请登录一网通办领取电子执照")
+    act(
+        unit,
+        "workbench-table",
+        ticket,
+        "reply",
+        答复内容="变更登记已于今日核准，请登录一网通办领取电子执照",
+    )
     tab(unit, "done")
     expect(row(unit, "workbench-table", ticket)).to_contain_text("已答复")
 
@@ -99,7 +107,14 @@ def test_an_appeal_goes_round_the_whole_loop_in_the_browser(
     desk.goto(f"{server.url}/desk/callback")
     expect(row(desk, "callback-table", ticket)).to_contain_text("变更登记已于今日核准")
     shoot(desk, "callback")
-    act(desk, "callback-table", ticket, "callback", 满意度="不满意", 回访记录="企业称尚未收到电子执照")
+    act(
+        desk,
+        "callback-table",
+        ticket,
+        "callback",
+        满意度="不满意",
+        回访记录="企业称尚未收到电子执照",
+    )
 
     # The department does it again.
     tab(unit, "todo")
