@@ -154,6 +154,9 @@ def shoot(page: Page, name: str) -> Path:
     """Save what the page shows at 1366×768 for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.wait_for_load_state("networkidle")
+    page.locator(".el-loading-mask").first.wait_for(state="hidden")
+    page.wait_for_timeout(400)  # tags and dialogs finish their entrance transitions
     page.screenshot(path=str(path))
     return path
 

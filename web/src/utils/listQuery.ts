@@ -1,6 +1,6 @@
 // A list's filters, sort and page live in the URL query, so a view can be bookmarked and shared.
 
-import { computed } from 'vue'
+import { computed, watch } from 'vue'
 import { useRoute, useRouter, type LocationQueryRaw } from 'vue-router'
 
 export const PAGE_SIZES = [20, 50, 100]
@@ -41,5 +41,16 @@ export function useListQuery(defaultSize = 20) {
     void router.replace({ query })
   }
 
-  return { one, many, page, size, set, offset: computed(() => (page.value - 1) * size.value) }
+  /** Run again when this view's query changes (not when the user leaves for another view). */
+  function onChange(load: () => void): void {
+    const name = route.name
+    watch(
+      () => (route.name === name ? JSON.stringify(route.query) : null),
+      (now, before) => {
+        if (now !== null && before !== null && now !== before) load()
+      },
+    )
+  }
+
+  return { one, many, page, size, set, onChange, offset: computed(() => (page.value - 1) * size.value) }
 }
