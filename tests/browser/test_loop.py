@@ -124,7 +124,7 @@ def test_an_appeal_goes_round_the_whole_loop_in_the_browser(
     desk.goto(f"{server.url}/desk/callback")
     act(desk, "callback-table", ticket, "callback", 满意度="满意")
     desk.goto(f"{server.url}/desk/callback?tab=verified")
-    act(desk, "callback-table", ticket, "close")
+    act(desk, "callback-table", ticket, "close", 结案说明="企业确认问题已解决")
 
     # The ticket page: every step in the timeline, newest first, in Chinese.
     desk.goto(f"{server.url}/tickets/{ticket}")
