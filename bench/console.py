@@ -62,8 +62,11 @@ new MutationObserver((_, observer) => {
 TIMING = """() => {
   const mark = performance.getEntriesByName('qisu-rendered')[0];
   const nav = performance.getEntriesByType('navigation')[0];
+  const api = performance.getEntriesByType('resource')
+    .filter((r) => r.name.includes('/api/v1/'))
+    .map((r) => [new URL(r.name).pathname + new URL(r.name).search, r.startTime, r.duration]);
   return {rendered: mark ? mark.startTime : null, ttfb: nav.responseStart,
-          dom: nav.domContentLoadedEventEnd};
+          dom: nav.domContentLoadedEventEnd, api};
 }"""
 
 
@@ -221,6 +224,9 @@ def main() -> int:
                     each = " ".join(f"{t:.0f}" for t in times)
                     rows = runs[0]["rows"]
                     print(f"{name:36} {rows:>5} {ttfb:>6.0f} {dom:>6.0f} {p50:>7.0f} {each}")
+                    median = min(runs, key=lambda r: abs(r["rendered"] - p50))
+                    for path_, start, took in median["api"]:  # where the median run waited
+                        print(f"    {path_[:80]:80} at {start:5.0f} took {took:5.0f} ms")
                     if p50 >= TARGET_MS:
                         missed.append(name)
                 browser.close()

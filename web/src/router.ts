@@ -80,6 +80,11 @@ export const router = createRouter({ history: createWebHistory(), routes })
 
 router.beforeEach(async (to) => {
   const auth = useAuth()
+  // Fetch the views' code while the session is asked for, not after it.
+  for (const record of to.matched) {
+    const view = record.components?.default
+    if (typeof view === 'function') void (view as () => Promise<unknown>)()
+  }
   const me = await auth.load()
   if (to.meta.public) return me && to.name === 'login' ? { name: 'home' } : true
   if (!me) return { name: 'login', query: { next: to.fullPath } }

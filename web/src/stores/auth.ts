@@ -16,16 +16,25 @@ export const useAuth = defineStore('auth', () => {
     checked.value = true
   }
 
-  /** The current session, once per page load; null when there is none. */
-  async function load(): Promise<Me | null> {
-    if (checked.value) return me.value
-    try {
-      take(await request<SessionOut>('GET', '/session', { quiet401: true }))
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 401) throw error
-      forget()
-    }
-    return me.value
+  let asking: Promise<Me | null> | null = null
+
+  /** The current session, asked once per page load (callers share the answer); null: none. */
+  function load(): Promise<Me | null> {
+    if (checked.value) return Promise.resolve(me.value)
+    asking ??= request<SessionOut>('GET', '/session', { quiet401: true })
+      .then((session) => {
+        take(session)
+        return me.value
+      })
+      .catch((error) => {
+        if (!(error instanceof ApiError) || error.status !== 401) throw error
+        forget()
+        return null
+      })
+      .finally(() => {
+        asking = null
+      })
+    return asking
   }
 
   async function signIn(login: string, password: string): Promise<Me> {
