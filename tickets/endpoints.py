@@ -11,6 +11,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
 from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
 from tickets import kpis, presenters, repository, service
+from tickets.credit_code import normalize_credit_code
 from tickets.lights import Light
 from tickets.policy import current_policy
 from tickets.repository import Sort
@@ -18,6 +19,7 @@ from tickets.schemas import (
     CallbackIn,
     ContactActionIn,
     DispatchIn,
+    EnterpriseDetail,
     EventPublic,
     ExtensionRequestIn,
     NoteIn,
@@ -161,6 +163,19 @@ def triage_queue(
     )
     items = presenters.present_tickets(session, tickets)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
+
+
+@router.get("/enterprises/{credit_code}", response_model=EnterpriseDetail, tags=["enterprises"])
+def get_enterprise(credit_code: str, session: SessionDep, user: DeskUser) -> EnterpriseDetail:
+    """An enterprise by its unified social credit code (the intake form fills the name in)."""
+    try:
+        code = normalize_credit_code(credit_code)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="credit_code") from None
+    enterprise = repository.enterprise(session, credit_code=code)
+    if enterprise is None:
+        raise NotFound(f"没有统一社会信用代码为 {code} 的企业记录，请手工填写企业名称")
+    return EnterpriseDetail.model_validate(enterprise, from_attributes=True)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)

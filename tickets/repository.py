@@ -253,6 +253,11 @@ def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:
     return list(session.exec(query.order_by(col(Assignment.id))))
 
 
+def enterprise(session: Session, *, credit_code: str) -> Enterprise | None:
+    """The enterprise with this credit code, if any has raised an appeal."""
+    return session.get(Enterprise, credit_code)
+
+
 def enterprise_names(session: Session, *, codes: Sequence[str]) -> dict[str, str]:
     """The name of each enterprise by credit code."""
     if not codes:

@@ -125,6 +125,15 @@ class EnterprisePublic(BaseModel):
     name: str
 
 
+class EnterpriseDetail(BaseModel):
+    """An enterprise as the registry knows it, for the intake form."""
+
+    credit_code: str
+    name: str
+    address: str | None
+    subdistrict: str | None
+
+
 class ContactPublic(BaseModel):
     """The contact on a ticket."""
 
