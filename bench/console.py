@@ -204,7 +204,7 @@ def main() -> int:
             ("workbench 已超期 by deadline", "/workbench?tab=overdue",
              '[data-test="workbench-table"] .el-table__body tbody tr'),
             (f"ticket page {ticket} (timeline)", f"/tickets/{ticket}",
-             '[data-test="timeline"] [data-action]'),
+             '[data-test="timeline"] [data-event]'),
         ]  # fmt: skip
         try:
             with sync_playwright() as p:

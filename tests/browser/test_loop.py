@@ -129,9 +129,9 @@ def test_an_appeal_goes_round_the_whole_loop_in_the_browser(
     # The ticket page: every step in the timeline, newest first, in Chinese.
     desk.goto(f"{server.url}/tickets/{ticket}")
     expect(desk.locator('[data-test="ticket-title"]')).to_contain_text("已结案")
-    timeline = desk.locator('[data-test="timeline"] [data-action]')
+    timeline = desk.locator('[data-test="timeline"] [data-event]')
     expect(timeline.first).to_be_visible()
-    actions = [timeline.nth(i).get_attribute("data-action") for i in range(timeline.count())]
+    actions = [timeline.nth(i).get_attribute("data-event") for i in range(timeline.count())]
     assert actions == [
         "close",
         "callback",
