@@ -209,3 +209,14 @@ export function hoursLeft(hours: number | null | undefined, clock = false): stri
   const h = Math.abs(hours) >= 10 ? Math.round(Math.abs(hours)) : Math.round(Math.abs(hours) * 10) / 10
   return hours >= 0 ? `剩余 ${h} ${unit}` : `超时 ${h} ${unit}`
 }
+
+/** An event's note in Chinese: routing's own note ("routing decision 7: line unit 0.93; …"). */
+export function eventNote(note: string, unit: (code: string) => string): string {
+  const m = note.match(/^routing decision (\d+): (.+?)(?: ([\d.]+))?(?:; (.*))?$/)
+  if (!m) return note
+  const [, id, rule, confidence, rest] = m
+  const parts = [`自动分拨（决策 #${id}）：${label(RULE, rule)}`]
+  if (confidence) parts.push(`把握 ${pct(Number(confidence))}`)
+  if (rest) parts.push(...rest.split('; ').map((r) => reason(r, unit)))
+  return parts.join('；')
+}
