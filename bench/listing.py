@@ -8,6 +8,7 @@ p50 and p99 of each. Exit 1 when a p50 misses the target (50 ms).
 """
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -175,6 +176,7 @@ def main() -> int:
         "--keep", type=Path, help="A SQLite file: seeded the first time, reused after."
     )
     args = parser.parse_args()
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
     rng = random.Random(12)
     reuse = args.keep is not None and args.keep.exists()
     with database(args.postgres, args.keep) as url, tempfile.TemporaryDirectory() as data:
@@ -220,7 +222,9 @@ def main() -> int:
         missed = []
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(f"{backend}, {args.tickets:,} tickets, {args.rounds} requests a view, 50 a page")
-        print(f"{'view':42} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}")
+        # CPU time of this process (the app runs in it, SQLite too) shows what a request costs
+        # when the machine is shared; wall time is what a user waits.
+        print(f"{'view':42} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'cpu p50':>8}")
         with TestClient(create_app(settings)) as client:
             for name, token, url_ in views:
                 headers = {"Authorization": f"Bearer {token}"}
@@ -228,15 +232,19 @@ def main() -> int:
                 assert first.status_code == 200, first.text
                 body = first.json()
                 count = body.get("count", sum(body.values()) if "done" in body else 0)
-                times = []
+                times, cpu = [], []
                 for _ in range(args.rounds):
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     client.get(url_, headers=headers)
                     times.append((time.perf_counter() - start) * 1000)
+                    cpu.append((time.process_time() - start_cpu) * 1000)
                 times.sort()
                 p50 = statistics.median(times)
                 p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-                print(f"{name:42} {count:>7} {p50:>8.1f} {p99:>8.1f}", flush=True)
+                print(
+                    f"{name:42} {count:>7} {p50:>8.1f} {p99:>8.1f} {statistics.median(cpu):>8.1f}",
+                    flush=True,
+                )
                 if p50 > TARGET_MS:
                     missed.append(name)
     if missed:
