@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from models import Role, utcnow
 from tests.browser.conftest import Person, api, shoot, sign_in
-from tests.conftest import ticket_payload
+from tests.conftest import credit_code, ticket_payload
 from tests.integration.conftest import LiveServer
 from tests.routing.test_routed_intake import LICENCE
 
@@ -53,6 +53,17 @@ def test_a_triaged_ticket_is_dispatched_by_clicking_a_candidate(
     page.get_by_text("督办裁定", exact=True).click()
     page.wait_for_url("**rule=supervisor**")
     expect(page.locator('[data-test="triage-table"]')).to_contain_text("待分拨队列为空")
+
+    # The same enterprise calls again: its name is filled in, and the preview finds the repeat.
+    page.goto(f"{server.url}/desk/intake")
+    page.get_by_label("统一社会信用代码").fill(credit_code(1))
+    expect(page.locator('input[name="enterprise_name"]')).to_have_value("上海测试企业1有限公司")
+    expect(page.locator('[data-test="enterprise-note"]')).to_contain_text("已登记企业")
+    page.locator('input[name="address"]').fill("嘉定区安亭镇墨玉路185号")
+    page.locator('textarea[name="text"]').fill(LICENCE)
+    expect(page.locator('[data-test="preview-repeats"]')).to_contain_text(f"工单 {ticket['id']}")
+    expect(page.locator('[data-test="preview"]')).to_contain_text("重复诉求")
+    shoot(page, "intake-repeat")
 
 
 def test_two_browsers_acting_on_one_ticket_see_a_409_in_chinese(
@@ -133,6 +144,7 @@ def test_an_expired_session_goes_back_to_sign_in_and_returns(
     sign_in(page, server, operator.login)
     page.goto(f"{server.url}/tickets")
     expect(page.locator('[data-test="ticket-table"]')).to_contain_text(str(ticket["id"]))
+    shoot(page, "tickets")
     with engine.begin() as connection:  # 30 idle minutes pass
         connection.execute(
             text("UPDATE user_session SET expires_at = :past"),
