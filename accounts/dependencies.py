@@ -49,12 +49,17 @@ def _look_up(engine: Engine, token: str) -> User | None:
         return service.user_for_token(session, token=token)
 
 
-def _resume(engine: Engine, settings: Settings, token: str) -> Caller:
+def _resume(engine: Engine, settings: Settings, token: str, csrf: str | None) -> Caller:
+    """The cookie's session; `csrf` is the header sent with a request that changes things."""
     # Sessions are never cached: a signed-out or expired session is refused on its next request.
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         user, row = sessions.resume(session, token=token, now=now)
         session.expunge_all()
+    # SameSite=Strict already keeps other sites' requests cookie-less; the token is the second
+    # lock (older browsers, same-site subdomains). Checked before anything is written.
+    if csrf is not None and not secrets.compare_digest(csrf.encode(), row.csrf_token.encode()):
+        raise Forbidden(CSRF_FAILED, code="csrf_failed")
     if sessions.needs_touch(row, now=now):
         with session_scope(engine, write=True) as session:
             sessions.touch(session, row=row, settings=settings, now=now)
@@ -78,17 +83,10 @@ async def current_caller(
         return Caller(user=user, session=None)
     if not cookie:
         raise NotAuthenticated(sessions.SIGN_IN_FIRST)
-    caller = await run_in_threadpool(
-        _resume, request.app.state.engine, request.app.state.settings, cookie
+    csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
+    return await run_in_threadpool(
+        _resume, request.app.state.engine, request.app.state.settings, cookie, csrf
     )
-    if request.method not in SAFE_METHODS:
-        # SameSite=Strict already keeps other sites' requests cookie-less; the token is the
-        # second lock (older browsers, same-site subdomains).
-        sent = request.headers.get(CSRF_HEADER, "")
-        assert caller.session is not None
-        if not secrets.compare_digest(sent.encode(), caller.session.csrf_token.encode()):
-            raise Forbidden(CSRF_FAILED, code="csrf_failed")
-    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -213,6 +213,13 @@ def test_cookie_requests_that_change_things_need_the_csrf_token(
     )
     assert stale.status_code == 403 and stale.json() == refused
     assert row_count(engine, "ticket") == 0  # nothing written on a refused request
+    # Not even the session's last-seen time.
+    earlier = utcnow() - timedelta(minutes=10)
+    with session_scope(engine, write=True) as session:
+        session.execute(update(UserSession).values(last_seen_at=earlier))
+    assert client.post("/api/v1/tickets", json=ticket_payload(1)).status_code == 403
+    with Session(engine) as session:
+        assert session.exec(select(UserSession)).one().last_seen_at == earlier
     made = client.post("/api/v1/tickets", json=ticket_payload(1), headers=csrf)
     assert made.status_code == 201, made.text
     # A second session's token is stale for the first (each session has its own).
