@@ -1,19 +1,47 @@
-"""FastAPI dependencies that identify the caller and check its role."""
+"""FastAPI dependencies that identify the caller (bearer token or session cookie) and its role."""
 
+import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from accounts import service
+from accounts import service, sessions
+from core.config import Settings
+from core.db import session_scope
 from core.errors import Forbidden, NotAuthenticated
-from models import Role, User
+from models import Role, User, UserSession, utcnow
+
+SESSION_COOKIE = "qisu_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_FAILED = "安全校验失败（页面可能已过期），请刷新页面后重试"
+
+ROLE_NAMES: dict[Role, str] = {
+    Role.OPERATOR: "话务员",
+    Role.UNIT_HANDLER: "承办单位经办人",
+    Role.SUBDISTRICT: "街镇经办人",
+    Role.SUPERVISOR: "督办人员",
+    Role.ADMIN: "管理员",
+}
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `qisu users create`.")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="The console's session (POST /session)."
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, and the console session they call through (None for a bearer token)."""
+
+    user: User
+    session: UserSession | None
 
 
 def _look_up(engine: Engine, token: str) -> User | None:
@@ -21,21 +49,52 @@ def _look_up(engine: Engine, token: str) -> User | None:
         return service.user_for_token(session, token=token)
 
 
-async def current_user(
+def _resume(engine: Engine, settings: Settings, token: str, csrf: str | None) -> Caller:
+    """The cookie's session; `csrf` is the header sent with a request that changes things."""
+    # Sessions are never cached: a signed-out or expired session is refused on its next request.
+    now = utcnow()
+    with Session(engine, expire_on_commit=False) as session:
+        user, row = sessions.resume(session, token=token, now=now)
+        session.expunge_all()
+    # SameSite=Strict already keeps other sites' requests cookie-less; the token is the second
+    # lock (older browsers, same-site subdomains). Checked before anything is written.
+    if csrf is not None and not secrets.compare_digest(csrf.encode(), row.csrf_token.encode()):
+        raise Forbidden(CSRF_FAILED, code="csrf_failed")
+    if sessions.needs_touch(row, now=now):
+        with session_scope(engine, write=True) as session:
+            sessions.touch(session, row=row, settings=settings, now=now)
+    return Caller(user=user, session=row)
+
+
+async def current_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The user behind the request's bearer token; 401 without a valid one."""
-    if credentials is None:
-        raise NotAuthenticated("send an Authorization: Bearer <token> header")
-    token = credentials.credentials
-    # A known token costs no thread and no query; an unknown one is looked up off the loop.
-    user = service.cached_user(token) or await run_in_threadpool(
-        _look_up, request.app.state.engine, token
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Caller:
+    """The caller: a bearer token as before, or else the console's session cookie."""
+    if credentials is not None:
+        token = credentials.credentials
+        # A known token costs no thread and no query; an unknown one is looked up off the loop.
+        user = service.cached_user(token) or await run_in_threadpool(
+            _look_up, request.app.state.engine, token
+        )
+        if user is None:
+            raise NotAuthenticated("令牌无效，请检查 Authorization: Bearer 请求头")
+        return Caller(user=user, session=None)
+    if not cookie:
+        raise NotAuthenticated(sessions.SIGN_IN_FIRST)
+    csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
+    return await run_in_threadpool(
+        _resume, request.app.state.engine, request.app.state.settings, cookie, csrf
     )
-    if user is None:
-        raise NotAuthenticated("the bearer token is not valid")
-    return user
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
+
+
+async def current_user(caller: CurrentCaller) -> User:
+    """The user behind the request's bearer token or session; 401 without a valid one."""
+    return caller.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -48,8 +107,8 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     # async: a pure check needs no trip to the thread pool.
     async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
-            names = ", ".join(sorted(allowed))
-            raise Forbidden(f"this needs one of the roles {names}; you are {user.role}")
+            names = "、".join(ROLE_NAMES[r] for r in sorted(allowed))
+            raise Forbidden(f"此操作需要以下角色之一：{names}；您的角色是{ROLE_NAMES[user.role]}")
         return user
 
     return check

@@ -1,4 +1,4 @@
-"""Creating users and recognising them by their token."""
+"""Creating users and recognising them by their bearer token."""
 
 import hashlib
 import secrets
@@ -6,6 +6,7 @@ import time
 
 from sqlmodel import Session, select
 
+from accounts import passwords
 from core.errors import InvalidInput
 from models import Role, Unit, UnitKind, User
 
@@ -27,30 +28,66 @@ def hash_token(token: str) -> str:
 
 
 def create_user(
-    session: Session, *, name: str, role: Role, unit_code: str | None = None
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    unit_code: str | None = None,
+    login: str | None = None,
+    password: str | None = None,
 ) -> tuple[User, str]:
-    """Create a user and return it with its token, which is shown this once and never stored."""
+    """Create a user and return it with its token, which is shown this once and never stored.
+
+    A person also gets a login and a password for the console; a machine user needs neither.
+    """
     name = name.strip()
     if not name:
-        raise InvalidInput("a user needs a name", field="name")
+        raise InvalidInput("用户须有名字", field="name")
     if session.exec(select(User).where(User.name == name)).first():
-        raise InvalidInput(f"a user named {name!r} exists already", field="name")
+        raise InvalidInput(f"已有名为 {name} 的用户，请换一个名字", field="name")
+    if (login is None) != (password is None):
+        raise InvalidInput("登录名和密码须同时给出", field="login" if login is None else "password")
+    if login is not None and password is not None:
+        login = passwords.check_login(login)
+        passwords.check_password(password)
+        if session.exec(select(User).where(User.login == login)).first():
+            raise InvalidInput(f"登录名 {login} 已被占用，请换一个", field="login")
     kinds = UNIT_ROLES.get(role)
     if kinds is None and unit_code:
-        raise InvalidInput(f"role {role} acts for no single unit; leave --unit out", field="unit")
+        raise InvalidInput(f"角色 {role} 不代表某个单位，请不要给出 --unit", field="unit")
     if kinds is not None:
         if not unit_code:
-            raise InvalidInput(f"role {role} needs the unit it acts for (--unit)", field="unit")
+            raise InvalidInput(f"角色 {role} 须指明所代表的单位（--unit）", field="unit")
         unit = session.get(Unit, unit_code)
         if unit is None or not unit.active:
-            raise InvalidInput(f"no active unit with code {unit_code!r}", field="unit")
+            raise InvalidInput(f"没有代码为 {unit_code} 的在用单位", field="unit")
         if unit.kind not in kinds:
-            raise InvalidInput(f"role {role} cannot act for a {unit.kind} unit", field="unit")
+            raise InvalidInput(f"角色 {role} 不能代表 {unit.kind} 类单位", field="unit")
     token = secrets.token_urlsafe(32)
-    user = User(name=name, role=role, unit_code=unit_code, token_hash=hash_token(token))
+    user = User(
+        name=name,
+        role=role,
+        unit_code=unit_code,
+        token_hash=hash_token(token),
+        login=login,
+        password_hash=passwords.hash_password(password) if password is not None else None,
+    )
     session.add(user)
     session.flush()
     return user, token
+
+
+def set_login(session: Session, *, user: User, login: str, password: str) -> None:
+    """Give an existing user a login and a password (or a new password)."""
+    login = passwords.check_login(login)
+    passwords.check_password(password)
+    taken = session.exec(select(User).where(User.login == login, User.id != user.id)).first()
+    if taken is not None:
+        raise InvalidInput(f"登录名 {login} 已被占用，请换一个", field="login")
+    user.login = login
+    user.password_hash = passwords.hash_password(password)
+    session.add(user)
+    session.flush()
 
 
 # Recently seen tokens, so that a busy client is not looked up on every request. An entry

@@ -23,7 +23,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
 units_cli = typer.Typer(help="The district's unit registry.", no_args_is_help=True)
-users_cli = typer.Typer(help="Users and their tokens.", no_args_is_help=True)
+users_cli = typer.Typer(help="Users, their tokens and console logins.", no_args_is_help=True)
 demo_cli = typer.Typer(help="Demo data for trying qisu out.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(units_cli, name="units")
@@ -120,18 +120,41 @@ def users_create(
     unit: Annotated[
         str | None, typer.Option(help="Unit code, for unit_handler and subdistrict users.")
     ] = None,
+    login: Annotated[
+        str | None,
+        typer.Option(help="A login for the web console (needs --password-stdin)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the console password from the first line of standard input "
+            "(at least 8 characters, not only digits).",
+        ),
+    ] = False,
 ) -> None:
     """Create a user; its bearer token is printed alone on the last line, once."""
+    import sys
+
     from accounts import service
     from app.setup import prepare_database
 
+    if password_stdin and login is None:
+        raise _fail("--password-stdin needs --login")
+    if login is not None and not password_stdin:
+        raise _fail("--login needs --password-stdin (the password is never an argument)")
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     engine = _engine()
     prepare_database(engine)
     try:
         with session_scope(engine, write=True) as session:
-            user, token = service.create_user(session, name=name, role=role, unit_code=unit)
+            user, token = service.create_user(
+                session, name=name, role=role, unit_code=unit, login=login, password=password
+            )
+            signs_in = f", signs in as {user.login}" if user.login else ""
             typer.echo(
-                f"created user {user.name} ({user.role}{', ' + unit if unit else ''})", err=True
+                f"created user {user.name} ({user.role}{', ' + unit if unit else ''}{signs_in})",
+                err=True,
             )
     except DomainError as exc:
         raise _fail(exc.message) from None
@@ -178,10 +201,26 @@ def demo_load(
         with tokens_file.open("a", encoding="utf-8") as out:
             out.writelines(f"{name:28} {token}\n" for name, token in loaded.tokens.items())
         tokens_file.chmod(0o600)
+    logins_file = settings.data_dir / "demo-logins.txt"
+    if loaded.logins:
+        with logins_file.open("a", encoding="utf-8") as out:
+            out.writelines(f"{line}\n" for line in loaded.logins)
+        logins_file.chmod(0o600)
     typer.echo(
         f"demo loaded in {loaded.seconds:.0f} s: {loaded.appeals} appeals, {loaded.steps} steps, "
-        f"{loaded.sweeps} sweeps; bearer tokens in {tokens_file}"
+        f"{loaded.sweeps} sweeps; bearer tokens in {tokens_file}, console logins in {logins_file}"
     )
+
+
+@demo_cli.command("logins")
+def demo_logins() -> None:
+    """Print the demo's console logins and passwords, and where the console is."""
+    settings = get_settings()
+    logins_file = settings.data_dir / "demo-logins.txt"
+    if not logins_file.is_file():
+        raise _fail(f"no demo logins in {logins_file}: run `qisu demo load` first")
+    typer.echo(f"console: http://{settings.host}:{settings.port}/  (login, password, role, unit)")
+    typer.echo(logins_file.read_text(encoding="utf-8"), nl=False)
 
 
 @demo_cli.command("clear")

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
+from accounts.endpoints import router as accounts_router
 from app.scheduler import build_scheduler
 from core.config import Settings, get_settings
 from core.db import make_engine
@@ -30,6 +31,7 @@ from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
 from units.endpoints import router as units_router
+from web.console import mount_console
 
 log = logging.getLogger("qisu")
 
@@ -58,13 +60,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
         return _error(
-            409, "conflict", "someone else changed this ticket at the same time; reload it"
+            409,
+            "stale_version",
+            "工单刚被他人同时修改，您的操作没有保存。请刷新页面，确认最新情况后再操作",
         )
 
     @app.exception_handler(IntegrityError)
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
-        return _error(409, "conflict", "the change clashes with data stored meanwhile; try again")
+        return _error(409, "conflict", "与刚刚保存的数据冲突，您的操作没有保存，请刷新后重试")
 
 
 def _calendar() -> dict[str, str]:
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    app.include_router(accounts_router)
     app.include_router(units_router)
     app.include_router(tickets_router)
     app.include_router(routing_router)
@@ -134,4 +139,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
 
+    mount_console(app)  # last: every path the API and its docs do not claim is the console's
     return app

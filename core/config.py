@@ -3,6 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +23,13 @@ class Settings(BaseSettings):
     embedded_scheduler: bool = True  # sweep deadlines inside `qisu serve`
     sweep_seconds: float = 30.0
     delivery_seconds: float = 10.0
+    # Console sign-in: a session ends after this long without a request, and at the latest
+    # after session_max_hours; wrong passwords lock a login for a while.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_max_hours: int = Field(default=12, ge=1)
+    session_secure_cookie: bool = False  # true behind HTTPS: the cookie is sent only there
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
 
     @property
     def effective_database_url(self) -> str:

@@ -1,16 +1,22 @@
-"""Domain exceptions: each carries the HTTP status a caller should see."""
+"""Domain exceptions: each carries the HTTP status a caller should see and a stable code."""
 
 
 class DomainError(Exception):
-    """An expected refusal, turned into a 4xx response with a message a person can act on."""
+    """An expected refusal, turned into a 4xx response with a message a person can act on.
+
+    `message` is for people (Chinese where the console shows it); `code` is for programs and
+    stays stable: a class attribute, or the `code=` argument for a more precise one.
+    """
 
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
 
 
 class InvalidInput(DomainError):
@@ -21,7 +27,7 @@ class InvalidInput(DomainError):
 
 
 class NotAuthenticated(DomainError):
-    """No valid bearer token was presented."""
+    """No valid bearer token or session was presented (or the session has ended)."""
 
     status_code = 401
     code = "not_authenticated"
@@ -46,3 +52,10 @@ class Conflict(DomainError):
 
     status_code = 409
     code = "conflict"
+
+
+class Locked(DomainError):
+    """The thing is locked for a while (a login after too many wrong passwords)."""
+
+    status_code = 423
+    code = "locked"

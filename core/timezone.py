@@ -12,5 +12,5 @@ def local_span(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """[start, end) with a time lacking an offset read as Shanghai's; refused unless start < end."""
     start, end = (t if t.tzinfo else t.replace(tzinfo=SHANGHAI) for t in (start, end))
     if end <= start:
-        raise InvalidInput("to must be after from", field="to")
+        raise InvalidInput("结束时间（to）须晚于开始时间（from）", field="to")
     return start, end

@@ -27,7 +27,7 @@ from models.ticket import (
     Urgency,
 )
 from models.unit import Unit, UnitKind
-from models.user import Role, User
+from models.user import LoginFailure, Role, User, UserSession
 from models.whistle import CallState, Whistle, WhistleCall, WhistleEvent, WhistleStatus
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Enterprise",
     "Evaluation",
     "EvaluationPeriod",
+    "LoginFailure",
     "Notification",
     "PeriodStatus",
     "Role",
@@ -61,6 +62,7 @@ __all__ = [
     "UnitKind",
     "Urgency",
     "User",
+    "UserSession",
     "Whistle",
     "WhistleCall",
     "WhistleEvent",

@@ -11,7 +11,6 @@ from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-
 # Set only while history is replayed (the demo takes two months of appeals in this way).
 _replayed_now: ContextVar[datetime | None] = ContextVar("replayed_now", default=None)
 

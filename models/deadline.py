@@ -51,6 +51,10 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deadline_due", "status", "due_at"),
         Index("ix_deadline_warn", "status", "warn_at"),
+        # Cover the listings: which tickets have a breached, warned or running deadline, and
+        # each ticket's lights and next deadline, without reading the rows themselves.
+        Index("ix_deadline_ticket_state", "status", "met_at", "stage", "ticket_id"),
+        Index("ix_deadline_ticket_clock", "ticket_id", "status", "stage", "met_at", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,4 +1,4 @@
-"""People who use qisu, with their role and the unit they act for."""
+"""People who use qisu, with their role and the unit they act for; their sign-in sessions."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -19,12 +19,44 @@ class Role(StrEnum):
 
 
 class User(SQLModel, table=True):
-    """A user; the bearer token is kept only as its SHA-256 hash."""
+    """A user; the bearer token is kept only as its SHA-256 hash, the password as argon2id."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
     role: Role = Field(sa_type=EnumString(Role, 16))
     unit_code: str | None = Field(default=None, foreign_key="unit.code")
     token_hash: str = Field(max_length=64, unique=True)
+    # People sign in with a login and a password; machine users have neither.
+    login: str | None = Field(default=None, max_length=64, unique=True)
+    password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class UserSession(SQLModel, table=True):
+    """A console sign-in; the cookie's random value is kept only as its SHA-256 hash."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    # The idle limit (or the absolute one, whichever is first) measured from last_seen_at.
+    expires_at: datetime = Field(sa_type=AwareDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    user_agent: str | None = Field(default=None, max_length=300)
+    address: str | None = Field(default=None, max_length=64)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Consecutive wrong passwords for one login, known or not, and the lock they caused."""
+
+    __tablename__ = "login_failure"
+
+    login: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    last_failed_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=AwareDateTime)

@@ -43,18 +43,28 @@ def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[da
 
 @router.post("/routing/preview", response_model=PreviewOut)
 def preview(body: PreviewIn, session: SessionDep, user: DeskUser) -> PreviewOut:
-    """What routing would decide for an appeal, and its likely repeats; nothing is stored."""
+    """What routing would decide for an appeal, its likely repeats and similar answered cases.
+
+    Nothing is stored.
+    """
+    at = body.received_at or utcnow()
     assessment = service.assess(
         session,
         appeal=service.Appeal(
             text=body.text,
             address=body.address,
-            at=body.received_at or utcnow(),
+            at=at,
             enterprise_code=body.credit_code,
             phone=body.phone,
         ),
     )
     decision = assessment.decision
+    earlier = insights.tickets_brief(session, ticket_ids=[m.ticket_id for m in assessment.repeats])
+    similar = (
+        insights.similar(session, vector=assessment.embedding, before=at, exclude_id=0)
+        if assessment.embedding is not None
+        else []
+    )
     return PreviewOut(
         routing=DecisionOut(
             lead_unit=decision.lead_unit,
@@ -77,9 +87,12 @@ def preview(body: PreviewIn, session: SessionDep, user: DeskUser) -> PreviewOut:
                 similarity=round(m.similarity, 4),
                 received_at=m.received_at,
                 lead_unit=m.lead_unit,
+                text=earlier.get(m.ticket_id, ("", ""))[0],
+                status=earlier.get(m.ticket_id, ("", ""))[1],
             )
             for m in assessment.repeats
         ],
+        similar=[SimilarOut(**vars(s)) for s in similar],
     )
 
 
@@ -127,7 +140,7 @@ def similar(ticket_id: int, session: SessionDep, user: DeskUser) -> list[Similar
     """The five most similar earlier tickets with a reply: how such matters were solved."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
-        raise NotFound(f"no ticket {ticket_id}")
+        raise NotFound(f"工单 {ticket_id} 不存在，请核对工单编号")
     vector = insights.embedding_of(session, ticket_id=ticket_id)
     if vector is None:  # taken in while no model was active: encode it now, once
         try:

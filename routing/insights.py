@@ -242,3 +242,11 @@ def embedding_of(session: Session, *, ticket_id: int) -> np.ndarray | None:
     """A ticket's stored embedding."""
     row = session.get(TicketEmbedding, ticket_id)
     return from_bytes(row.vector) if row else None
+
+
+def tickets_brief(session: Session, *, ticket_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """The first 200 characters of each ticket's text, and its status."""
+    if not ticket_ids:
+        return {}
+    query = select(Ticket.id, Ticket.text, Ticket.status).where(col(Ticket.id).in_(ticket_ids))
+    return {tid or 0: (text[:200], str(status)) for tid, text, status in session.exec(query)}

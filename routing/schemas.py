@@ -50,13 +50,18 @@ class RepeatOut(BaseModel):
     similarity: float
     received_at: datetime
     lead_unit: str | None
+    text: str = Field(description="The earlier ticket's text, its first 200 characters.")
+    status: str = Field(description="Where the earlier ticket stands in the loop.")
 
 
 class PreviewOut(BaseModel):
-    """The decision and the likely repeats; nothing is stored."""
+    """The decision, the likely repeats and similar answered cases; nothing is stored."""
 
     routing: DecisionOut
     repeats: list[RepeatOut]
+    similar: list["SimilarOut"] = Field(
+        description="The five most similar earlier answered tickets, with lead unit and reply."
+    )
 
 
 class AccuracyOut(BaseModel):
@@ -106,3 +111,6 @@ class SimilarOut(BaseModel):
     title: str | None
     text: str
     reply: str | None
+
+
+PreviewOut.model_rebuild()  # it names SimilarOut, defined after it

@@ -19,13 +19,15 @@ def normalize_credit_code(raw: str) -> str:
     """The code in canonical form, or ValueError saying what is wrong with it."""
     code = raw.strip().upper()
     if len(code) != 18:
-        raise ValueError(f"a unified social credit code has 18 characters, not {len(code)}")
+        raise ValueError(f"统一社会信用代码应为 18 位，现在是 {len(code)} 位，请核对")
     if not _SHAPE.match(code):
         raise ValueError(
-            "characters 1-2 and 9-18 must come from 0-9 and A-Y without I, O, S, V, Z, "
-            "and characters 3-8 must be digits (the administrative division code)"
+            "统一社会信用代码第 1–2 位和第 9–18 位只能是数字或大写字母（不含 I、O、S、V、Z），"
+            "第 3–8 位须是数字（行政区划代码），请核对"
         )
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise ValueError(f"check character is {code[17]!r}, but the first 17 give {expected!r}")
+        raise ValueError(
+            f"统一社会信用代码校验位有误：第 18 位是 {code[17]}，按前 17 位应为 {expected}，请核对"
+        )
     return code

@@ -7,15 +7,19 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
-from models import Role, TicketStatus, Unit, User
+from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
 from tickets import kpis, presenters, repository, service
+from tickets.credit_code import normalize_credit_code
+from tickets.lights import Light
 from tickets.policy import current_policy
+from tickets.repository import Sort
 from tickets.schemas import (
     CallbackIn,
     ContactActionIn,
     DispatchIn,
+    EnterpriseDetail,
     EventPublic,
     ExtensionRequestIn,
     NoteIn,
@@ -25,6 +29,7 @@ from tickets.schemas import (
     TicketCreate,
     TicketPage,
     TicketPublic,
+    WorkbenchCounts,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
@@ -50,35 +55,94 @@ def create_ticket(
     return presenters.present_ticket(session, ticket)
 
 
+UnitCode = Annotated[str | None, Query(max_length=64)]
+
+
+def _known_units(session: SessionDep, **codes: str | None) -> None:
+    """Refuse a unit code no unit has (a retired unit's tickets stay listable)."""
+    for parameter, code in codes.items():
+        if code is not None and session.get(Unit, code) is None:
+            raise InvalidInput(
+                f"参数 {parameter} 的单位代码 {code} 不存在，请从单位列表中选择", field=parameter
+            )
+
+
 @router.get("/tickets", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
     user: CurrentUser,
-    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
-    unit: Annotated[str | None, Query(description="Tickets assigned to this unit.")] = None,
-    subdistrict: Annotated[str | None, Query(description="Tickets in this 街镇.")] = None,
+    status_: Annotated[
+        list[TicketStatus] | None,
+        Query(alias="status", description="Any of these statuses; repeat the parameter."),
+    ] = None,
+    unit: Annotated[
+        str | None, Query(max_length=64, description="Assigned to this unit (lead or assist).")
+    ] = None,
+    lead_unit: Annotated[str | None, Query(max_length=64, description="Led by this unit.")] = None,
+    subdistrict: Annotated[
+        str | None, Query(max_length=64, description="Tickets in this 街镇.")
+    ] = None,
     received_from: Annotated[datetime | None, Query(alias="from")] = None,
     received_to: Annotated[datetime | None, Query(alias="to")] = None,
     overdue: Annotated[
         bool | None, Query(description="Only tickets with (true) or without (false) a breach.")
     ] = None,
+    light: Annotated[Light | None, Query(description="The ticket's traffic light.")] = None,
+    appeal_type: AppealType | None = None,
+    channel: Channel | None = None,
+    urgency: Urgency | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Case-insensitive text in the title, text, enterprise name or code.",
+        ),
+    ] = None,
+    sort: Annotated[
+        Sort, Query(description="`due_at`: the next open deadline, tickets without one last.")
+    ] = Sort.RECEIVED_AT_DESC,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> TicketPage:
-    """The tickets you may see, newest first, filtered and paged."""
+    """The tickets you may see, newest first unless sorted otherwise, filtered and paged."""
+    _known_units(session, unit=unit, lead_unit=lead_unit, subdistrict=subdistrict)
     where = repository.TicketFilter(
-        status=status_,
+        statuses=tuple(dict.fromkeys(status_ or ())),
         unit=unit,
+        lead_unit=lead_unit,
         subdistrict=subdistrict,
         received_from=received_from,
         received_to=received_to,
         overdue=overdue,
+        light=light,
+        appeal_type=appeal_type,
+        channel=channel,
+        urgency=urgency,
+        q=q.strip() if q and q.strip() else None,
     )
     count, tickets = repository.list_tickets(
-        session, user=user, where=where, limit=limit, offset=offset, oldest_first=False
+        session, user=user, where=where, limit=limit, offset=offset, sort=sort
     )
     items = presenters.present_tickets(session, tickets)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
+
+
+@router.get("/workbench/counts", response_model=WorkbenchCounts, tags=["tickets"])
+def workbench_counts(
+    session: SessionDep,
+    user: CurrentUser,
+    unit: Annotated[
+        str | None,
+        Query(max_length=64, description="Desk roles: one unit's tabs (default: every unit)."),
+    ] = None,
+) -> WorkbenchCounts:
+    """How many tickets each workbench tab holds; a unit's or 街镇's user sees its own unit's."""
+    if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT):
+        if unit is not None and unit != user.unit_code:
+            raise Forbidden(f"您只能查看本单位（{user.unit_code}）的工作台")
+        unit = user.unit_code
+    _known_units(session, unit=unit)
+    return WorkbenchCounts(**repository.workbench_counts(session, user=user, unit=unit))
 
 
 @router.get("/triage", response_model=TicketPage)
@@ -93,12 +157,25 @@ def triage_queue(
     offset: Offset = 0,
 ) -> TicketPage:
     """The manual triage queue, oldest first, with routing's candidates and reasons."""
-    where = repository.TicketFilter(status=TicketStatus.TRIAGE, rule=rule)
+    where = repository.TicketFilter(statuses=(TicketStatus.TRIAGE,), rule=rule)
     count, tickets = repository.list_tickets(
-        session, user=user, where=where, limit=limit, offset=offset, oldest_first=True
+        session, user=user, where=where, limit=limit, offset=offset, sort=Sort.RECEIVED_AT
     )
     items = presenters.present_tickets(session, tickets)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
+
+
+@router.get("/enterprises/{credit_code}", response_model=EnterpriseDetail, tags=["enterprises"])
+def get_enterprise(credit_code: str, session: SessionDep, user: DeskUser) -> EnterpriseDetail:
+    """An enterprise by its unified social credit code (the intake form fills the name in)."""
+    try:
+        code = normalize_credit_code(credit_code)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="credit_code") from None
+    enterprise = repository.enterprise(session, credit_code=code)
+    if enterprise is None:
+        raise NotFound(f"没有统一社会信用代码为 {code} 的企业记录，请手工填写企业名称")
+    return EnterpriseDetail.model_validate(enterprise, from_attributes=True)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
@@ -290,10 +367,10 @@ def unit_kpis(
 ) -> kpis.UnitKpis:
     """A unit's deadline figures for deadlines that started in [from, to)."""
     if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
-        raise Forbidden(f"you may see the figures of {user.unit_code} only")
+        raise Forbidden(f"您只能查看本单位（{user.unit_code}）的指标")
     period_from, period_to = local_span(period_from, period_to)
     if session.get(Unit, code) is None:
-        raise NotFound(f"no unit with code {code!r}")
+        raise NotFound(f"没有代码为 {code} 的单位，请从单位列表中选择")
     return kpis.unit_kpis(
         session, unit=code, start=period_from, end=period_to, calendar=current_policy().calendar
     )

@@ -3,18 +3,48 @@
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlmodel import Session
+
+from accounts.dependencies import ROLE_NAMES
 from core.errors import Conflict, Forbidden
-from models import Role, Ticket, TicketStatus, User
+from models import Role, Ticket, TicketStatus, Unit, User
 
 S = TicketStatus
 
 
 class Actor(StrEnum):
-    """Who may take an action."""
+    """Who may take an action (the value is how the console names them)."""
 
-    DESK = "the hotline desk (operator or supervisor)"
-    LEAD_UNIT = "the lead unit's handler"
-    SUPERVISOR = "a supervisor"
+    DESK = "热线坐席（话务员或督办人员）"
+    LEAD_UNIT = "牵头单位"
+    SUPERVISOR = "督办人员"
+
+
+# The console's words for the statuses and the actions (DESIGN.md, "The console").
+STATUS_NAMES: dict[TicketStatus, str] = {
+    S.TRIAGE: "待分拨",
+    S.DISPATCHED: "已分拨待签收",
+    S.ACKNOWLEDGED: "已签收",
+    S.CONTACTED: "已先行联系",
+    S.REPLIED: "已答复待回访",
+    S.VERIFIED: "已回访待结案",
+    S.REOPENED: "重办",
+    S.CLOSED: "已结案",
+}
+ACTION_NAMES: dict[str, str] = {
+    "dispatch": "分拨",
+    "acknowledge": "签收",
+    "contact": "先行联系",
+    "reply": "答复",
+    "return": "退单",
+    "request-extension": "申请延期",
+    "approve-extension": "批准延期",
+    "reject-extension": "驳回延期",
+    "pause": "暂停计时",
+    "resume": "恢复计时",
+    "callback": "回访",
+    "close": "结案",
+}
 
 
 @dataclass(frozen=True)
@@ -57,23 +87,34 @@ _ACTOR_ROLES: dict[Actor, set[Role]] = {
 }
 
 
-def guard(action: str, *, ticket: Ticket, user: User) -> Transition:
+def unit_name(session: Session, code: str | None) -> str:
+    """A unit's short name for a message, or its code when it is unknown."""
+    unit = session.get(Unit, code) if code else None
+    return unit.short_name if unit else (code or "（无）")
+
+
+def guard(action: str, *, session: Session, ticket: Ticket, user: User) -> Transition:
     """The transition for this action, or the 403/409 that says why it cannot happen now."""
     transition = TRANSITIONS[action]
+    verb = ACTION_NAMES[action]
     if user.role not in _ACTOR_ROLES[transition.actor]:
-        raise Forbidden(f"{action} is for {transition.actor}; you are {user.role}")
+        raise Forbidden(
+            f"“{verb}”须由{transition.actor}办理，您的角色是{ROLE_NAMES[user.role]}，不能办理此操作"
+        )
     if (
         transition.actor == Actor.LEAD_UNIT
         and user.role != Role.ADMIN
         and user.unit_code != ticket.lead_unit
     ):
         raise Forbidden(
-            f"{action} is for the lead unit {ticket.lead_unit}; you act for {user.unit_code}"
+            f"工单 {ticket.id} 由{unit_name(session, ticket.lead_unit)}牵头，"
+            f"只有牵头单位可以“{verb}”；您代表{unit_name(session, user.unit_code)}"
         )
     if ticket.status not in transition.sources:
-        allowed = ", ".join(sorted(transition.sources))
+        allowed = "、".join(f"“{STATUS_NAMES[s]}”" for s in sorted(transition.sources))
         raise Conflict(
-            f"cannot {action} ticket {ticket.id}: it is {ticket.status}, "
-            f"and {action} applies only to a ticket that is {allowed}"
+            f"工单 {ticket.id} 当前为“{STATUS_NAMES[ticket.status]}”，不能“{verb}”："
+            f"“{verb}”只适用于{allowed}的工单。请刷新页面查看工单的最新状态",
+            code="illegal_transition",
         )
     return transition

@@ -9,7 +9,6 @@ from models import (
     AssignmentRole,
     AssignmentState,
     Deadline,
-    DeadlineStatus,
     Enterprise,
     RoutingDecision,
     Ticket,
@@ -18,6 +17,7 @@ from models import (
 )
 from tickets import deadlines as deadline_rules
 from tickets import repository
+from tickets.lights import Light
 from tickets.policy import current_policy
 from tickets.schemas import (
     AssignmentPublic,
@@ -52,16 +52,22 @@ def present_tickets(
         clocks = repository.deadlines_of(session, ticket_ids=[t.id for t in tickets if t.id])
     if decisions is None:
         decisions = repository.latest_decisions(session, ticket_ids=[t.id for t in tickets if t.id])
+    # The lights come from the same SQL that listings filter on and the workbench counts.
+    states = repository.clock_states(session, ticket_ids=[t.id for t in tickets if t.id])
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
         rows = clocks.get(ticket.id or 0, [])
+        shown = {row.id: _deadline(row) for row in rows}
+        light, next_id = states.get(ticket.id or 0, (None, None))
         result.append(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
-                deadlines=[_deadline(row) for row in rows],
+                deadlines=list(shown.values()),
                 routing=_routing(decisions.get(ticket.id or 0)),
-                overdue=any(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
+                overdue=light == Light.RED,
+                light=light,
+                next_deadline=shown.get(next_id) if next_id is not None else None,
                 calendar_fallback=any(r.fallback for r in rows),
                 enterprise=EnterprisePublic(
                     credit_code=ticket.enterprise_code, name=names.get(ticket.enterprise_code, "")

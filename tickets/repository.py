@@ -4,36 +4,58 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, true
 from sqlmodel import Session, col, select
 
 from models import (
+    AppealType,
     Assignment,
     AssignmentState,
+    Channel,
     Deadline,
-    DeadlineStatus,
     Enterprise,
     Role,
     RoutingDecision,
     Ticket,
     TicketEvent,
     TicketStatus,
+    Urgency,
     User,
 )
+from tickets import lights
+from tickets.lights import Light
+
+
+class Sort(StrEnum):
+    """How a listing is ordered; `due_at` is the next open deadline (none last)."""
+
+    RECEIVED_AT = "received_at"
+    RECEIVED_AT_DESC = "-received_at"
+    DUE_AT = "due_at"
+    DUE_AT_DESC = "-due_at"
+    ID = "id"
+    ID_DESC = "-id"
 
 
 @dataclass(frozen=True)
 class TicketFilter:
     """What a ticket listing is narrowed to."""
 
-    status: TicketStatus | None = None
-    unit: str | None = None
+    statuses: tuple[TicketStatus, ...] = ()
+    unit: str | None = None  # assigned to it, leading or assisting
+    lead_unit: str | None = None
     subdistrict: str | None = None
     received_from: datetime | None = None
     received_to: datetime | None = None
     overdue: bool | None = None
+    light: Light | None = None
+    appeal_type: AppealType | None = None
+    channel: Channel | None = None
+    urgency: Urgency | None = None
+    q: str | None = None  # in title, text, enterprise name or credit code
     rule: str | None = None  # the rule of routing's latest decision
 
 
@@ -44,14 +66,6 @@ def _latest_rule(rule: str) -> ColumnElement[bool]:
         RoutingDecision.rule == rule, col(RoutingDecision.id).in_(latest)
     )
     return col(Ticket.id).in_(decided)
-
-
-def overdue_condition() -> ColumnElement[bool]:
-    """Tickets with a breached deadline that is still not met."""
-    breached = select(Deadline.ticket_id).where(
-        Deadline.status == DeadlineStatus.BREACHED, col(Deadline.met_at).is_(None)
-    )
-    return col(Ticket.id).in_(breached)
 
 
 def _assigned_to(unit_code: str) -> ColumnElement[bool]:
@@ -82,6 +96,63 @@ def ticket_by_source(session: Session, *, source: str, external_id: str) -> Tick
     return session.exec(query).first()
 
 
+def _search(q: str) -> ColumnElement[bool]:
+    """Case-insensitive substring of the title, the text, the enterprise's name or code."""
+    named = select(Enterprise.credit_code).where(col(Enterprise.name).icontains(q, autoescape=True))
+    return or_(
+        col(Ticket.title).icontains(q, autoescape=True),
+        col(Ticket.text).icontains(q, autoescape=True),
+        col(Ticket.enterprise_code).icontains(q, autoescape=True),
+        col(Ticket.enterprise_code).in_(named),
+    )
+
+
+def conditions(user: User, where: TicketFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a listing: what the user may see, narrowed by the filter."""
+    found: list[ColumnElement[bool]] = [visible_to(user)]
+    if where.statuses:
+        found.append(col(Ticket.status).in_(where.statuses))
+    if where.unit is not None:
+        found.append(_assigned_to(where.unit))
+    if where.lead_unit is not None:
+        found.append(col(Ticket.lead_unit) == where.lead_unit)
+    if where.subdistrict is not None:
+        found.append(col(Ticket.subdistrict) == where.subdistrict)
+    if where.received_from is not None:
+        found.append(col(Ticket.received_at) >= where.received_from)
+    if where.received_to is not None:
+        found.append(col(Ticket.received_at) < where.received_to)
+    if where.overdue is not None:
+        found.append(lights.overdue() if where.overdue else ~lights.overdue())
+    if where.light is not None:
+        found.append(lights.light_is(where.light))
+    if where.appeal_type is not None:
+        found.append(col(Ticket.appeal_type) == where.appeal_type)
+    if where.channel is not None:
+        found.append(col(Ticket.channel) == where.channel)
+    if where.urgency is not None:
+        found.append(col(Ticket.urgency) == where.urgency)
+    if where.q:
+        found.append(_search(where.q))
+    if where.rule is not None:
+        found.append(_latest_rule(where.rule))
+    return found
+
+
+def _ordered(query: Any, sort: Sort) -> Any:
+    """The page query in the asked order, ties broken by id."""
+    descending = sort.value.startswith("-")
+    if sort in (Sort.DUE_AT, Sort.DUE_AT_DESC):
+        # A lookup per matching ticket through the covering index: cheap for a unit's tabs,
+        # the slowest listing over every ticket (README, Measured).
+        due = lights.next_due_at()
+        return query.order_by(
+            (due.desc() if descending else due.asc()).nulls_last(), col(Ticket.id)
+        )
+    column = col(Ticket.id) if sort in (Sort.ID, Sort.ID_DESC) else col(Ticket.received_at)
+    return query.order_by(column.desc() if descending else column.asc(), col(Ticket.id))
+
+
 def list_tickets(
     session: Session,
     *,
@@ -89,29 +160,55 @@ def list_tickets(
     where: TicketFilter,
     limit: int,
     offset: int,
-    oldest_first: bool,
+    sort: Sort = Sort.RECEIVED_AT_DESC,
 ) -> tuple[int, list[Ticket]]:
     """One page of the tickets the user may see that match, and the total count."""
-    conditions: list[Any] = [visible_to(user)]
-    if where.status is not None:
-        conditions.append(Ticket.status == where.status)
-    if where.unit is not None:
-        conditions.append(_assigned_to(where.unit))
-    if where.subdistrict is not None:
-        conditions.append(Ticket.subdistrict == where.subdistrict)
-    if where.received_from is not None:
-        conditions.append(col(Ticket.received_at) >= where.received_from)
-    if where.received_to is not None:
-        conditions.append(col(Ticket.received_at) < where.received_to)
-    if where.overdue is not None:
-        overdue = overdue_condition()
-        conditions.append(overdue if where.overdue else ~overdue)
-    if where.rule is not None:
-        conditions.append(_latest_rule(where.rule))
-    count = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
-    order = col(Ticket.received_at).asc() if oldest_first else col(Ticket.received_at).desc()
-    query = select(Ticket).where(*conditions).order_by(order, col(Ticket.id)).limit(limit)
-    return count, list(session.exec(query.offset(offset)))
+    found = conditions(user, where)
+    count = session.exec(select(func.count()).select_from(Ticket).where(*found)).one()
+    query = _ordered(select(Ticket).where(*found), sort).limit(limit).offset(offset)
+    return count, list(session.exec(query))
+
+
+def clock_states(
+    session: Session, *, ticket_ids: Sequence[int]
+) -> dict[int, tuple[Light | None, int | None]]:
+    """Each ticket's light and the id of its next open deadline."""
+    if not ticket_ids:
+        return {}
+    query = select(Ticket.id, lights.light_column(), lights.next_deadline_id()).where(
+        col(Ticket.id).in_(ticket_ids)
+    )
+    return {
+        ticket_id or 0: (Light(light) if light else None, next_id)
+        for ticket_id, light, next_id in session.exec(query)
+    }
+
+
+def workbench_counts(session: Session, *, user: User, unit: str | None) -> dict[str, int]:
+    """How many tickets each workbench tab holds, for one unit or for all the user may see."""
+    lead = col(Ticket.lead_unit) == unit if unit else col(Ticket.lead_unit).is_not(None)
+    assigned = _assigned_to(unit) if unit else true()
+    tabs: dict[str, ColumnElement[bool]] = {
+        "to_acknowledge": and_(
+            lead, col(Ticket.status).in_((TicketStatus.DISPATCHED, TicketStatus.REOPENED))
+        ),
+        "in_progress": and_(
+            lead, col(Ticket.status).in_((TicketStatus.ACKNOWLEDGED, TicketStatus.CONTACTED))
+        ),
+        "warned": and_(assigned, lights.light_is(Light.YELLOW)),
+        "overdue": and_(assigned, lights.light_is(Light.RED)),
+        "done": and_(
+            lead,
+            col(Ticket.status).in_(
+                (TicketStatus.REPLIED, TicketStatus.VERIFIED, TicketStatus.CLOSED)
+            ),
+        ),
+    }
+    query = select(
+        *(func.coalesce(func.sum(case((cond, 1), else_=0)), 0) for cond in tabs.values())
+    ).where(visible_to(user))
+    row = session.exec(query).one()
+    return {name: int(value) for name, value in zip(tabs, row, strict=True)}
 
 
 def assignments_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, list[Assignment]]:
@@ -154,6 +251,11 @@ def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:
         Assignment.ticket_id == ticket_id, Assignment.state == AssignmentState.ACTIVE
     )
     return list(session.exec(query.order_by(col(Assignment.id))))
+
+
+def enterprise(session: Session, *, credit_code: str) -> Enterprise | None:
+    """The enterprise with this credit code, if any has raised an appeal."""
+    return session.get(Enterprise, credit_code)
 
 
 def enterprise_names(session: Session, *, codes: Sequence[str]) -> dict[str, str]:

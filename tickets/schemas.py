@@ -15,6 +15,7 @@ from models import (
     Urgency,
 )
 from tickets.credit_code import normalize_credit_code
+from tickets.lights import Light
 
 MAX_TEXT = 10_000
 
@@ -124,6 +125,15 @@ class EnterprisePublic(BaseModel):
     name: str
 
 
+class EnterpriseDetail(BaseModel):
+    """An enterprise as the registry knows it, for the intake form."""
+
+    credit_code: str
+    name: str
+    address: str | None
+    subdistrict: str | None
+
+
 class ContactPublic(BaseModel):
     """The contact on a ticket."""
 
@@ -228,7 +238,14 @@ class TicketPublic(BaseModel):
     routing: RoutingPublic | None
     escalation_level: int
     deadlines: list[DeadlinePublic]
-    overdue: bool
+    overdue: bool = Field(description="A deadline breached and not met (the light is red).")
+    light: Light | None = Field(
+        description="green: on time; yellow: a deadline warned (80 % used); red: one breached "
+        "and not met; null: no open deadline."
+    )
+    next_deadline: DeadlinePublic | None = Field(
+        description="The open deadline (pending, warned, or breached and not met) due first."
+    )
     calendar_fallback: bool = Field(
         description="Some deadline was counted Monday–Friday: its year's holidays are not loaded."
     )
@@ -249,6 +266,16 @@ class TicketPage(BaseModel):
     limit: int
     offset: int
     items: list[TicketPublic]
+
+
+class WorkbenchCounts(BaseModel):
+    """How many tickets each tab of the department workbench holds."""
+
+    to_acknowledge: int = Field(description="待签收: led, dispatched or reopened.")
+    in_progress: int = Field(description="办理中: led, acknowledged or contacted.")
+    warned: int = Field(description="临期: assigned, light yellow.")
+    overdue: int = Field(description="已超期: assigned, light red.")
+    done: int = Field(description="已办结: led, replied, verified or closed.")
 
 
 class EventPublic(BaseModel):

@@ -1,12 +1,14 @@
 """Intake and every move of the closed loop; each writes its audit event in the same transaction."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.errors import Conflict, InvalidInput, NotFound
+from core.timezone import SHANGHAI
 from models import (
     Assignment,
     AssignmentRole,
@@ -126,11 +128,16 @@ def _create_ticket(
     return ticket
 
 
+def _local(instant: datetime) -> str:
+    """An instant as people in the district read it."""
+    return instant.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def get_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket:
     """The ticket, or 404 if it does not exist or the user may not see it."""
     ticket = repository.visible_ticket(session, ticket_id=ticket_id, user=user)
     if ticket is None:
-        raise NotFound(f"no ticket {ticket_id} that you may see")
+        raise NotFound(f"工单 {ticket_id} 不存在，或不在您的查看范围内，请核对工单编号")
     return ticket
 
 
@@ -140,10 +147,11 @@ def _begin(
     ticket = get_ticket(session, ticket_id=ticket_id, user=user)
     if version is not None and version != ticket.version:
         raise Conflict(
-            f"ticket {ticket_id} changed since version {version} (it is now at {ticket.version}); "
-            "reload it and try again"
+            f"工单 {ticket_id} 已被他人修改（您看到的是第 {version} 版，现在是第 "
+            f"{ticket.version} 版），您的操作没有保存。请刷新页面，确认最新情况后再操作",
+            code="stale_version",
         )
-    transition = lifecycle.guard(action, ticket=ticket, user=user)
+    transition = lifecycle.guard(action, session=session, ticket=ticket, user=user)
     return ticket, transition, audit.snapshot(ticket)
 
 
@@ -170,7 +178,10 @@ def _lead_assignment(session: Session, *, ticket: Ticket) -> Assignment:
     for assignment in repository.active_assignments(session, ticket_id=ticket.id or 0):
         if assignment.role == AssignmentRole.LEAD:
             return assignment
-    raise Conflict(f"ticket {ticket.id} has no active lead assignment")
+    raise Conflict(
+        f"工单 {ticket.id} 没有在办的牵头单位，无法继续办理，请联系督办人员处理",
+        code="illegal_transition",
+    )
 
 
 def dispatch(
@@ -191,12 +202,14 @@ def dispatch(
     lead = units_service.active_unit(session, code=lead_unit, field="lead_unit")
     assists = list(dict.fromkeys(assist_units))
     if lead.code in assists:
-        raise InvalidInput("the lead unit cannot also assist", field="assist_units")
+        raise InvalidInput("牵头单位不能同时是协办单位，请从协办单位中去掉它", field="assist_units")
     assisting = [units_service.active_unit(session, code=c, field="assist_units") for c in assists]
     if subdistrict is not None:
         area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
         if area.kind != UnitKind.SUBDISTRICT:
-            raise InvalidInput(f"{subdistrict} is not a 街镇", field="subdistrict")
+            raise InvalidInput(
+                f"{area.short_name}（{subdistrict}）不是街镇，请选择一个街镇", field="subdistrict"
+            )
     dispatching.dispatch_by(
         session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict
     )
@@ -307,8 +320,9 @@ def return_ticket(
     closed = deadlines.window_closed(session, ticket_id=ticket_id, now=now)
     if closed is not None:
         raise Conflict(
-            f"ticket {ticket_id} can no longer be returned: its return window closed at "
-            f"{closed.isoformat()}; ask a supervisor to re-dispatch it"
+            f"工单 {ticket_id} 的退单时限已于 {_local(closed)} 截止，不能再退单；"
+            "如确不属于本单位职责，请联系督办人员改派",
+            code="illegal_transition",
         )
     # Before any change: its query would flush the ticket early, costing a second version.
     routing_service.mark(session, ticket_id=ticket_id, correct=False)
@@ -358,8 +372,9 @@ def request_extension(
     )
     if ticket.extension_requested_days is not None:
         raise Conflict(
-            f"ticket {ticket_id} already has a request for {ticket.extension_requested_days} "
-            "days waiting for a supervisor"
+            f"工单 {ticket_id} 已有一份延期 {ticket.extension_requested_days} 个工作日的申请"
+            "在等督办人员审批，请等审批结果后再申请",
+            code="illegal_transition",
         )
     ticket.extension_requested_days = days
     ticket.extension_reason = reason
@@ -383,7 +398,10 @@ def decide_extension(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
     if ticket.extension_requested_days is None:
-        raise Conflict(f"ticket {ticket_id} has no extension request waiting")
+        raise Conflict(
+            f"工单 {ticket_id} 没有待审批的延期申请，请刷新页面查看最新情况",
+            code="illegal_transition",
+        )
     if approve:
         ticket.extension_days += ticket.extension_requested_days
         deadlines.extend(
@@ -455,7 +473,7 @@ def pause_clocks(
 ) -> Ticket:
     """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
     return _change_clocks(
-        session, ticket_id, user, "pause", deadlines.pause, "no running deadline to pause",
+        session, ticket_id, user, "pause", deadlines.pause, "没有正在计时的时限，无需暂停",
         note=reason, version=version,
     )  # fmt: skip
 
@@ -470,7 +488,7 @@ def resume_clocks(
 ) -> Ticket:
     """The enterprise answered: paused deadlines count again, without the paused time."""
     return _change_clocks(
-        session, ticket_id, user, "resume", deadlines.resume, "no paused deadline",
+        session, ticket_id, user, "resume", deadlines.resume, "没有已暂停的时限，无需恢复",
         note=note, version=version,
     )  # fmt: skip
 
@@ -490,5 +508,5 @@ def _change_clocks(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
     if not change(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
-        raise Conflict(f"ticket {ticket_id} has {refusal}")
+        raise Conflict(f"工单 {ticket_id} {refusal}", code="illegal_transition")
     return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)

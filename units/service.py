@@ -18,13 +18,13 @@ def read_registry(path: Path) -> RegistryFile:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"cannot read registry {path}: {exc}") from exc
+        raise InvalidInput(f"无法读取单位名录 {path}：{exc}") from exc
     try:
         return RegistryFile.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise InvalidInput(f"registry {path}: {where}: {first['msg']}") from exc
+        raise InvalidInput(f"单位名录 {path} 有误：{where}：{first['msg']}") from exc
 
 
 def load_registry(session: Session, *, path: Path = DEFAULT_REGISTRY) -> int:
@@ -68,5 +68,5 @@ def active_unit(session: Session, *, code: str, field: str) -> Unit:
     """The active unit with this code, or a 422 naming the field that gave it."""
     unit = session.get(Unit, code)
     if unit is None or not unit.active:
-        raise InvalidInput(f"no active unit with code {code!r}", field=field)
+        raise InvalidInput(f"没有代码为 {code} 的在用单位，请从单位列表中选择", field=field)
     return unit

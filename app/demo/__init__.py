@@ -5,6 +5,7 @@ user per unit (the featured ones with a login), and replays `plan.build_script`'
 whistles and evaluations. `clear_demo` removes what the demo wrote and nothing else.
 """
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,15 +43,15 @@ from tickets.policy import SlaPolicy
 
 SOURCE = replay.SOURCE
 PREFIX = "demo-"  # every demo user's name starts so
-# The users a newcomer signs in as: (name, role, unit).
-FEATURED: list[tuple[str, Role, str | None]] = [
-    ("demo-operator", Role.OPERATOR, None),
-    ("demo-supervisor", Role.SUPERVISOR, None),
-    ("demo-admin", Role.ADMIN, None),
-    ("demo-market_regulation", Role.UNIT_HANDLER, "market_regulation"),
-    ("demo-hrss", Role.UNIT_HANDLER, "hrss"),
-    ("demo-anting", Role.SUBDISTRICT, "anting"),
-    ("demo-malu", Role.SUBDISTRICT, "malu"),
+# The users a newcomer signs in to the console as: (name, role, unit, login).
+FEATURED: list[tuple[str, Role, str | None, str]] = [
+    ("demo-operator", Role.OPERATOR, None, "operator"),
+    ("demo-supervisor", Role.SUPERVISOR, None, "supervisor"),
+    ("demo-admin", Role.ADMIN, None, "admin"),
+    ("demo-market_regulation", Role.UNIT_HANDLER, "market_regulation", "market"),
+    ("demo-hrss", Role.UNIT_HANDLER, "hrss", "hrss"),
+    ("demo-anting", Role.SUBDISTRICT, "anting", "anting"),
+    ("demo-malu", Role.SUBDISTRICT, "malu", "malu"),
 ]
 
 
@@ -71,6 +72,7 @@ class Loaded:
     sweeps: int
     seconds: float
     tokens: dict[str, str]  # new users' bearer tokens, by user name
+    logins: list[str]  # new console logins: "login password role unit"
 
 
 def foreign_tickets(session: Session) -> int:
@@ -85,23 +87,34 @@ def has_demo(session: Session) -> bool:
     return session.execute(query).first() is not None
 
 
-def _users(session: Session) -> tuple[dict[str, User], dict[str, str]]:
-    """A user for each featured role and one for every unit; new tokens by name."""
-    wanted = list(FEATURED)
-    units = session.exec(select(Unit).where(col(Unit.active).is_(True))).all()
-    for unit in units:
+def _password() -> str:
+    """A random demo password: 12 characters, never only digits."""
+    while (password := secrets.token_urlsafe(9)).isdigit():
+        pass
+    return password
+
+
+def _users(session: Session) -> tuple[dict[str, User], dict[str, str], list[str]]:
+    """The featured users with a console login, and one user for every unit who acts in the
+    replay; the new ones' bearer tokens by name, and their logins."""
+    wanted: list[tuple[str, Role, str | None, str | None]] = list(FEATURED)
+    featured = {name for name, *_ in wanted}
+    for unit in session.exec(select(Unit).where(col(Unit.active).is_(True))).all():
         role = Role.SUBDISTRICT if unit.kind == UnitKind.SUBDISTRICT else Role.UNIT_HANDLER
-        if f"{PREFIX}{unit.code}" not in {name for name, _, _ in wanted}:
-            wanted.append((f"{PREFIX}{unit.code}", role, unit.code))
-    users, tokens = {}, {}
-    for name, role, unit_code in wanted:
+        if f"{PREFIX}{unit.code}" not in featured:
+            wanted.append((f"{PREFIX}{unit.code}", role, unit.code, None))
+    users, tokens, logins = {}, {}, []
+    for name, role, unit_code, login in wanted:
         user = session.exec(select(User).where(col(User.name) == name)).first()
         if user is None:
+            password = _password() if login else None
             user, tokens[name] = accounts_service.create_user(
-                session, name=name, role=role, unit_code=unit_code
+                session, name=name, role=role, unit_code=unit_code, login=login, password=password
             )
+            if login:
+                logins.append(f"{login:12} {password:14} {role:14} {unit_code or '-'}")
         users[name] = user
-    return users, tokens
+    return users, tokens, logins
 
 
 def load_demo(
@@ -125,7 +138,7 @@ def load_demo(
             )
         if has_demo(session):
             raise AlreadyLoaded("the demo is loaded already; `qisu demo clear` removes it")
-        users, tokens = _users(session)
+        users, tokens, logins = _users(session)
     now = now or utcnow()
     script = plan.build_script(seed=seed, now=now, appeals=appeals)
     progress(f"demo: {len(script.appeals)} appeals of {len(script.firms)} enterprises, 60 days")
@@ -136,7 +149,7 @@ def load_demo(
     # The replayed past's notifications count as sent: nobody was there to read them.
     while jobs.deliver(engine, notifiers=[], now=now, batch=1000) != (0, 0):
         pass
-    return Loaded(run.appeals, run.steps, run.sweeps, time.monotonic() - began, tokens)
+    return Loaded(run.appeals, run.steps, run.sweeps, time.monotonic() - began, tokens, logins)
 
 
 def clear_demo(engine: Engine) -> dict[str, int]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from accounts import passwords
 from accounts import service as accounts_service
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
@@ -47,13 +48,14 @@ COMMANDS = [
 ]
 
 
-def qisu(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+def qisu(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QISU_DATA_DIR": str(data_dir), "QISU_DATABASE_URL": ""}
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         env=env,
+        input=stdin,
         timeout=120,
     )
 
@@ -86,13 +88,46 @@ def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
         assert token not in {u.token_hash for u in session.exec(select(User))}
 
 
+def test_users_create_with_a_console_login(tmp_path: Path) -> None:
+    result = qisu(
+        "users", "create", "--name", "李话务", "--role", "operator", "--login", "Li.Hw",
+        "--password-stdin", data_dir=tmp_path, stdin="s3cret-pass\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "signs in as li.hw" in result.stderr and "s3cret-pass" not in result.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.login == "li.hw")).one()
+        assert user.password_hash and passwords.verify("s3cret-pass", user.password_hash)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "says"),
+    [
+        (["--login", "li", "--password-stdin"], "short\n", "密码至少 8 个字符"),
+        (["--login", "li", "--password-stdin"], "12345678\n", "密码不能全是数字"),
+        (["--login", "li"], None, "--login needs --password-stdin"),
+        (["--password-stdin"], "long-enough\n", "--password-stdin needs --login"),
+    ],
+)
+def test_users_create_refuses_a_weak_password(
+    args: list[str], stdin: str | None, says: str, tmp_path: Path
+) -> None:
+    result = qisu(
+        "users", "create", "--name", "x", "--role", "operator", *args,
+        data_dir=tmp_path, stdin=stdin,
+    )  # fmt: skip
+    assert result.returncode == 2 and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["--role", "unit_handler"], "needs the unit"),
-        (["--role", "subdistrict", "--unit", "tax"], "cannot act for a line unit"),
-        (["--role", "operator", "--unit", "tax"], "leave --unit out"),
-        (["--role", "unit_handler", "--unit", "atlantis"], "no active unit"),
+        (["--role", "unit_handler"], "须指明所代表的单位"),
+        (["--role", "subdistrict", "--unit", "tax"], "不能代表 line 类单位"),
+        (["--role", "operator", "--unit", "tax"], "请不要给出 --unit"),
+        (["--role", "unit_handler", "--unit", "atlantis"], "没有代码为 atlantis 的在用单位"),
         (["--role", "king"], "Invalid value"),
     ],
 )

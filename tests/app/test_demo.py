@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from app.demo import AlreadyLoaded, DemoRefused, clear_demo, load_demo
+from accounts import passwords
+from app.demo import AlreadyLoaded, DemoRefused, Loaded, clear_demo, load_demo
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
 from evaluations import rankings
@@ -21,19 +22,22 @@ from models import (
     Role,
     Ticket,
     TicketEvent,
+    TicketStatus,
     Unit,
     UnitKind,
+    User,
     WhistleCall,
 )
 from routing import model as routing_model
 from tests.conftest import MakeUser, row_count, ticket_payload
-from tests.routing.conftest import models_dir  # noqa: F401  (the trained tiny model)
 from tickets import audit
 from tickets.policy import load_policy
 
 
 @pytest.fixture(scope="module")
-def demo_engine(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> Iterator[Engine]:  # noqa: F811
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path
+) -> Iterator[tuple[Engine, Loaded]]:
     """A fresh SQLite database (the embedded default) with the demo loaded once, routed by the
     trained tiny model."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'qisu.db'}")
@@ -42,10 +46,16 @@ def demo_engine(tmp_path_factory: pytest.TempPathFactory, models_dir: Path) -> I
     try:
         loaded = load_demo(engine, policy=load_policy(), seed=7, progress=lambda _: None)
         assert loaded.appeals >= 1900
-        yield engine
+        yield engine, loaded
     finally:
         routing_model.use(None)
         engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_engine(demo: tuple[Engine, Loaded]) -> Engine:
+    """The demo's database."""
+    return demo[0]
 
 
 def _tickets(engine: Engine) -> list[Ticket]:
@@ -61,7 +71,7 @@ def test_the_demo_is_a_district_at_work(demo_engine: Engine) -> None:
         "triage", "dispatched", "acknowledged", "contacted", "replied", "verified", "reopened",
         "closed",
     }, statuses  # fmt: skip
-    assert statuses["closed"] > len(tickets) / 2
+    assert statuses[TicketStatus.CLOSED] > len(tickets) / 2
     with Session(demo_engine) as session:
         units = {u.code: u.kind for u in session.exec(select(Unit))}
         clocks = Counter(d.status for d in session.exec(select(Deadline)))
@@ -91,6 +101,19 @@ def test_the_demo_is_a_district_at_work(demo_engine: Engine) -> None:
     assert all(any(c.score is not None for c in ranked) for ranked in cards.values())
     later = max(cards)
     assert any(c.previous_rank is not None for c in cards[later]), "no change between periods"
+
+
+@pytest.mark.slow
+def test_every_role_has_a_console_login(demo: tuple[Engine, Loaded]) -> None:
+    engine, loaded = demo
+    logins = {line.split()[0]: line.split()[1] for line in loaded.logins}
+    assert set(logins) == {"operator", "supervisor", "admin", "market", "hrss", "anting", "malu"}
+    with Session(engine) as session:
+        for login, password in logins.items():
+            user = session.exec(select(User).where(col(User.login) == login)).one()
+            assert user.password_hash and passwords.verify(password, user.password_hash)
+        roles = {u.role for u in session.exec(select(User).where(col(User.login).is_not(None)))}
+    assert roles == {"operator", "supervisor", "admin", "unit_handler", "subdistrict"}
 
 
 @pytest.mark.slow

@@ -33,6 +33,9 @@ def test_preview_decides_and_finds_repeats_without_storing_anything(
     assert preview["routing"]["model_version"] == VERSION
     assert "repeat" in preview["routing"]["screened_by"]
     assert [r["ticket_id"] for r in preview["repeats"]] == [first["id"]]
+    assert preview["repeats"][0]["text"] == LICENCE[:200]
+    assert preview["repeats"][0]["status"] == first["status"]
+    assert preview["similar"] == []  # nothing answered yet
     assert {t: row_count(engine, t) for t in before} == before
     assert (
         routed.post("/api/v1/routing/preview", json={"text": ""}, headers=operator).status_code
@@ -52,6 +55,13 @@ def test_similar_cases_show_how_earlier_tickets_were_answered(
         (solved["id"], "已办结", "market_regulation")
     ]
     assert routed.get("/api/v1/tickets/999/similar", headers=operator).status_code == 404
+    # The preview shows the same answered cases while the operator is still on the phone.
+    body = {"text": LICENCE_AGAIN, "address": "嘉定区安亭镇墨玉路185号"}
+    preview = routed.post("/api/v1/routing/preview", json=body, headers=operator).json()
+    assert [(s["ticket_id"], s["reply"], s["lead_unit"]) for s in preview["similar"]] == [
+        (solved["id"], "已办结", "market_regulation")
+    ]
+    assert preview["similar"][0]["text"] == found[0]["text"]
 
 
 def test_clusters_gather_enterprises_raising_one_matter(

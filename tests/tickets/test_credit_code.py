@@ -20,11 +20,11 @@ def test_lower_case_and_spaces_are_normalised() -> None:
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        ("91440300708461136U", "check character"),
-        ("9131000060721659", "18 characters"),
-        ("91310000607216596CX", "18 characters"),
-        ("9131000060721659IC", "without I, O, S, V, Z"),
-        ("91AB0000607216596C", "must be digits"),
+        ("91440300708461136U", "校验位有误：第 18 位是 U"),
+        ("9131000060721659", "应为 18 位，现在是 16 位"),
+        ("91310000607216596CX", "应为 18 位，现在是 19 位"),
+        ("9131000060721659IC", "不含 I、O、S、V、Z"),
+        ("91AB0000607216596C", "第 3–8 位须是数字"),
     ],
 )
 def test_bad_codes_say_why(code: str, reason: str) -> None:

@@ -186,7 +186,7 @@ def test_return_is_refused_once_the_window_closed(loop: Loop, engine: Engine) ->
     assert sweep(engine, window + timedelta(seconds=1)).windows_closed == 1
     assert clocks(loop)["return_window"]["status"] == "met"
     refused = loop.act("return", loop.market, {"reason": "非本局职权"}, expect=409)
-    assert "return window" in refused["detail"]
+    assert "退单时限已于" in refused["detail"] and refused["code"] == "illegal_transition"
 
 
 def test_overdue_filter_lists_only_breached_tickets(

@@ -5,6 +5,7 @@ from sqlalchemy.engine import Engine
 
 from tests.conftest import row_count
 from tests.tickets.conftest import Loop
+from tickets import lifecycle
 
 
 def test_the_whole_loop_to_closed(loop: Loop) -> None:
@@ -97,7 +98,10 @@ def test_illegal_moves_are_409_and_write_nothing(loop: Loop, engine: Engine, act
         }[step]()
     events = row_count(engine, "ticketevent")
     error = loop.act(action, getattr(loop, who), body, expect=409)
-    assert f"cannot {action}" in error["detail"] and "applies only to" in error["detail"]
+    assert error["code"] == "illegal_transition"
+    verb = lifecycle.ACTION_NAMES[action]
+    assert f"不能“{verb}”" in error["detail"] and "只适用于" in error["detail"]
+    assert "请刷新页面" in error["detail"]
     assert row_count(engine, "ticketevent") == events
 
 
@@ -105,7 +109,10 @@ def test_reply_before_contact_is_refused(loop: Loop) -> None:
     loop.dispatch()
     loop.act("acknowledge", loop.market)
     error = loop.act("reply", loop.market, {"content": "x"}, expect=409)
-    assert "it is acknowledged" in error["detail"]
+    assert error["detail"] == (
+        f"工单 {loop.id} 当前为“已签收”，不能“答复”：“答复”只适用于“已先行联系”的工单。"
+        "请刷新页面查看工单的最新状态"
+    )
 
 
 def test_roles_act_only_within_their_rights(loop: Loop) -> None:
@@ -128,7 +135,7 @@ def test_dispatch_to_unknown_unit_names_the_field(loop: Loop, engine: Engine) ->
     )
     assert error["field"] == "assist_units"
     error = loop.act("dispatch", loop.desk, {"lead_unit": "tax", "subdistrict": "tax"}, expect=422)
-    assert "not a 街镇" in error["detail"]
+    assert "不是街镇" in error["detail"] and error["code"] == "invalid_input"
     assert row_count(engine, "ticketevent") == events
     assert row_count(engine, "assignment") == 0
 
@@ -137,7 +144,8 @@ def test_stale_version_is_409(loop: Loop) -> None:
     ticket = loop.dispatch()
     loop.act("acknowledge", loop.market, {"version": ticket["version"]})
     error = loop.act("contact", loop.market, {"note": "x", "version": ticket["version"]}, 409)
-    assert "changed since version" in error["detail"]
+    assert error["code"] == "stale_version" and "已被他人修改" in error["detail"]
+    assert f"您看到的是第 {ticket['version']} 版" in error["detail"]
 
 
 def test_events_record_who_what_before_after(loop: Loop) -> None:

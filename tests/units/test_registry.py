@@ -60,7 +60,7 @@ def test_load_replaces_and_retires(engine: Engine, tmp_path: Path) -> None:
             "twice",
         ),
         ("units: []\n", "at least 1"),
-        ("units: [\n", "cannot read"),
+        ("units: [\n", "无法读取单位名录"),
         ("units:\n  - {code: Bad Code, name: A, kind: line}\n", "units.0.code"),
     ],
 )

@@ -1,0 +1,205 @@
+// The API's shapes (README "What works today" and CONSOLE-CONTRACT.md), as the console reads them.
+
+export type Role = 'operator' | 'unit_handler' | 'subdistrict' | 'supervisor' | 'admin'
+export type TicketStatus =
+  | 'triage'
+  | 'dispatched'
+  | 'acknowledged'
+  | 'contacted'
+  | 'replied'
+  | 'verified'
+  | 'reopened'
+  | 'closed'
+export type Light = 'green' | 'yellow' | 'red'
+export type Satisfaction = 'satisfied' | 'basically_satisfied' | 'unsatisfied'
+export type AppealType = 'consultation' | 'help' | 'complaint' | 'report' | 'suggestion'
+export type Urgency = 'normal' | 'urgent'
+export type Channel = 'hotline' | 'app' | 'web'
+export type UnitKind = 'line' | 'utility' | 'subdistrict' | 'coordinator'
+
+export interface UnitRef {
+  code: string
+  name: string
+  short_name: string
+  kind: UnitKind | string
+}
+
+export interface Unit extends UnitRef {
+  duties: string[]
+  active: boolean
+}
+
+export interface Me {
+  id: number
+  name: string
+  login: string | null
+  role: Role
+  unit: UnitRef | null
+}
+
+export interface SessionOut {
+  user: Me
+  csrf_token: string
+  idle_minutes: number
+}
+
+export interface Deadline {
+  stage: string
+  unit: string | null
+  status: string
+  due_at: string | null
+  paused: boolean
+  remaining_hours: number | null
+  clock_hours: boolean
+  calendar_fallback: boolean
+  started_at: string
+  warned_at: string | null
+  breached_at: string | null
+  met_at: string | null
+}
+
+export interface Candidate {
+  unit: string
+  probability: number
+}
+
+export interface Repeat {
+  ticket_id: number
+  root_id: number
+  similarity: number
+}
+
+export interface Routing {
+  lead_unit: string | null
+  assist_units: string[]
+  subdistrict: string | null
+  confidence: number | null
+  rule: string
+  candidates: Candidate[]
+  screened_by: string[]
+  reasons: string[]
+  repeats?: Repeat[]
+  model_version: string | null
+  locality_source: string
+  trigger?: string
+  decided_at?: string
+  correct?: boolean | null
+  corrected_unit?: string | null
+}
+
+export interface Assignment {
+  unit: string
+  role: string
+  state: string
+  created_at: string
+  acknowledged_at: string | null
+  contacted_at: string | null
+  replied_at: string | null
+  returned_at: string | null
+  return_reason: string | null
+}
+
+export interface Ticket {
+  id: number
+  source: string
+  external_id: string
+  channel: Channel
+  received_at: string
+  created_at: string
+  updated_at: string
+  enterprise: { credit_code: string; name: string }
+  contact: { name: string; phone: string }
+  title: string | null
+  text: string
+  address: string
+  subdistrict: string | null
+  appeal_type: AppealType
+  urgency: Urgency
+  status: TicketStatus
+  lead_unit: string | null
+  assist_units: string[]
+  assignments: Assignment[]
+  repeat_of: number | null
+  repeat_count: number
+  routing: Routing | null
+  escalation_level: number
+  deadlines: Deadline[]
+  overdue: boolean
+  calendar_fallback: boolean
+  reopen_count: number
+  return_count: number
+  extension_requested_days: number | null
+  extension_days: number
+  reply: string | null
+  satisfaction: Satisfaction | null
+  closed_at: string | null
+  version: number
+  // Added for the console (CONSOLE-CONTRACT.md "Listings"); absent from an older server.
+  light?: Light | null
+  next_deadline?: Deadline | null
+}
+
+export interface TicketPage {
+  count: number
+  limit: number
+  offset: number
+  items: Ticket[]
+}
+
+export interface TicketEvent {
+  id: number
+  at: string
+  actor: string
+  action: string
+  before: Record<string, unknown>
+  after: Record<string, unknown>
+  note: string | null
+}
+
+export interface Enterprise {
+  credit_code: string
+  name: string
+  address: string | null
+  subdistrict: string | null
+}
+
+export interface PreviewRepeat {
+  ticket_id: number
+  root_id: number
+  similarity: number
+  received_at: string
+  lead_unit: string | null
+  text?: string
+  status?: TicketStatus
+}
+
+export interface Similar {
+  ticket_id: number
+  similarity: number
+  received_at: string
+  lead_unit: string | null
+  title: string | null
+  text: string
+  reply: string | null
+}
+
+export interface Preview {
+  routing: Routing
+  repeats: PreviewRepeat[]
+  similar?: Similar[]
+}
+
+export interface WorkbenchCounts {
+  to_acknowledge: number
+  in_progress: number
+  warned: number
+  overdue: number
+  done: number
+}
+
+// Element Plus types a table column's slot row loosely (DefaultRow, not the table's row type),
+// so a typed row would not check; the console's tables hold tickets and deadlines.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type TicketRow = { row: any }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DeadlineRow = { row: any }
