@@ -13,6 +13,14 @@ from models.deadline import (
 )
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
+from models.integration import (
+    DeadLetter,
+    DeadLetterState,
+    InboundSignature,
+    OutboundEvent,
+    OutboundState,
+    PlatformCursor,
+)
 from models.routing import RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
@@ -41,14 +49,20 @@ __all__ = [
     "AwareDateTime",
     "CallState",
     "Channel",
+    "DeadLetter",
+    "DeadLetterState",
     "Deadline",
     "DeadlineStatus",
     "DeliveryState",
     "Enterprise",
     "Evaluation",
     "EvaluationPeriod",
+    "InboundSignature",
     "Notification",
+    "OutboundEvent",
+    "OutboundState",
     "PeriodStatus",
+    "PlatformCursor",
     "Role",
     "RoutingDecision",
     "Satisfaction",

@@ -1,0 +1,33 @@
+"""The integrations' settings (prefix QISU_): which platform files, their secrets, the timings."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IntegrationSettings(BaseSettings):
+    """Which city platforms qisu talks to, and how often and how patiently."""
+
+    model_config = SettingsConfigDict(env_prefix="QISU_", env_file=".env", extra="ignore")
+
+    # Connector files (integrations/data/<source>.yaml); none configured means no connector.
+    platform_sources: list[Path] = []
+    # The HMAC-SHA256 secret of each source, by source name (JSON in the environment).
+    platform_secrets: dict[str, str] = {}
+    # A pushed request's timestamp may be this far from now, either way.
+    platform_window_seconds: int = Field(default=300, ge=10)
+    platform_poll_seconds: float = Field(default=60.0, gt=0)
+    platform_delivery_seconds: float = Field(default=5.0, gt=0)
+    # A claimed report is tried again after this, should its sender have died mid-send.
+    platform_lease_seconds: float = Field(default=60.0, gt=0)
+    # Retries of a report double from the first wait up to the cap; they never give up.
+    platform_retry_first_seconds: float = Field(default=5.0, gt=0)
+    platform_retry_cap_seconds: float = Field(default=600.0, gt=0)
+
+
+@lru_cache
+def get_integration_settings() -> IntegrationSettings:
+    """The process-wide integration settings."""
+    return IntegrationSettings()

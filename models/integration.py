@@ -1,0 +1,93 @@
+"""The city platform connector's tables: pull cursors, seen signatures, dead letters, outbound."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from models.base import AwareDateTime, EnumString, utcnow
+
+
+class PlatformCursor(SQLModel, table=True):
+    """Where the poller of one source stopped: the platform's cursor after the last page."""
+
+    __tablename__ = "platform_cursor"
+
+    source: str = Field(primary_key=True, max_length=64)
+    cursor: str = Field(default="", max_length=256)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class InboundSignature(SQLModel, table=True):
+    """A pushed request's signature, kept until its timestamp leaves the window: a replay clashes."""
+
+    __tablename__ = "inbound_signature"
+
+    signature: str = Field(primary_key=True, max_length=128)
+    source: str = Field(max_length=64)
+    expires_at: datetime = Field(sa_type=AwareDateTime, index=True)
+
+
+class DeadLetterState(StrEnum):
+    """Whether a dead letter still waits for an administrator."""
+
+    PENDING = "pending"
+    REPLAYED = "replayed"
+
+
+class DeadLetter(SQLModel, table=True):
+    """An order that could not be taken in (malformed, unmappable), kept whole for a replay."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (Index("ix_dead_letter_source_state", "source", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=128)
+    via: str = Field(max_length=8)  # push | pull
+    received_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    digest: str = Field(max_length=64, index=True)  # the payload's SHA-256: one row per order text
+    reason: str = Field(sa_type=Text)
+    field: str | None = Field(default=None, max_length=128)
+    state: DeadLetterState = Field(
+        default=DeadLetterState.PENDING, sa_type=EnumString(DeadLetterState, 16)
+    )
+    attempts: int = 1
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    replayed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class OutboundState(StrEnum):
+    """Whether the platform has taken a step report."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class OutboundEvent(SQLModel, table=True):
+    """One loop step to report to a ticket's source platform, queued with the step itself."""
+
+    __tablename__ = "outbound_event"
+    __table_args__ = (
+        Index("ix_outbound_due", "state", "next_attempt_at"),
+        Index("ix_outbound_ticket_order", "ticket_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    source: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    # The platform de-duplicates on it, so a retry after a lost answer is seen once.
+    idempotency_key: str = Field(max_length=200, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    state: OutboundState = Field(
+        default=OutboundState.PENDING, sa_type=EnumString(OutboundState, 16)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    last_error: str | None = Field(default=None, max_length=1000)
