@@ -20,6 +20,8 @@ class IntegrationSettings(BaseSettings):
     platform_window_seconds: int = Field(default=300, ge=10)
     platform_poll_seconds: float = Field(default=60.0, gt=0)
     platform_delivery_seconds: float = Field(default=5.0, gt=0)
+    # Reports of different tickets go out side by side (one ticket's are always one by one).
+    platform_delivery_workers: int = Field(default=8, ge=1, le=64)
     # A claimed report is tried again after this, should its sender have died mid-send.
     platform_lease_seconds: float = Field(default=60.0, gt=0)
     # Retries of a report double from the first wait up to the cap; they never give up.

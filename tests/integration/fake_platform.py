@@ -7,7 +7,7 @@ Control (JSON over HTTP): POST /control/orders {count, start, bad} adds orders t
 or the push queue; POST /control/push {url, start, count, duplicates, shuffle, workers} pushes
 orders to qisu in a background thread, retrying until qisu answers; POST /control/misbehave
 {fail_rate, timeout_rate, hang_seconds, outage_seconds, page_overlap, shuffle_pages};
-GET /control/report.
+POST /control/retarget {url} points the pushers at a restarted qisu; GET /control/report.
 """
 
 import argparse
@@ -83,6 +83,7 @@ class Platform:
         self.pages_served = 0
         self.push_results: dict[str, int] = {}
         self.pushers: list[threading.Thread] = []
+        self.push_url = ""  # where pushes go; a restarted qisu may listen elsewhere
 
     def misbehaving(self) -> str | None:
         """Which failure this request gets, if any."""
@@ -126,6 +127,7 @@ class Platform:
     def push(self, url: str, orders: list[dict[str, Any]], workers: int) -> None:
         """Push orders to qisu from several threads, each retried until qisu takes it."""
         queue = list(orders)
+        self.push_url = url
 
         def work() -> None:
             with httpx.Client(timeout=10) as client:
@@ -134,14 +136,14 @@ class Platform:
                         if not queue:
                             return
                         item = queue.pop(0)
-                    self.push_one(client, url, item)
+                    self.push_one(client, item)
 
         threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
         for thread in threads:
             thread.start()
         self.pushers.extend(threads)
 
-    def push_one(self, client: httpx.Client, url: str, item: dict[str, Any]) -> None:
+    def push_one(self, client: httpx.Client, item: dict[str, Any]) -> None:
         body = json.dumps(item, ensure_ascii=False).encode()
         while True:
             stamp = int(time.time())  # each try is a new request with a new signature
@@ -153,7 +155,7 @@ class Platform:
                 "X-Qisu-Signature": sign(self.secret, stamp, nonce, body),
             }
             try:
-                status = client.post(url, content=body, headers=headers).status_code
+                status = client.post(self.push_url, content=body, headers=headers).status_code
             except httpx.HTTPError:
                 status = 0  # qisu is down: try again shortly, as a platform's retry queue does
             with self.lock:
@@ -237,6 +239,9 @@ def handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                     rng.shuffle(made)  # out of order
                 platform.push(body["url"], made, int(body.get("workers", 4)))
                 return self._json(200, {"pushing": len(made)})
+            if url.path == "/control/retarget":
+                platform.push_url = body["url"]
+                return self._json(200, {"ok": True})
             if url.path == "/control/misbehave":
                 with platform.lock:
                     platform.fail_rate = float(body.get("fail_rate", platform.fail_rate))
