@@ -27,6 +27,8 @@ class IntegrationSettings(BaseSettings):
     # Retries of a report double from the first wait up to the cap; they never give up.
     platform_retry_first_seconds: float = Field(default=5.0, gt=0)
     platform_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    # Open311 GeoReport v2: the jurisdiction_id this endpoint serves (a client may leave it out).
+    open311_jurisdiction: str = "jiading.sh.cn"
 
 
 @lru_cache

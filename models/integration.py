@@ -91,3 +91,26 @@ class OutboundEvent(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     last_error: str | None = Field(default=None, max_length=1000)
+
+
+class Open311Client(SQLModel, table=True):
+    """A civic tool allowed to file appeals over Open311; its API key is kept only hashed."""
+
+    __tablename__ = "open311_client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class Open311Request(SQLModel, table=True):
+    """Which client filed a ticket over Open311, and under which service code."""
+
+    __tablename__ = "open311_request"
+
+    ticket_id: int = Field(primary_key=True, foreign_key="ticket.id")
+    client_id: int = Field(foreign_key="open311_client.id", index=True)
+    service_code: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)

@@ -1,8 +1,8 @@
-"""platform connector
+"""integrations
 
 Revision ID: 0009
 Revises: 0005
-Create Date: 2026-12-01 16:36:58.219879
+Create Date: 2026-12-01
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,16 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_signature', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_signature_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('open311_client',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key_hash'),
+    sa.UniqueConstraint('name')
+    )
     op.create_table('platform_cursor',
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('cursor', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
@@ -55,6 +65,18 @@ def upgrade() -> None:
     with op.batch_alter_table('dead_letter', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dead_letter_digest'), ['digest'], unique=False)
         batch_op.create_index('ix_dead_letter_source_state', ['source', 'state'], unique=False)
+
+    op.create_table('open311_request',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('service_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['client_id'], ['open311_client.id'], ),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('ticket_id')
+    )
+    with op.batch_alter_table('open311_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_open311_request_client_id'), ['client_id'], unique=False)
 
     op.create_table('outbound_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -87,12 +109,17 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbound_due')
 
     op.drop_table('outbound_event')
+    with op.batch_alter_table('open311_request', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_open311_request_client_id'))
+
+    op.drop_table('open311_request')
     with op.batch_alter_table('dead_letter', schema=None) as batch_op:
         batch_op.drop_index('ix_dead_letter_source_state')
         batch_op.drop_index(batch_op.f('ix_dead_letter_digest'))
 
     op.drop_table('dead_letter')
     op.drop_table('platform_cursor')
+    op.drop_table('open311_client')
     with op.batch_alter_table('inbound_signature', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_signature_expires_at'))
 
