@@ -73,6 +73,7 @@ def build_scheduler(
         **options,
     )
     platform_jobs.add_jobs(scheduler, engine, options)
+    platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
     return scheduler
 
 

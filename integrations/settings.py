@@ -29,6 +29,31 @@ class IntegrationSettings(BaseSettings):
     platform_retry_cap_seconds: float = Field(default=600.0, gt=0)
     # Open311 GeoReport v2: the jurisdiction_id this endpoint serves (a client may leave it out).
     open311_jurisdiction: str = "jiading.sh.cn"
+    # The SMS gateway: a generic HTTP POST. The body is a JSON template whose strings may hold
+    # {phone}, {text} and {kind}; the signature is HMAC-SHA256 of `signed` ({timestamp}, {body})
+    # with the secret, sent in `sms_signature_header`. Unset URL: no SMS.
+    sms_url: str = ""
+    sms_secret: str = ""
+    sms_body_template: str = '{"mobile": "{phone}", "content": "{text}"}'
+    sms_text_template: str = "【嘉定企诉】{text}"
+    sms_max_chars: int = Field(default=300, ge=20)
+    sms_signed: str = "{timestamp}\n{body}"
+    sms_signature_header: str = "X-Sms-Signature"
+    sms_timestamp_header: str = "X-Sms-Timestamp"
+    sms_signature_encoding: str = Field(default="hex", pattern="^(hex|base64)$")
+    # The gateway's answer means success when this JSON field holds this value ("" checks none).
+    sms_ok_field: str = "code"
+    sms_ok_value: str = "0"
+    # SMTP for e-mail digests; unset host: no e-mail.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_sender: str = "qisu@localhost"
+    smtp_starttls: bool = False
+    # Channel deliveries: how often, and how many tries before one is marked failed.
+    channel_delivery_seconds: float = Field(default=10.0, gt=0)
+    channel_max_attempts: int = Field(default=8, ge=1)
 
 
 @lru_cache

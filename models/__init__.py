@@ -14,6 +14,7 @@ from models.deadline import (
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
 from models.integration import (
+    ChannelDelivery,
     DeadLetter,
     DeadLetterState,
     InboundSignature,
@@ -51,6 +52,7 @@ __all__ = [
     "AwareDateTime",
     "CallState",
     "Channel",
+    "ChannelDelivery",
     "DeadLetter",
     "DeadLetterState",
     "Deadline",

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import AwareDateTime, EnumString, utcnow
@@ -21,7 +21,7 @@ class PlatformCursor(SQLModel, table=True):
 
 
 class InboundSignature(SQLModel, table=True):
-    """A pushed request's signature, kept until its timestamp leaves the window: a replay clashes."""
+    """A pushed request's signature, kept while its timestamp is in the window: a replay clashes."""
 
     __tablename__ = "inbound_signature"
 
@@ -114,3 +114,23 @@ class Open311Request(SQLModel, table=True):
     client_id: int = Field(foreign_key="open311_client.id", index=True)
     service_code: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class ChannelDelivery(SQLModel, table=True):
+    """One notification to one phone or mailbox, sent and retried on its own."""
+
+    __tablename__ = "channel_delivery"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", "address", name="uq_channel_delivery"),
+        Index("ix_channel_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True)
+    channel: str = Field(max_length=8)  # sms | email
+    address: str = Field(max_length=200)
+    state: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    last_error: str | None = Field(default=None, max_length=1000)

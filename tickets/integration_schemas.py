@@ -46,3 +46,39 @@ class ReplayResult(BaseModel):
 
     dead_letter: DeadLetterPublic
     ticket_id: int
+
+
+class ChannelDeliveryPublic(BaseModel):
+    """A message's delivery to one phone (sms) or mailbox (email)."""
+
+    channel: str
+    address: str
+    state: str
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+class NotificationPublic(BaseModel):
+    """An outbox message: its log-and-webhook state and its deliveries to people."""
+
+    id: int
+    created_at: datetime
+    recipient: str
+    kind: str
+    ticket_id: int | None
+    text: str
+    state: str
+    attempts: int
+    delivered_at: datetime | None
+    last_error: str | None
+    deliveries: list[ChannelDeliveryPublic]
+
+
+class NotificationPage(BaseModel):
+    """A page of messages, newest first."""
+
+    count: int
+    limit: int
+    offset: int
+    items: list[NotificationPublic]

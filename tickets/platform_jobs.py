@@ -1,4 +1,4 @@
-"""The city platforms' scheduled work: pull new orders, report steps, forget old signatures."""
+"""Scheduled integration work: pull platform orders, report steps, reach people by SMS and mail."""
 
 import logging
 from typing import Any
@@ -7,10 +7,13 @@ import httpx
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
+from integrations.mailer import Mailer
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
+from integrations.sms import SmsGateway
 from models import utcnow
-from tickets import connectors, inbound, outbound
+from tickets import channels, connectors, inbound, outbound
+from tickets.policy import SlaPolicy
 
 log = logging.getLogger("qisu.platform")
 
@@ -58,6 +61,39 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, options: dict[str, Any]) 
         "interval",
         seconds=settings.platform_delivery_seconds,
         id="platform-delivery",
+        **options,
+    )
+
+
+def senders() -> dict[str, channels.Sender]:
+    """The SMS gateway and the mailer, where configured."""
+    settings = get_integration_settings()
+    found: dict[str, channels.Sender] = {}
+    if settings.sms_url:
+        found["sms"] = SmsGateway(settings)
+    if settings.smtp_host:
+        found["email"] = Mailer(settings)
+    return found
+
+
+def add_channel_jobs(
+    scheduler: BaseScheduler, engine: Engine, policy: SlaPolicy, options: dict[str, Any]
+) -> None:
+    """Fan messages out to phones and mailboxes and send them, when the policy names any."""
+    if not policy.recipients:
+        return
+    settings = get_integration_settings()
+    found = senders()
+
+    def run() -> None:
+        channels.fan_out(engine, policy=policy)
+        channels.deliver(engine, senders=found, settings=settings)
+
+    scheduler.add_job(
+        _guarded("sms and e-mail", run),
+        "interval",
+        seconds=settings.channel_delivery_seconds,
+        id="channel-delivery",
         **options,
     )
 
