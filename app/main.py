@@ -27,6 +27,7 @@ from routing.endpoints import router as routing_router
 from routing.settings import get_routing_settings
 from tickets import connectors
 from tickets.endpoints import router as tickets_router
+from tickets.enterprise_endpoints import router as enterprise_router
 from tickets.inbound_endpoints import router as inbound_router
 from tickets.notification_endpoints import router as notifications_router
 from tickets.open311_endpoints import router as open311_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inbound_router)
     app.include_router(open311_router)
     app.include_router(notifications_router)
+    app.include_router(enterprise_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -54,6 +54,11 @@ class IntegrationSettings(BaseSettings):
     # Channel deliveries: how often, and how many tries before one is marked failed.
     channel_delivery_seconds: float = Field(default=10.0, gt=0)
     channel_max_attempts: int = Field(default=8, ge=1)
+    # The enterprise channel's limits (counted in the database, so every API worker shares them).
+    enterprise_submits_per_address_hour: int = Field(default=10, ge=1)
+    enterprise_submits_per_credit_code_day: int = Field(default=5, ge=1)
+    enterprise_follows_per_address_10min: int = Field(default=30, ge=1)
+    enterprise_follows_per_receipt_hour: int = Field(default=10, ge=1)
 
 
 @lru_cache

@@ -17,12 +17,14 @@ from models.integration import (
     ChannelDelivery,
     DeadLetter,
     DeadLetterState,
+    EnterpriseReceipt,
     InboundSignature,
     Open311Client,
     Open311Request,
     OutboundEvent,
     OutboundState,
     PlatformCursor,
+    RateCounter,
 )
 from models.routing import RoutingDecision, TicketEmbedding
 from models.ticket import (
@@ -59,6 +61,7 @@ __all__ = [
     "DeadlineStatus",
     "DeliveryState",
     "Enterprise",
+    "EnterpriseReceipt",
     "Evaluation",
     "EvaluationPeriod",
     "InboundSignature",
@@ -69,6 +72,7 @@ __all__ = [
     "OutboundState",
     "PeriodStatus",
     "PlatformCursor",
+    "RateCounter",
     "Role",
     "RoutingDecision",
     "Satisfaction",

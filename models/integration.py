@@ -134,3 +134,23 @@ class ChannelDelivery(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     last_error: str | None = Field(default=None, max_length=1000)
+
+
+class EnterpriseReceipt(SQLModel, table=True):
+    """The receipt code an enterprise follows its appeal with (with its phone's last digits)."""
+
+    __tablename__ = "enterprise_receipt"
+
+    code: str = Field(primary_key=True, max_length=16)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+
+
+class RateCounter(SQLModel, table=True):
+    """Requests counted per key (an address, a credit code, a receipt) in a fixed window."""
+
+    __tablename__ = "rate_counter"
+
+    key: str = Field(primary_key=True, max_length=160)
+    window_start: datetime = Field(sa_type=AwareDateTime)
+    count: int = 0

@@ -1,9 +1,12 @@
-"""Request and response shapes of the platform connector's API."""
+"""Request and response shapes of the integrations' API: platform, notifications, enterprises."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
+
+from models import AppealType, Satisfaction
+from tickets.schemas import CreditCode, Line, Note, Phone
 
 
 class InboundAccepted(BaseModel):
@@ -82,3 +85,74 @@ class NotificationPage(BaseModel):
     limit: int
     offset: int
     items: list[NotificationPublic]
+
+
+class EnterpriseAppealIn(BaseModel):
+    """An appeal an enterprise submits itself (no login)."""
+
+    credit_code: CreditCode = Field(
+        description="统一社会信用代码, checked with its check character."
+    )
+    enterprise_name: Line
+    contact_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ]
+    contact_phone: Phone
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    appeal_type: AppealType
+    title: Line | None = None
+    text: Note
+    submission_id: Annotated[str, StringConstraints(min_length=8, max_length=64)] | None = Field(
+        default=None, description="The page's id for this submission: sent twice, taken once."
+    )
+
+
+class ReceiptIn(BaseModel):
+    """A receipt code and the contact phone's last four digits."""
+
+    receipt_code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)
+    ]
+    phone_last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+
+
+class RatingIn(ReceiptIn):
+    """The enterprise's verdict on the reply."""
+
+    satisfaction: Satisfaction
+    note: Note | None = None
+
+
+class ReceiptOut(BaseModel):
+    """What a submission gives back."""
+
+    receipt_code: str
+    received_at: datetime
+    status: str
+    status_name: str
+    created: bool
+
+
+class DeadlineView(BaseModel):
+    """One stage's time limit, as the enterprise sees it."""
+
+    stage: str
+    stage_name: str
+    due_at: datetime | None
+    status: str
+    met_at: datetime | None
+
+
+class AppealView(BaseModel):
+    """An enterprise's own appeal: where it stands, its deadlines, the reply."""
+
+    receipt_code: str
+    status: str
+    status_name: str
+    received_at: datetime
+    title: str | None
+    unit: str | None
+    deadlines: list[DeadlineView]
+    reply: str | None
+    satisfaction: str | None
+    can_rate: bool

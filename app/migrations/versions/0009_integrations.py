@@ -45,6 +45,12 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('source')
     )
+    op.create_table('rate_counter',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('window_start', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('dead_letter',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -66,6 +72,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_dead_letter_digest'), ['digest'], unique=False)
         batch_op.create_index('ix_dead_letter_source_state', ['source', 'state'], unique=False)
 
+    op.create_table('enterprise_receipt',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['ticket.id'], ),
+    sa.PrimaryKeyConstraint('code'),
+    sa.UniqueConstraint('ticket_id')
+    )
     op.create_table('open311_request',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=False),
@@ -136,11 +150,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_open311_request_client_id'))
 
     op.drop_table('open311_request')
+    op.drop_table('enterprise_receipt')
     with op.batch_alter_table('dead_letter', schema=None) as batch_op:
         batch_op.drop_index('ix_dead_letter_source_state')
         batch_op.drop_index(batch_op.f('ix_dead_letter_digest'))
 
     op.drop_table('dead_letter')
+    op.drop_table('rate_counter')
     op.drop_table('platform_cursor')
     op.drop_table('open311_client')
     with op.batch_alter_table('inbound_signature', schema=None) as batch_op:
