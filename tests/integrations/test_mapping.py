@@ -1,19 +1,21 @@
 """The connector file: checked whole at start, naming the wrong line; orders mapped onto intake."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.config import Settings
-from integrations.mapping import ConnectorError, MappingError, parse_connector
+from integrations.mapping import Connector, ConnectorError, MappingError, parse_connector
 from tests.integration.fake_platform import order
 from tests.integrations.connector import SHIPPED, connector_text, reset, use_connector
 from tickets.connectors import VOCABULARY
 
 
-def parse(text: str):  # type: ignore[no-untyped-def]
+def parse(text: str) -> Connector:
     return parse_connector(text, vocabulary=VOCABULARY, origin="sh.yaml")
 
 
@@ -43,7 +45,9 @@ def test_the_shipped_connector_maps_a_platform_order_onto_intake() -> None:
         (lambda o: o.update(sqnr={"nested": 1}), "sqnr", "应为文字"),
     ],
 )
-def test_an_unmappable_order_says_which_platform_field_and_why(change, field, words) -> None:  # type: ignore[no-untyped-def]
+def test_an_unmappable_order_says_which_platform_field_and_why(
+    change: Callable[[dict[str, Any]], object], field: str, words: str
+) -> None:
     connector = parse(connector_text())
     broken = order(4)
     change(broken)

@@ -155,7 +155,7 @@ def test_messages_reach_phones_and_mailboxes_once_each(
     assert channels.fan_out(engine, policy=policy) == 4
     assert channels.fan_out(engine, policy=policy) == 0  # a second run adds nothing
     settings = settings_for(gateway, port)
-    senders = {"sms": SmsGateway(settings), "email": Mailer(settings)}
+    senders: dict[str, channels.Sender] = {"sms": SmsGateway(settings), "email": Mailer(settings)}
     assert channels.deliver(engine, senders=senders, settings=settings) == (4, 0)
     assert channels.deliver(engine, senders=senders, settings=settings) == (0, 0)
     assert sorted(r["mobile"] for r in gateway.received) == ["13900000001", "13900000002"]
@@ -166,7 +166,8 @@ def test_messages_reach_phones_and_mailboxes_once_each(
     assert sorted(m["To"] for m in mails) == ["boss@jiading.example", "scjg@jiading.example"]
     boss = next(m for m in mails if m["To"] == "boss@jiading.example")
     assert str(make_header(decode_header(boss["Subject"]))) == "【企诉】超时督办"
-    assert "升级为区营商办督办" in boss.get_payload(decode=True).decode("utf-8")
+    payload = boss.get_payload(decode=True)
+    assert isinstance(payload, bytes) and "升级为区营商办督办" in payload.decode("utf-8")
     with Session(engine) as session:
         rows = session.exec(
             select(ChannelDelivery).where(ChannelDelivery.notification_id == first)
@@ -186,7 +187,7 @@ def test_a_failing_channel_is_retried_then_given_up_and_shown_to_administrators(
         (200, {"code": 17, "msg": "余额不足"}),
     ]
     settings = settings_for(gateway)  # no SMTP server listens on port 1
-    senders = {"sms": SmsGateway(settings), "email": Mailer(settings)}
+    senders: dict[str, channels.Sender] = {"sms": SmsGateway(settings), "email": Mailer(settings)}
     assert channels.deliver(engine, senders=senders, settings=settings) == (1, 2)
     # The 500 and the mailbox failed; the other phone got its text. Later, the gateway refuses.
     later = utcnow() + timedelta(minutes=5)

@@ -56,7 +56,7 @@ def api_key(engine: Engine) -> str:
     return key
 
 
-def filing(key: str, n: int = 1, **extra: str) -> str:
+def filing(key: str, n: int = 1, extra: dict[str, str] | None = None) -> str:
     """The spec's example request, with qisu's service, an address and the enterprise."""
     fields = {
         "api_key": key,
@@ -74,7 +74,7 @@ def filing(key: str, n: int = 1, **extra: str) -> str:
         "description": f"第{n}次：营业执照变更办理缓慢，请市场监管部门尽快处理。",
         "attribute[credit_code]": credit_code(700 + n),
         "attribute[enterprise_name]": f"上海开放企业{n}有限公司",
-        **extra,
+        **(extra or {}),
     }
     return urlencode(fields)
 
@@ -232,7 +232,9 @@ def test_a_bad_request_is_a_400_naming_the_field_and_writes_nothing(
     client: TestClient, engine: Engine, api_key: str, change: dict[str, str], field: str
 ) -> None:
     response = client.post(
-        f"{BASE}/requests.json", content=filing(api_key, **change), headers={"Content-Type": FORM}
+        f"{BASE}/requests.json",
+        content=filing(api_key, extra=change),
+        headers={"Content-Type": FORM},
     )
     assert response.status_code == 400, response.text
     assert field in response.json()[0]["description"]
