@@ -177,6 +177,7 @@ def scheduler() -> None:
 
     settings = get_settings()
     policy = _policy()
+    _connectors()
     engine = _engine()
     prepare_database(engine)
     recompute_fallbacks(engine, policy)
