@@ -271,7 +271,8 @@ def requests(
         elif statuses == {"open"}:
             rows = rows.where(Ticket.status != TicketStatus.CLOSED)
     found = session.exec(rows.order_by(col(Ticket.id)).limit(MAX_ROWS)).all()
-    return [present(session, ticket, code) for ticket, code in found]
+    names = _service_names(session)
+    return [present(session, ticket, names.get(code, code), code) for ticket, code in found]
 
 
 def one_request(session: Session, *, client: Open311Client, request_id: int) -> dict[str, Any]:
@@ -286,7 +287,7 @@ def _w3(at: datetime | None) -> str | None:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
 
 
-def present(session: Session, ticket: Ticket, code: str) -> dict[str, Any]:
+def present(session: Session, ticket: Ticket, name: str, code: str) -> dict[str, Any]:
     """A ticket as a GeoReport service request."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
     reply = next((d for d in deadlines.of_ticket(session, ticket_id=ticket.id or 0)
@@ -295,7 +296,7 @@ def present(session: Session, ticket: Ticket, code: str) -> dict[str, Any]:
         "service_request_id": ticket.id,
         "status": "closed" if ticket.status == TicketStatus.CLOSED else "open",
         "status_notes": STATUS_NOTES[ticket.status],
-        "service_name": _service_names(session).get(code, code),
+        "service_name": name,
         "service_code": code,
         "description": ticket.text,
         "agency_responsible": unit.name if unit else None,
