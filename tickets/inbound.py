@@ -191,11 +191,10 @@ def replay(session: Session, *, letter_id: int) -> tuple[DeadLetter, Ticket]:
             f"死信 {letter_id} 已于 {letter.replayed_at} 重放，对应工单 {letter.ticket_id}"
         )
     connector = connector_for(letter.source)
-    payload = (
-        letter.payload.get("raw", letter.payload)
-        if set(letter.payload) == {"raw"}
-        else letter.payload
-    )
+    # A body that was no JSON object was kept wrapped as {"raw": ...}.
+    payload: Any = letter.payload
+    if set(payload) == {"raw"}:
+        payload = payload["raw"]
     try:
         data = map_order(connector, payload)
     except MappingError as exc:
