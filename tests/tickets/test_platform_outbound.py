@@ -18,9 +18,8 @@ from integrations.settings import get_integration_settings
 from models import OutboundEvent, OutboundState, PlatformCursor, Role, Ticket, utcnow
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tests.integration.fake_platform import FakePlatformProcess, order
-from tests.integrations.connector import SECRET, connector_text, use_connector
+from tests.integrations.connector import SECRET, connector_text, reset, use_connector
 from tickets import connectors, inbound, outbound
-from tickets.inbound_endpoints import router  # noqa: F401  (the routes exist)
 
 STEPS = ["QS", "XXLX", "YQSQ", "YQTG", "DF", "HF", "BJ"]
 
@@ -41,8 +40,6 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePl
     yield fake
     fake.stop()
     monkeypatch.undo()
-    from tests.integrations.connector import reset
-
     reset()
 
 
