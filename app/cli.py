@@ -37,6 +37,10 @@ routing_cli = typer.Typer(
     help="Routing: operators' corrections as training data.", no_args_is_help=True
 )
 cli.add_typer(routing_cli, name="routing")
+platform_cli = typer.Typer(help="City platform connectors.", no_args_is_help=True)
+cli.add_typer(platform_cli, name="platform")
+open311_cli = typer.Typer(help="Open311 GeoReport v2 clients.", no_args_is_help=True)
+cli.add_typer(open311_cli, name="open311")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -57,6 +61,16 @@ def _policy() -> "SlaPolicy":
         raise _fail(str(exc)) from None
 
 
+def _connectors() -> None:
+    from integrations.mapping import ConnectorError
+    from tickets import connectors
+
+    try:
+        connectors.current()
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -71,6 +85,7 @@ def serve(
 
     settings = get_settings()
     policy = _policy()
+    _connectors()
     engine = _engine()
     loaded = prepare_database(engine)
     recounted = recompute_fallbacks(engine, policy)
@@ -240,6 +255,7 @@ def scheduler() -> None:
 
     settings = get_settings()
     policy = _policy()
+    _connectors()
     engine = _engine()
     prepare_database(engine)
     recompute_fallbacks(engine, policy)
@@ -363,6 +379,46 @@ def routing_export_feedback(
         f"wrote {len(rows)} corrected tickets to {file}; train on it with "
         f"`qisu classifier train --data {file} --title-col title --text-col text --label-col label`"
     )
+
+
+@platform_cli.command("check")
+def platform_check(
+    file: Annotated[
+        Path, typer.Argument(help="A connector YAML (see integrations/data/shanghai-12345.yaml).")
+    ],
+) -> None:
+    """Check a city platform connector file; a wrong entry exits 2 naming its line."""
+    from integrations.mapping import ConnectorError, load_connector
+    from tickets.connectors import VOCABULARY
+
+    try:
+        connector = load_connector(file, vocabulary=VOCABULARY)
+    except ConnectorError as exc:
+        raise _fail(str(exc)) from None
+    steps = len(connector.outbound.steps) if connector.outbound else 0
+    typer.echo(
+        f"{file}: valid; source {connector.source}, {len(connector.units)} units mapped, "
+        f"pull {'on' if connector.pull else 'off'}, {steps} steps reported"
+    )
+
+
+@open311_cli.command("add-client")
+def open311_add_client(
+    name: Annotated[str, typer.Argument(help="A unique name for the civic tool.")],
+) -> None:
+    """Register an Open311 client; its API key is printed alone on the last line, once."""
+    from app.setup import prepare_database
+    from tickets import open311
+
+    engine = _engine()
+    prepare_database(engine)
+    try:
+        with session_scope(engine, write=True) as session:
+            _, key = open311.create_client(session, name=name)
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    typer.echo(f"created Open311 client {name}", err=True)
+    typer.echo(key)
 
 
 def main() -> None:

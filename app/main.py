@@ -26,7 +26,12 @@ from models import utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
 from routing.settings import get_routing_settings
+from tickets import connectors
 from tickets.endpoints import router as tickets_router
+from tickets.enterprise_endpoints import router as enterprise_router
+from tickets.inbound_endpoints import router as inbound_router
+from tickets.notification_endpoints import router as notifications_router
+from tickets.open311_endpoints import router as open311_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
@@ -89,7 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
         load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
+        connectors.current()  # so does a wrong platform connector file
         app.state.engine = make_engine(settings.effective_database_url)
+        with Session(app.state.engine) as session:
+            connectors.check_registry(session)  # a connector's unit map names registry units
         routing_model.use(settings.data_dir / "models", quantized=get_routing_settings().quantized)
         routing_model.warm()  # load the active model now, not on the first appeal
         scheduler = None
@@ -116,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations_router)
     app.include_router(whistles_router)
     app.include_router(rankings_router)
+    app.include_router(inbound_router)
+    app.include_router(open311_router)
+    app.include_router(notifications_router)
+    app.include_router(enterprise_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -13,7 +13,7 @@ from core.db import session_scope
 from evaluations import service as evaluations
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import utcnow
-from tickets import deadlines, jobs
+from tickets import deadlines, jobs, platform_jobs
 from tickets.policy import SlaPolicy
 from tickets.working_time import SHANGHAI
 
@@ -72,6 +72,8 @@ def build_scheduler(
         id="evaluation-periods",
         **options,
     )
+    platform_jobs.add_jobs(scheduler, engine, options)
+    platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
     return scheduler
 
 

@@ -13,6 +13,19 @@ from models.deadline import (
 )
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
+from models.integration import (
+    ChannelDelivery,
+    DeadLetter,
+    DeadLetterState,
+    EnterpriseReceipt,
+    InboundSignature,
+    Open311Client,
+    Open311Request,
+    OutboundEvent,
+    OutboundState,
+    PlatformCursor,
+    RateCounter,
+)
 from models.routing import RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
@@ -41,15 +54,26 @@ __all__ = [
     "AwareDateTime",
     "CallState",
     "Channel",
+    "ChannelDelivery",
+    "DeadLetter",
+    "DeadLetterState",
     "Deadline",
     "DeadlineStatus",
     "DeliveryState",
     "Enterprise",
+    "EnterpriseReceipt",
     "Evaluation",
     "EvaluationPeriod",
+    "InboundSignature",
     "LoginFailure",
     "Notification",
+    "Open311Client",
+    "Open311Request",
+    "OutboundEvent",
+    "OutboundState",
     "PeriodStatus",
+    "PlatformCursor",
+    "RateCounter",
     "Role",
     "RoutingDecision",
     "Satisfaction",

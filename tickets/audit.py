@@ -5,6 +5,7 @@ from typing import Any
 from sqlmodel import Session
 
 from models import Ticket, TicketEvent, User
+from tickets import outbound
 
 # The fields an audit event records before and after a change.
 AUDITED = (
@@ -51,4 +52,6 @@ def record(
         note=note,
     )
     session.add(event)
+    # The step's report to the ticket's source platform commits with the step, or not at all.
+    outbound.queue(session, ticket=ticket, action=action, before=before, note=note)
     return event

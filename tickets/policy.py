@@ -40,6 +40,8 @@ class SlaPolicy:
     warn_at: float = 0.8
     escalation: tuple[EscalationLevel, ...] = ()
     webhooks: dict[str, str] = field(default_factory=dict)
+    # Who reads a recipient's messages by SMS and e-mail: {"role:supervisor": {"sms": (...)}}.
+    recipients: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def limit(
         self,
@@ -127,7 +129,9 @@ def parse_policy(text: str, source: str = "policy") -> SlaPolicy:
     reader = _Reader(source, _lines(node) if node else {})
     if not isinstance(data, dict):
         raise reader.fail((), "expected a mapping at the top level")
-    known = {"office_hours", "warn_at", "limits", "escalation", "calendar", "webhooks"}
+    known = {
+        "office_hours", "warn_at", "limits", "escalation", "calendar", "webhooks", "recipients",
+    }  # fmt: skip
     for key in data:
         if key not in known:
             raise reader.fail(
@@ -201,13 +205,42 @@ def parse_policy(text: str, source: str = "policy") -> SlaPolicy:
             raise reader.fail(
                 ("webhooks", recipient), "expected unit:<code> or role:<role>: http(s)://…"
             )
+    recipients = _recipients(reader, data.get("recipients") or {})
     return SlaPolicy(
+        recipients=recipients,
         limits=limits,
         calendar=calendar,
         warn_at=float(warn_at),
         escalation=tuple(escalation),
         webhooks=webhooks,
     )
+
+
+def _recipients(reader: _Reader, raw: Any) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Phones and mailboxes per recipient: {unit:<code>|role:<role>: {sms: [...], email: [...]}}."""
+    if not isinstance(raw, dict):
+        raise reader.fail(("recipients",), "expected recipient: {sms: [...], email: [...]}")
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for recipient, channels in raw.items():
+        path = ("recipients", recipient)
+        if not str(recipient).startswith(("unit:", "role:")) or not isinstance(channels, dict):
+            raise reader.fail(
+                path, "expected unit:<code> or role:<role>: {sms: [...], email: [...]}"
+            )
+        for channel, addresses in channels.items():
+            if channel not in ("sms", "email"):
+                raise reader.fail(
+                    (*path, channel), f"unknown channel {channel!r}; use sms or email"
+                )
+            if not isinstance(addresses, list) or not addresses:
+                raise reader.fail((*path, channel), "expected a list of addresses")
+            for address in addresses:
+                text = str(address)
+                ok = "@" in text if channel == "email" else text.lstrip("+").isdigit()
+                if not ok:
+                    raise reader.fail((*path, channel), f"{text!r} is not an {channel} address")
+            found.setdefault(str(recipient), {})[channel] = tuple(str(a) for a in addresses)
+    return found
 
 
 def load_policy(path: Path | None = None) -> SlaPolicy:

@@ -1,0 +1,108 @@
+"""Scheduled integration work: pull platform orders, report steps, reach people by SMS and mail."""
+
+import logging
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.base import BaseScheduler
+from sqlalchemy.engine import Engine
+
+from integrations.mailer import Mailer
+from integrations.platform import PlatformClient
+from integrations.settings import get_integration_settings
+from integrations.sms import SmsGateway
+from models import utcnow
+from tickets import channels, connectors, inbound, outbound
+from tickets.policy import SlaPolicy
+
+log = logging.getLogger("qisu.platform")
+
+
+def clients() -> dict[str, PlatformClient]:
+    """One HTTP client per configured source."""
+    http = httpx.Client()
+    return {
+        source: PlatformClient(connector, connectors.secret(source), client=http)
+        for source, connector in connectors.current().items()
+    }
+
+
+def poll_all(engine: Engine, found: dict[str, PlatformClient]) -> None:
+    """Pull every source that has a pull configured, and drop expired signatures."""
+    for client in found.values():
+        if client.connector.pull is not None:
+            try:
+                inbound.poll(engine, client=client)
+            except Exception:  # one platform's failure must not stop the others
+                log.exception(
+                    "poll of %s failed; retrying at the next interval", client.connector.source
+                )
+    inbound.forget_expired_signatures(engine, now=utcnow())
+
+
+def add_jobs(scheduler: BaseScheduler, engine: Engine, options: dict[str, Any]) -> None:
+    """The poller and the report delivery, when any platform is configured."""
+    if not connectors.current():
+        return
+    settings = get_integration_settings()
+    found = clients()
+    scheduler.add_job(
+        _guarded("platform poll", lambda: poll_all(engine, found)),
+        "interval",
+        seconds=settings.platform_poll_seconds,
+        id="platform-poll",
+        **options,
+    )
+    scheduler.add_job(
+        _guarded(
+            "platform delivery",
+            lambda: outbound.deliver(engine, clients=found, settings=settings),
+        ),
+        "interval",
+        seconds=settings.platform_delivery_seconds,
+        id="platform-delivery",
+        **options,
+    )
+
+
+def senders() -> dict[str, channels.Sender]:
+    """The SMS gateway and the mailer, where configured."""
+    settings = get_integration_settings()
+    found: dict[str, channels.Sender] = {}
+    if settings.sms_url:
+        found["sms"] = SmsGateway(settings)
+    if settings.smtp_host:
+        found["email"] = Mailer(settings)
+    return found
+
+
+def add_channel_jobs(
+    scheduler: BaseScheduler, engine: Engine, policy: SlaPolicy, options: dict[str, Any]
+) -> None:
+    """Fan messages out to phones and mailboxes and send them, when the policy names any."""
+    if not policy.recipients:
+        return
+    settings = get_integration_settings()
+    found = senders()
+
+    def run() -> None:
+        channels.fan_out(engine, policy=policy)
+        channels.deliver(engine, senders=found, settings=settings)
+
+    scheduler.add_job(
+        _guarded("sms and e-mail", run),
+        "interval",
+        seconds=settings.channel_delivery_seconds,
+        id="channel-delivery",
+        **options,
+    )
+
+
+def _guarded(name: str, job: Any) -> Any:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed run is logged and retried at the next tick
+            log.exception("%s failed; retrying at the next interval", name)
+
+    return run
