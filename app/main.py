@@ -5,14 +5,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
+from starlette.exceptions import HTTPException
 
+from app.contract import document_errors, known_query_only
+from app.guard import RequestGuard
 from app.scheduler import build_scheduler
 from core.config import Settings, get_settings
 from core.db import make_engine
@@ -34,11 +38,32 @@ from units.endpoints import router as units_router
 log = logging.getLogger("qisu")
 
 
-def _error(status: int, code: str, detail: Any, field: str | None = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail, "code": code}
     if field:
         body["field"] = field
-    return JSONResponse(status_code=status, content=body)
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+def _field(loc: list[Any]) -> str | None:
+    """The dotted name of the input a validation error is about (without body/query/path)."""
+    parts = [str(part) for part in loc[1:]] if loc and loc[0] in _SOURCES else list(map(str, loc))
+    return ".".join(parts) or None
+
+
+_SOURCES = ("body", "query", "path", "header", "cookie")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -53,7 +78,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
             for err in exc.errors()
         ]
-        return _error(422, "invalid_request", errors)
+        field = _field(errors[0]["loc"]) if errors else None
+        detail = f"{field or '请求'} 无效：{errors[0]['msg']}" if errors else "请求无效"
+        return _error(422, "invalid_request", detail, field, errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(StaleDataError)
     async def stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
@@ -102,8 +134,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Routes enterprise appeals from the 12345 hotline and drives their loop.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.settings = settings
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        routes=lambda: iter_route_contexts(app.routes),
+        engine=lambda: app.state.engine,
+    )
     _install_error_handlers(app)
     app.include_router(units_router)
     app.include_router(tickets_router)
@@ -134,4 +174,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
 
+    document_errors(app)
     return app
