@@ -33,7 +33,7 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         try:
             job()
         except Exception:  # a failed run is logged and retried at the next tick
-            log.exception("%s failed; retrying at the next interval", name)
+            log.exception("%s 失败，下个周期重试", name)
 
     return run
 
@@ -52,21 +52,21 @@ def build_scheduler(
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
     scheduler.add_job(
-        _guarded("sweep", lambda: jobs.sweep(engine, policy=policy, now=utcnow())),
+        _guarded("期限巡检", lambda: jobs.sweep(engine, policy=policy, now=utcnow())),
         "interval",
         seconds=settings.sweep_seconds,
         id="sla-sweep",
         **options,
     )
     scheduler.add_job(
-        _guarded("delivery", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
+        _guarded("通知投递", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
         "interval",
         seconds=settings.delivery_seconds,
         id="outbox-delivery",
         **options,
     )
     scheduler.add_job(
-        _guarded("evaluation periods", lambda: roll_evaluation_periods(engine, settings)),
+        _guarded("评价周期", lambda: roll_evaluation_periods(engine, settings)),
         "interval",
         hours=1,
         id="evaluation-periods",
@@ -83,4 +83,4 @@ def roll_evaluation_periods(engine: Engine, settings: Settings) -> None:
             session, today=today, grace_days=settings.evaluation_grace_days
         )
     if opened or closed:
-        log.info("evaluation periods: opened %s, closed %s", opened, closed or "none")
+        log.info("评价周期：开启 %s，关闭 %s", opened or "无", "、".join(closed) or "无")
