@@ -126,7 +126,9 @@ class RequestGuard:
         if token is None:
             if other:
                 return None
-            return BodyRefused(401, "not_authenticated", "请在请求头中携带 Authorization: Bearer <令牌>")
+            return BodyRefused(
+                401, "not_authenticated", "请在请求头中携带 Authorization: Bearer <令牌>"
+            )
         if accounts_service.cached_user(token) is not None:
             return None
         if await run_in_threadpool(_known, self.engine(), token):

@@ -45,22 +45,19 @@ def multi_line(value: str) -> str:
     return _check_text(value, multiline=True)
 
 
-def line(max_length: int, min_length: int = 1) -> type[str]:
-    """A stripped one-line string of min_length..max_length characters."""
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(single_line),
-    ]
+# The shared checks: put one of these in every input string's Annotated.
+OneLine = AfterValidator(single_line)
+Lines = AfterValidator(multi_line)
 
 
-def text(max_length: int, min_length: int = 1) -> type[str]:
-    """A stripped multi-line string of min_length..max_length characters."""
-    return Annotated[  # type: ignore[return-value]
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(multi_line),
-    ]
+def _strip(low: int, high: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=low, max_length=high)
+
+
+# Strings most schemas use.
+Code = Annotated[str, _strip(1, 64), OneLine]  # a unit code, a source name
+Line = Annotated[str, _strip(1, 200), OneLine]  # a title, a name
+LongText = Annotated[str, _strip(1, 10_000), Lines]  # an appeal, a note, a reply
 
 
 def _in_era(value: datetime) -> datetime:

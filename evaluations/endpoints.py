@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import InvalidInput
+from core.validation import PathId
 from evaluations import service
 from evaluations.schemas import (
     EvaluationIn,
@@ -71,7 +72,7 @@ def create_evaluation(
 
 @router.patch("/evaluations/{evaluation_id}", response_model=EvaluationPublic)
 def edit_evaluation(
-    evaluation_id: int, body: EvaluationPatch, session: SessionDep, user: CurrentUser
+    evaluation_id: PathId, body: EvaluationPatch, session: SessionDep, user: CurrentUser
 ) -> EvaluationPublic:
     """Change one's own evaluation while the period is open."""
     changes = body.model_dump(exclude_unset=True)

@@ -5,19 +5,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from core.validation import Code, DbId, EraDate, Lines, LongText, OneLine
 from models import PeriodStatus
 
 Score = Annotated[int, Field(ge=1, le=5)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Ids = Annotated[list[int], Field(max_length=200)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Lines]
+Ids = Annotated[list[DbId], Field(max_length=200)]
 
 
 class PeriodIn(BaseModel):
     """A period to open: a month like 2026-11, or any name with its first and last day."""
 
-    period: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
-    starts: date | None = None
-    ends: date | None = None
+    period: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16), OneLine
+    ]
+    starts: EraDate | None = None
+    ends: EraDate | None = None
 
 
 class PeriodPublic(BaseModel):
@@ -34,8 +37,8 @@ class PeriodPublic(BaseModel):
 class EvaluationIn(BaseModel):
     """A 街镇's scores for a line department (响应及时, 解决实效, 协同配合), 1 to 5."""
 
-    period: str
-    unit: str
+    period: Code
+    unit: Code
     timeliness: Score
     effectiveness: Score
     cooperation: Score
@@ -81,8 +84,8 @@ class TodoItem(BaseModel):
     evaluation_id: int | None
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = LongText
+UnitCode = Code
 
 
 class WhistleIn(BaseModel):
@@ -97,7 +100,9 @@ class ReportIn(BaseModel):
     """报到: who handles it and how; `unit` only when a supervisor acts for a department."""
 
     unit: UnitCode | None = None
-    contact: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    contact: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+    ]
     plan: Text
 
 

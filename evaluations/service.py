@@ -31,7 +31,9 @@ def month_span(period: str) -> tuple[date, date]:
     """The first and last day of a "YYYY-MM" period."""
     match = MONTH.match(period)
     if not match:
-        raise InvalidInput(f"period {period!r} is not a month like 2026-11", field="period")
+        raise InvalidInput(
+            "a period is a month like 2026-11, or has its starts and ends days", field="period"
+        )
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
@@ -46,7 +48,7 @@ def open_period(
     if ends < starts:
         raise InvalidInput("the period ends before it starts", field="ends")
     if session.get(EvaluationPeriod, period):
-        raise Conflict(f"period {period} exists already")
+        raise Conflict("that period exists already", field="period")
     row = EvaluationPeriod(period=period, starts=starts, ends=ends, status=PeriodStatus.OPEN)
     session.add(row)
     session.flush()
@@ -57,7 +59,7 @@ def close_period(session: Session, *, period: str) -> EvaluationPeriod:
     """Freeze a period's evaluations."""
     row = get_period(session, period)
     if row.status == PeriodStatus.CLOSED:
-        raise Conflict(f"period {period} is closed already")
+        raise Conflict("that period is closed already")
     row.status, row.closed_at = PeriodStatus.CLOSED, utcnow()
     session.add(row)
     return row
@@ -67,14 +69,14 @@ def get_period(session: Session, period: str) -> EvaluationPeriod:
     """A period by name; 404 when there is none."""
     row = session.get(EvaluationPeriod, period)
     if row is None:
-        raise NotFound(f"no evaluation period {period!r}")
+        raise NotFound("no evaluation period of that name")
     return row
 
 
 def _open_period(session: Session, period: str) -> EvaluationPeriod:
     row = get_period(session, period)
     if row.status != PeriodStatus.OPEN:
-        raise Conflict(f"period {period} is closed: its evaluations cannot change")
+        raise Conflict("the period is closed: its evaluations cannot change")
     return row
 
 
@@ -102,7 +104,7 @@ def create(
     _open_period(session, period)
     target = session.get(Unit, unit)
     if target is None:
-        raise InvalidInput(f"no unit with code {unit!r}", field="unit")
+        raise InvalidInput("no unit with that code", field="unit")
     if target.kind != UnitKind.LINE:
         raise InvalidInput(
             f"{target.name} is a {target.kind}; only line departments are evaluated", field="unit"

@@ -68,7 +68,7 @@ def raise_whistle(
     for code in called:
         unit = session.get(Unit, code)
         if unit is None or not unit.active:
-            raise InvalidInput(f"no active unit with code {code!r}", field="units")
+            raise InvalidInput("no active unit with that code", field="units")
         if unit.kind != UnitKind.LINE:
             raise InvalidInput(
                 f"{unit.name} is a {unit.kind}; a whistle calls line departments", field="units"

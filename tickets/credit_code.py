@@ -27,5 +27,5 @@ def normalize_credit_code(raw: str) -> str:
         )
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise ValueError(f"check character is {code[17]!r}, but the first 17 give {expected!r}")
+        raise ValueError(f"the check character does not match; the first 17 give {expected}")
     return code

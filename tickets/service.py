@@ -99,9 +99,6 @@ def _create_ticket(
             credit_code=data.enterprise.credit_code, name=data.enterprise.name, address=data.address
         )
         session.add(enterprise)
-    elif enterprise.name != data.enterprise.name:
-        enterprise.name = data.enterprise.name
-        enterprise.updated_at = now
     ticket = Ticket(
         source=data.source,
         external_id=data.external_id,
@@ -122,7 +119,11 @@ def _create_ticket(
     )
     session.add(ticket)
     session.flush()
-    audit.record(session, ticket=ticket, user=user, action="received", before={})
+    # The registry keeps its name: an appeal naming the code otherwise must not rename the
+    # enterprise on its earlier tickets. The name the appeal gave is kept in its first event.
+    named = data.enterprise.name
+    note = None if named == enterprise.name else f"诉求所称企业名称：{named}"
+    audit.record(session, ticket=ticket, user=user, action="received", before={}, note=note)
     return ticket
 
 

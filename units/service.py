@@ -68,5 +68,5 @@ def active_unit(session: Session, *, code: str, field: str) -> Unit:
     """The active unit with this code, or a 422 naming the field that gave it."""
     unit = session.get(Unit, code)
     if unit is None or not unit.active:
-        raise InvalidInput(f"no active unit with code {code!r}", field=field)
+        raise InvalidInput("no active unit with that code", field=field)
     return unit

@@ -57,9 +57,7 @@ def test_a_chunked_body_is_cut_off_at_the_limit(
     assert response.json()["code"] == "payload_too_large"
 
 
-def test_a_body_under_the_limit_passes(
-    small_client: TestClient, operator: dict[str, str]
-) -> None:
+def test_a_body_under_the_limit_passes(small_client: TestClient, operator: dict[str, str]) -> None:
     response = small_client.post("/api/v1/tickets", json=ticket_payload(), headers=operator)
     assert response.status_code == 201, response.text
 
