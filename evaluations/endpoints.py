@@ -13,6 +13,7 @@ from evaluations.schemas import (
     EvaluationIn,
     EvaluationPatch,
     EvaluationPublic,
+    EvaluationSummary,
     PeriodIn,
     PeriodPublic,
     TodoItem,
@@ -26,7 +27,9 @@ Supervisor = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
 def _public(row: Evaluation, user: User) -> EvaluationPublic:
     shown = EvaluationPublic.model_validate(row, from_attributes=True)
     if user.role == Role.UNIT_HANDLER:  # a department reads what was said, not who said it
-        shown.subdistrict = None
+        hidden = dict.fromkeys(("id", "subdistrict", "created_at", "updated_at"), None)
+        scores = dict.fromkeys(("timeliness", "effectiveness", "cooperation"), None)
+        return shown.model_copy(update={**hidden, **scores, "ticket_ids": [], "whistle_ids": []})
     return shown
 
 
@@ -90,6 +93,20 @@ def list_evaluations(
 ) -> list[EvaluationPublic]:
     """The evaluations the caller may see."""
     return [_public(row, user) for row in service.visible(session, user=user, period=period)]
+
+
+@router.get("/evaluations/summary", response_model=EvaluationSummary)
+def evaluation_summary(
+    session: SessionDep,
+    user: CurrentUser,
+    period: Annotated[str, Query(max_length=16)],
+    unit: Annotated[str | None, Query(max_length=64, description="Your own by default.")] = None,
+) -> dict[str, object]:
+    """A department's averages for the period: shown from three evaluations, else 评价数不足."""
+    target = unit or user.unit_code
+    if not target:
+        raise InvalidInput("name the department (unit)", field="unit")
+    return service.summary(session, user=user, period=period, unit=target)
 
 
 @router.get("/evaluations/todo", response_model=list[TodoItem])

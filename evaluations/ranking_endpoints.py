@@ -3,8 +3,8 @@
 import csv
 import io
 import re
-from urllib.parse import quote
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -27,6 +27,7 @@ COLUMNS = [
     ("previous_rank", "上期排名"),
     ("score_change", "得分变化"),
     ("evaluations", "评价数"),
+    ("evaluation_note", "评价说明"),
     ("timeliness", "响应及时（均分）"),
     ("effectiveness", "解决实效（均分）"),
     ("cooperation", "协同配合（均分）"),
@@ -55,6 +56,7 @@ def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
             "previous_rank": c.previous_rank,
             "score_change": c.score_change,
             "evaluations": c.evaluations,
+            "evaluation_note": c.evaluation_note,
             **{k: v for k, v in c.figures.items() if k not in c.averages},
             **c.averages,  # the evaluation scores as their 1..5 means
         }

@@ -59,20 +59,37 @@ class EvaluationPatch(BaseModel):
 
 
 class EvaluationPublic(BaseModel):
-    """An evaluation; `subdistrict` is hidden from the department it is about."""
+    """An evaluation; for the department it is about, only the period, unit and comment.
 
-    id: int
+    Whatever could name its author (the 街镇, the linked tickets and whistles, the scores,
+    the id and the times) is null or empty for the department.
+    """
+
+    id: int | None
     period: str
     subdistrict: str | None
     unit: str
-    timeliness: int
-    effectiveness: int
-    cooperation: int
+    timeliness: int | None
+    effectiveness: int | None
+    cooperation: int | None
     comment: str | None
     whistle_ids: list[int]
     ticket_ids: list[int]
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class EvaluationSummary(BaseModel):
+    """A department's evaluation averages in a period; null below three evaluations."""
+
+    period: str
+    unit: str
+    evaluations: int
+    enough: bool = Field(description="At least three evaluations: the averages are shown.")
+    note: str | None = Field(description="评价数不足 when there are too few to show.")
+    timeliness: float | None
+    effectiveness: float | None
+    cooperation: float | None
 
 
 class TodoItem(BaseModel):

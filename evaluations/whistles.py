@@ -13,7 +13,6 @@ from models import (
     CallState,
     Role,
     Stage,
-    Ticket,
     Unit,
     UnitKind,
     User,
@@ -24,6 +23,7 @@ from models import (
     utcnow,
 )
 from tickets import deadlines
+from tickets import repository as tickets_repository
 from tickets.policy import current_policy
 
 
@@ -74,8 +74,8 @@ def raise_whistle(
                 f"{unit.name} is a {unit.kind}; a whistle calls line departments", field="units"
             )
     for ticket_id in set(ticket_ids):
-        if session.get(Ticket, ticket_id) is None:
-            raise InvalidInput(f"no ticket {ticket_id}", field="ticket_ids")
+        if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:
+            raise InvalidInput(f"no ticket {ticket_id} that you may see", field="ticket_ids")
     whistle = Whistle(
         subdistrict=user.unit_code,
         text=text,
