@@ -69,7 +69,7 @@ def refusals(route: APIRoute) -> set[int]:
         codes |= {401, 403, 404}
     if route.dependant.path_params:
         codes.add(404)
-    if route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
+    if (route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}:
         codes.add(409)
     if route.body_field is not None:
         codes |= {408, 413}

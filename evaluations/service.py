@@ -217,9 +217,7 @@ def summary(session: Session, *, user: User, period: str, unit: str) -> dict[str
         raise Forbidden("only the department and supervisors see its evaluation summary")
     get_period(session, period)
     rows = list(
-        session.exec(
-            select(Evaluation).where(Evaluation.period == period, Evaluation.unit == unit)
-        )
+        session.exec(select(Evaluation).where(Evaluation.period == period, Evaluation.unit == unit))
     )
     enough = len(rows) >= MIN_SHOWN
     scores = {

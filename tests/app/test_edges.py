@@ -22,7 +22,7 @@ def _int_path_routes(client: TestClient) -> list[tuple[str, str, str]]:
             continue
         for param in route.dependant.path_params:
             if param.field_info.annotation is int:
-                for method in route.methods:
+                for method in route.methods or ():
                     found.append((method, route.path, param.alias))
     return found
 

@@ -1,4 +1,4 @@
-"""Findings 2 and 10: no path from an evaluation to its 街镇; 街镇 evaluate whom they worked with."""
+"""Findings 2, 10: no path from an evaluation to its 街镇; 街镇 evaluate whom they worked with."""
 
 from typing import Any
 
