@@ -5,7 +5,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
-from fastapi.utils import create_model_field
 from pydantic import BaseModel, Field
 
 from app.guard import dependants, needs_caller
@@ -77,17 +76,32 @@ def refusals(route: APIRoute) -> set[int]:
 
 
 def document_errors(app: FastAPI) -> None:
-    """Give every route's refusals the one error shape in the OpenAPI."""
-    for context in iter_route_contexts(app.routes):
-        route = context.route
-        if not isinstance(route, APIRoute):
-            continue
-        for status in sorted(refusals(route)):
-            if status in route.responses:
+    """Give every route's refusals the one error shape in the app's OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["ErrorBody"] = body
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for context in iter_route_contexts(app.routes):
+            route = context.route
+            if not isinstance(route, APIRoute) or not context.include_in_schema:
                 continue
-            documented: dict[str, Any] = {"model": ErrorBody, "description": _MEANING[status]}
-            route.responses[status] = documented
-            # FastAPI reads the models of extra responses when the route is built; add ours.
-            route.response_fields[status] = create_model_field(
-                name=f"Response_{status}_{route.unique_id}", type_=ErrorBody, mode="serialization"
-            )
+            for method in context.methods or ():
+                operation = schema["paths"][context.path_format][method.lower()]
+                for status in sorted(refusals(route)):
+                    operation["responses"][str(status)] = {
+                        "description": _MEANING[status],
+                        "content": content,
+                    }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
