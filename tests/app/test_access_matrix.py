@@ -89,7 +89,7 @@ BODIES: dict[str, Any] = {
 
 def routes(client: TestClient) -> list[tuple[str, str]]:
     """Every method and path the app serves through FastAPI."""
-    found = []
+    found: list[tuple[str, str]] = []
     for context in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
         route = context.route
         if isinstance(route, APIRoute):
