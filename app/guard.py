@@ -122,6 +122,7 @@ class RequestGuard:
         route = next((r.route for r in self.routes() if r.matches(scope)[0] == Match.FULL), None)
         if route is None or not needs_caller(route):
             return None
+        scope["route"] = route  # so that a refusal is counted under its route
         token, other = _bearer(scope)
         if token is None:
             if other:

@@ -17,7 +17,9 @@ from starlette.exceptions import HTTPException
 
 from app.contract import document_errors, known_query_only
 from app.guard import RequestGuard
-from app.scheduler import build_scheduler
+from app.metrics import RequestMetrics, add_metrics_route
+from app.scheduler import SWEEP_JOB, build_scheduler
+from core import metrics
 from core.config import Settings, get_settings
 from core.db import make_engine
 from core.errors import DomainError
@@ -25,7 +27,7 @@ from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
-from models import utcnow
+from models import SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
 from routing.settings import get_routing_settings
@@ -109,6 +111,19 @@ def _calendar() -> dict[str, str]:
     }
 
 
+def _heartbeat(beat: SchedulerHeartbeat | None, settings: Settings) -> dict[str, Any]:
+    """The last sweep, from whichever process sweeps; stale after ten missed intervals."""
+    if beat is None:
+        return {"last_sweep": None, "stale": True}
+    age = (utcnow() - beat.at).total_seconds()
+    return {
+        "last_sweep": beat.at.isoformat(),
+        "age_seconds": round(age, 1),
+        "sweep_seconds": round(beat.seconds, 3),
+        "stale": age > 10 * settings.sweep_seconds,
+    }
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the engine is made when it starts, not at import."""
     settings = settings or get_settings()
@@ -119,7 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
         app.state.engine = make_engine(settings.effective_database_url)
         routing_model.use(settings.data_dir / "models", quantized=get_routing_settings().quantized)
-        routing_model.warm()  # load the active model now, not on the first appeal
+        version = routing_model.warm()  # load the active model now, not on the first appeal
+        metrics.MODEL.labels(version or "none").set(1)
         scheduler = None
         if settings.embedded_scheduler:
             scheduler = build_scheduler(app.state.engine, settings, policy, blocking=False)
@@ -144,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=lambda: iter_route_contexts(app.routes),
         engine=lambda: app.state.engine,
     )
+    app.add_middleware(RequestMetrics)  # outermost: refusals by the guard are counted too
     _install_error_handlers(app)
     app.include_router(units_router)
     app.include_router(tickets_router)
@@ -164,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with Session(app.state.engine) as session:
                 session.exec(text("SELECT 1"))  # type: ignore[call-overload]
                 empty = units_service.registry_is_empty(session)
+                beat = session.get(SchedulerHeartbeat, SWEEP_JOB)
         except Exception as exc:  # readiness reports any failure instead of raising it
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "database": str(exc)}
@@ -172,7 +190,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "units": "none loaded"}
             )
-        return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
+        return JSONResponse(
+            content={
+                "status": "ready",
+                "database": "ok",
+                "calendar": _calendar(),
+                "scheduler": _heartbeat(beat, settings),
+            }
+        )
 
+    add_metrics_route(app)
     document_errors(app)
     return app

@@ -1,6 +1,7 @@
 """The scheduler: deadline sweeps and outbox delivery, in `qisu serve` or its own process."""
 
 import logging
+import time
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,7 +13,7 @@ from core.config import Settings
 from core.db import session_scope
 from evaluations import service as evaluations
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
-from models import utcnow
+from models import SchedulerHeartbeat, utcnow
 from tickets import deadlines, jobs
 from tickets.policy import SlaPolicy
 from tickets.working_time import SHANGHAI
@@ -44,6 +45,21 @@ def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
         return deadlines.recompute_fallbacks(session, policy=policy)
 
 
+SWEEP_JOB = "sla-sweep"
+
+
+def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
+    """One sweep, then the heartbeat that /readyz shows (so a stuck scheduler is visible)."""
+    now, started = utcnow(), time.monotonic()
+    jobs.sweep(engine, policy=policy, now=now)
+    with session_scope(engine, write=True) as session:
+        beat = session.get(SchedulerHeartbeat, SWEEP_JOB) or SchedulerHeartbeat(
+            job=SWEEP_JOB, at=now
+        )
+        beat.at, beat.seconds = now, time.monotonic() - started
+        session.add(beat)
+
+
 def build_scheduler(
     engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
 ) -> BaseScheduler:
@@ -52,7 +68,7 @@ def build_scheduler(
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
     scheduler.add_job(
-        _guarded("期限巡检", lambda: jobs.sweep(engine, policy=policy, now=utcnow())),
+        _guarded("期限巡检", lambda: sweep_and_beat(engine, policy)),
         "interval",
         seconds=settings.sweep_seconds,
         id="sla-sweep",

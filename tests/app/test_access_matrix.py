@@ -63,6 +63,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/rankings/export"): ALL,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
 }
 
 QUERIES: dict[str, dict[str, str]] = {
