@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from core.timezone import SHANGHAI
 
@@ -69,8 +69,6 @@ def _in_era(value: datetime) -> datetime:
 
 
 def _received(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("须带时区偏移，如 +08:00")
     if value < EARLIEST:
         raise ValueError("不能早于 2000-01-01")
     if value > datetime.now(UTC) + timedelta(days=1):
@@ -92,6 +90,6 @@ Offset = Annotated[int, Field(ge=0, le=MAX_ID)]
 # A time a person types into a query: a bare date or time is Shanghai's.
 Instant = Annotated[datetime, AfterValidator(_in_era)]
 # When an appeal reached its source: with an offset, from 2000 until a day from now.
-ReceivedAt = Annotated[datetime, AfterValidator(_received)]
+ReceivedAt = Annotated[AwareDatetime, AfterValidator(_received)]
 # A day of a period.
 EraDate = Annotated[date, AfterValidator(_date_in_era)]

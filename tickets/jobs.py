@@ -18,6 +18,7 @@ from sqlalchemy import Engine, String, case, insert, select, type_coerce, update
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
+from core import metrics
 from core.db import session_scope
 from integrations.notifiers import DeliveryError, Message, Notifier
 from models import (
@@ -298,6 +299,11 @@ def sweep(
                 progress(f"{field}: {getattr(result, field)}")
             if done < batch:
                 break
+    elapsed = time.monotonic() - started
+    metrics.SWEEP_SECONDS.observe(elapsed)
+    metrics.LAST_SWEEP.set(time.time())
+    for outcome in ("warned", "breached", "windows_closed"):
+        metrics.SWEPT_ROWS.labels(outcome).inc(getattr(result, outcome))
     # Every sweep is written, so a silent scheduler is told apart from a quiet day.
     log.info(
         "期限巡检 %s：预警 %d 条，超期 %d 条，关闭退单窗口 %d 条，用时 %.2f 秒",
@@ -305,7 +311,7 @@ def sweep(
         result.warned,
         result.breached,
         result.windows_closed,
-        time.monotonic() - started,
+        elapsed,
     )
     return result
 
@@ -367,4 +373,5 @@ def deliver(
                 update(Notification).where(col(Notification.id) == message_id).values(**values)
             )
     failed = sum(1 for _, error, _ in outcomes if error)
+    metrics.DELIVERY_FAILURES.inc(failed)
     return len(outcomes) - failed, failed

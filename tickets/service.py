@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from core import metrics
 from core.errors import Conflict, InvalidInput, NotFound
 from models import (
     Assignment,
@@ -75,6 +76,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
             raise
         return existing, False
     dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="intake")
+    metrics.INTAKES.labels(str(data.channel)).inc()
     return ticket, True
 
 

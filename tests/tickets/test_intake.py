@@ -85,7 +85,7 @@ def test_bad_body_names_the_field(
     body, field, reason = BAD_BODIES[case]
     response = client.post("/api/v1/tickets", json=body, headers=operator)
     assert response.status_code == 422, response.text
-    errors = response.json()["detail"]
+    errors = response.json()["errors"]  # `detail` is one sentence now, `errors` the parts
     assert any(field in err["loc"] and reason in err["msg"] for err in errors), errors
     assert len(response.text) < 2_000  # the input is not echoed back
     assert row_count(engine, "ticket") == 0
@@ -98,7 +98,7 @@ def test_malformed_json_is_a_422(client: TestClient, operator: dict[str, str]) -
         headers={**operator, "Content-Type": "application/json"},
     )
     assert response.status_code == 422
-    assert response.json()["detail"][0]["type"] == "json_invalid"
+    assert response.json()["errors"][0]["type"] == "json_invalid"
 
 
 def test_missing_and_wrong_tokens_are_401(client: TestClient, engine: Engine) -> None:
