@@ -124,7 +124,7 @@ def _call(session: Session, whistle: Whistle, user: User, unit: str | None) -> W
         raise Forbidden("only the called department (or a supervisor) does this")
     found = [c for c in calls(session, whistle_id=whistle.id or 0) if c.unit_code == unit]
     if not found:
-        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+        raise NotFound(f"whistle {whistle.id} did not call that unit")
     return found[0]
 
 
@@ -175,7 +175,7 @@ def _own(session: Session, whistle_id: int, user: User) -> Whistle:
 def _done_calls(session: Session, whistle: Whistle, unit: str | None) -> list[WhistleCall]:
     chosen = [c for c in calls(session, whistle_id=whistle.id or 0) if unit in (None, c.unit_code)]
     if unit and not chosen:
-        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+        raise NotFound(f"whistle {whistle.id} did not call that unit")
     done = [c for c in chosen if c.state == CallState.DONE]
     if not done:
         raise Conflict("no department has reported an outcome to act on")
