@@ -9,8 +9,11 @@ from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from core.timezone import SHANGHAI
 
-# The largest integer a BIGINT column holds; anything above it cannot name a row.
-MAX_ID = 2**63 - 1
+# Ids and versions are INTEGER columns (32 bits on PostgreSQL): anything above cannot name a
+# row, and PostgreSQL refuses to compare with it (a 500 schemathesis found). Offsets are
+# BIGINT in SQL.
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**63 - 1
 # Instants a query or a record may name: the system's era, far from the calendar's edges.
 EARLIEST = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 LATEST = datetime(2100, 1, 1, tzinfo=SHANGHAI)
@@ -86,7 +89,7 @@ def _date_in_era(value: date) -> date:
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # How many rows a page skips.
-Offset = Annotated[int, Field(ge=0, le=MAX_ID)]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 # A time a person types into a query: a bare date or time is Shanghai's.
 Instant = Annotated[datetime, AfterValidator(_in_era)]
 # When an appeal reached its source: with an offset, from 2000 until a day from now.

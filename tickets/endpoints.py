@@ -8,7 +8,7 @@ from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, NotFound
 from core.timezone import local_span
-from core.validation import MAX_ID, Instant, PathId
+from core.validation import MAX_OFFSET, Instant, PathId
 from models import Role, TicketStatus, Unit, User
 from tickets import kpis, presenters, repository, service
 from tickets.policy import current_policy
@@ -31,7 +31,9 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="How many matching tickets to skip.")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many matching tickets to skip.")
+]
 
 
 @router.post(

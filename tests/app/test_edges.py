@@ -12,6 +12,7 @@ from models import Role
 from tests.conftest import MakeUser, ticket_payload
 
 HUGE = 2**63  # one above the largest BIGINT
+ABOVE_INTEGER = 2**31  # one above an INTEGER id column
 
 
 def _int_path_routes(client: TestClient) -> list[tuple[str, str, str]]:
@@ -34,10 +35,11 @@ def test_ids_above_bigint_are_refused_on_every_route(
     routes = _int_path_routes(client)
     assert len(routes) >= 19
     for method, path, name in routes:
-        url = path.replace("{" + name + "}", str(HUGE))
-        response = client.request(method, url, headers=admin, json={})
-        assert response.status_code == 422, (method, url, response.text)
-        assert any(e["loc"][-1] == name for e in response.json()["errors"]), response.text
+        for number in (HUGE, ABOVE_INTEGER):
+            url = path.replace("{" + name + "}", str(number))
+            response = client.request(method, url, headers=admin, json={})
+            assert response.status_code == 422, (method, url, response.text)
+            assert any(e["loc"][-1] == name for e in response.json()["errors"]), response.text
 
 
 @pytest.mark.parametrize("path", ["/api/v1/tickets", "/api/v1/triage"])
