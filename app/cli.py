@@ -79,11 +79,14 @@ def serve(
     """Apply pending migrations, load the default registry if empty, and serve the API."""
     import uvicorn
 
+    from app.logs import configure_logging
     from app.main import create_app
     from app.scheduler import recompute_fallbacks
+    from app.serving import uvicorn_options
     from app.setup import prepare_database
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
     _connectors()
     engine = _engine()
@@ -96,7 +99,9 @@ def serve(
         typer.echo(f"recounted {recounted} deadlines on the now-known holiday schedule")
     host, port = host or settings.host, port or settings.port
     typer.echo(f"qisu serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", **uvicorn_options(settings)
+    )
 
 
 @db_cli.command("upgrade")
@@ -250,10 +255,12 @@ def demo_clear() -> None:
 @cli.command()
 def scheduler() -> None:
     """Run the deadline sweeps and notification delivery (production: one such process)."""
+    from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
     from app.setup import prepare_database
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
     _connectors()
     engine = _engine()

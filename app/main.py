@@ -5,16 +5,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
+from starlette.exceptions import HTTPException
 
 from accounts.endpoints import router as accounts_router
-from app.scheduler import build_scheduler
+from app.contract import document_errors, known_query_only
+from app.guard import RequestGuard
+from app.metrics import RequestMetrics, add_metrics_route
+from app.scheduler import SWEEP_JOB, build_scheduler
+from core import metrics
 from core.config import Settings, get_settings
 from core.db import make_engine
 from core.errors import DomainError
@@ -22,7 +28,7 @@ from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
-from models import utcnow
+from models import SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
 from routing.settings import get_routing_settings
@@ -41,11 +47,32 @@ from web.console import mount_console
 log = logging.getLogger("qisu")
 
 
-def _error(status: int, code: str, detail: Any, field: str | None = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"detail": detail, "code": code}
     if field:
         body["field"] = field
-    return JSONResponse(status_code=status, content=body)
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+def _field(loc: list[Any]) -> str | None:
+    """The dotted name of the input a validation error is about (without body/query/path)."""
+    parts = [str(part) for part in loc[1:]] if loc and loc[0] in _SOURCES else list(map(str, loc))
+    return ".".join(parts) or None
+
+
+_SOURCES = ("body", "query", "path", "header", "cookie")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -60,7 +87,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
             for err in exc.errors()
         ]
-        return _error(422, "invalid_request", errors)
+        field = _field(errors[0]["loc"]) if errors else None
+        detail = f"{field or '请求'} 无效：{errors[0]['msg']}" if errors else "请求无效"
+        return _error(422, "invalid_request", detail, field, errors)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(StaleDataError)
     async def stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
@@ -86,6 +120,19 @@ def _calendar() -> dict[str, str]:
     }
 
 
+def _heartbeat(beat: SchedulerHeartbeat | None, settings: Settings) -> dict[str, Any]:
+    """The last sweep, from whichever process sweeps; stale after ten missed intervals."""
+    if beat is None:
+        return {"last_sweep": None, "stale": True}
+    age = (utcnow() - beat.at).total_seconds()
+    return {
+        "last_sweep": beat.at.isoformat(),
+        "age_seconds": round(age, 1),
+        "sweep_seconds": round(beat.seconds, 3),
+        "stale": age > 10 * settings.sweep_seconds,
+    }
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the engine is made when it starts, not at import."""
     settings = settings or get_settings()
@@ -99,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with Session(app.state.engine) as session:
             connectors.check_registry(session)  # a connector's unit map names registry units
         routing_model.use(settings.data_dir / "models", quantized=get_routing_settings().quantized)
-        routing_model.warm()  # load the active model now, not on the first appeal
+        version = routing_model.warm()  # load the active model now, not on the first appeal
+        metrics.MODEL.labels(version or "none").set(1)
         scheduler = None
         if settings.embedded_scheduler:
             scheduler = build_scheduler(app.state.engine, settings, policy, blocking=False)
@@ -114,8 +162,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Routes enterprise appeals from the 12345 hotline and drives their loop.",
         lifespan=lifespan,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.settings = settings
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        routes=lambda: iter_route_contexts(app.routes),
+        engine=lambda: app.state.engine,
+    )
+    app.add_middleware(RequestMetrics)  # outermost: refusals by the guard are counted too
     _install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(units_router)
@@ -141,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with Session(app.state.engine) as session:
                 session.exec(text("SELECT 1"))  # type: ignore[call-overload]
                 empty = units_service.registry_is_empty(session)
+                beat = session.get(SchedulerHeartbeat, SWEEP_JOB)
         except Exception as exc:  # readiness reports any failure instead of raising it
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "database": str(exc)}
@@ -149,7 +207,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(
                 status_code=503, content={"status": "unavailable", "units": "none loaded"}
             )
-        return JSONResponse(content={"status": "ready", "database": "ok", "calendar": _calendar()})
+        return JSONResponse(
+            content={
+                "status": "ready",
+                "database": "ok",
+                "calendar": _calendar(),
+                "scheduler": _heartbeat(beat, settings),
+            }
+        )
 
+    add_metrics_route(app)
+    document_errors(app)
     mount_console(app)  # last: every path the API and its docs do not claim is the console's
     return app

@@ -1,6 +1,7 @@
 """The scheduler: deadline sweeps and outbox delivery, in `qisu serve` or its own process."""
 
 import logging
+import time
 from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,7 +13,7 @@ from core.config import Settings
 from core.db import session_scope
 from evaluations import service as evaluations
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
-from models import utcnow
+from models import SchedulerHeartbeat, utcnow
 from tickets import deadlines, jobs, platform_jobs
 from tickets.policy import SlaPolicy
 from tickets.working_time import SHANGHAI
@@ -33,7 +34,7 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         try:
             job()
         except Exception:  # a failed run is logged and retried at the next tick
-            log.exception("%s failed; retrying at the next interval", name)
+            log.exception("%s 失败，下个周期重试", name)
 
     return run
 
@@ -44,6 +45,21 @@ def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
         return deadlines.recompute_fallbacks(session, policy=policy)
 
 
+SWEEP_JOB = "sla-sweep"
+
+
+def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
+    """One sweep, then the heartbeat that /readyz shows (so a stuck scheduler is visible)."""
+    now, started = utcnow(), time.monotonic()
+    jobs.sweep(engine, policy=policy, now=now)
+    with session_scope(engine, write=True) as session:
+        beat = session.get(SchedulerHeartbeat, SWEEP_JOB) or SchedulerHeartbeat(
+            job=SWEEP_JOB, at=now
+        )
+        beat.at, beat.seconds = now, time.monotonic() - started
+        session.add(beat)
+
+
 def build_scheduler(
     engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
 ) -> BaseScheduler:
@@ -52,21 +68,21 @@ def build_scheduler(
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
     scheduler.add_job(
-        _guarded("sweep", lambda: jobs.sweep(engine, policy=policy, now=utcnow())),
+        _guarded("期限巡检", lambda: sweep_and_beat(engine, policy)),
         "interval",
         seconds=settings.sweep_seconds,
         id="sla-sweep",
         **options,
     )
     scheduler.add_job(
-        _guarded("delivery", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
+        _guarded("通知投递", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
         "interval",
         seconds=settings.delivery_seconds,
         id="outbox-delivery",
         **options,
     )
     scheduler.add_job(
-        _guarded("evaluation periods", lambda: roll_evaluation_periods(engine, settings)),
+        _guarded("评价周期", lambda: roll_evaluation_periods(engine, settings)),
         "interval",
         hours=1,
         id="evaluation-periods",
@@ -85,4 +101,4 @@ def roll_evaluation_periods(engine: Engine, settings: Settings) -> None:
             session, today=today, grace_days=settings.evaluation_grace_days
         )
     if opened or closed:
-        log.info("evaluation periods: opened %s, closed %s", opened, closed or "none")
+        log.info("评价周期：开启 %s，关闭 %s", opened or "无", "、".join(closed) or "无")

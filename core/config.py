@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     session_secure_cookie: bool = False  # true behind HTTPS: the cookie is sent only there
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Request limits (see README, Security).
+    max_body_bytes: int = 1024 * 1024  # a request body above this is refused with 413
+    body_timeout_seconds: float = 15.0  # a body that stalls this long between chunks: 408
+    keep_alive_seconds: int = 5  # an idle kept-alive connection is closed after this
+    header_timeout_seconds: float = 10.0  # a connection that sends no complete head: closed
+    max_header_bytes: int = 16 * 1024  # request line and headers (uvicorn's h11 limit)
+    max_concurrency: int = 500  # connections and requests at once; above it, 503
+    log_level: str = "INFO"  # the qisu.* loggers (notifications, sweeps)
+    log_file: Path | None = None  # where they write; standard error when unset
 
     @property
     def effective_database_url(self) -> str:

@@ -7,11 +7,13 @@ from fastapi import APIRouter, Depends, Query, status
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import InvalidInput
+from core.validation import PathId
 from evaluations import service
 from evaluations.schemas import (
     EvaluationIn,
     EvaluationPatch,
     EvaluationPublic,
+    EvaluationSummary,
     PeriodIn,
     PeriodPublic,
     TodoItem,
@@ -25,7 +27,9 @@ Supervisor = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
 def _public(row: Evaluation, user: User) -> EvaluationPublic:
     shown = EvaluationPublic.model_validate(row, from_attributes=True)
     if user.role == Role.UNIT_HANDLER:  # a department reads what was said, not who said it
-        shown.subdistrict = None
+        hidden = dict.fromkeys(("id", "subdistrict", "created_at", "updated_at"), None)
+        scores = dict.fromkeys(("timeliness", "effectiveness", "cooperation"), None)
+        return shown.model_copy(update={**hidden, **scores, "ticket_ids": [], "whistle_ids": []})
     return shown
 
 
@@ -71,7 +75,7 @@ def create_evaluation(
 
 @router.patch("/evaluations/{evaluation_id}", response_model=EvaluationPublic)
 def edit_evaluation(
-    evaluation_id: int, body: EvaluationPatch, session: SessionDep, user: CurrentUser
+    evaluation_id: PathId, body: EvaluationPatch, session: SessionDep, user: CurrentUser
 ) -> EvaluationPublic:
     """Change one's own evaluation while the period is open."""
     changes = body.model_dump(exclude_unset=True)
@@ -89,6 +93,20 @@ def list_evaluations(
 ) -> list[EvaluationPublic]:
     """The evaluations the caller may see."""
     return [_public(row, user) for row in service.visible(session, user=user, period=period)]
+
+
+@router.get("/evaluations/summary", response_model=EvaluationSummary)
+def evaluation_summary(
+    session: SessionDep,
+    user: CurrentUser,
+    period: Annotated[str, Query(max_length=16)],
+    unit: Annotated[str | None, Query(max_length=64, description="Your own by default.")] = None,
+) -> dict[str, object]:
+    """A department's averages for the period: shown from three evaluations, else 评价数不足."""
+    target = unit or user.unit_code
+    if not target:
+        raise InvalidInput("name the department (unit)", field="unit")
+    return service.summary(session, user=user, period=period, unit=target)
 
 
 @router.get("/evaluations/todo", response_model=list[TodoItem])

@@ -2,7 +2,9 @@
 
 import csv
 import io
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -25,6 +27,7 @@ COLUMNS = [
     ("previous_rank", "上期排名"),
     ("score_change", "得分变化"),
     ("evaluations", "评价数"),
+    ("evaluation_note", "评价说明"),
     ("timeliness", "响应及时（均分）"),
     ("effectiveness", "解决实效（均分）"),
     ("cooperation", "协同配合（均分）"),
@@ -53,6 +56,7 @@ def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
             "previous_rank": c.previous_rank,
             "score_change": c.score_change,
             "evaluations": c.evaluations,
+            "evaluation_note": c.evaluation_note,
             **{k: v for k, v in c.figures.items() if k not in c.averages},
             **c.averages,  # the evaluation scores as their 1..5 means
         }
@@ -60,7 +64,21 @@ def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
     ]
 
 
-PeriodQuery = Annotated[str, Query(description="e.g. 2026-11")]
+PeriodQuery = Annotated[str, Query(max_length=16, description="e.g. 2026-11")]
+# What a spreadsheet's sheet title may not hold (Excel's rule), and what a file name should not.
+_NOT_IN_SHEET = re.compile(r"[\\/*?:\[\]]")
+_NOT_IN_FILE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for any name: an ASCII fallback and the RFC 5987 UTF-8 form."""
+    fallback = _NOT_IN_FILE.sub("_", name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def sheet_title(period: str) -> str:
+    """The period as a sheet title: at most 31 characters, none that Excel refuses."""
+    return _NOT_IN_SHEET.sub("_", period)[:31] or "ranking"
 
 
 @router.get("/rankings")
@@ -87,13 +105,13 @@ def export(
         return Response(
             ("\ufeff" + text.getvalue()).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            headers={"Content-Disposition": attachment(f"{name}.csv")},
         )
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
-    sheet.title = period
+    sheet.title = sheet_title(period)
     for line in table:
         sheet.append(line)
     out = io.BytesIO()
@@ -101,5 +119,5 @@ def export(
     return Response(
         out.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        headers={"Content-Disposition": attachment(f"{name}.xlsx")},
     )

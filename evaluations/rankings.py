@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, col, func, select
 
-from evaluations.service import get_period, span
+from evaluations.service import MIN_SHOWN, TOO_FEW, get_period, span
 from models import (
     Assignment,
     AssignmentRole,
@@ -72,6 +72,7 @@ class Scorecard:
     score_change: float | None = None
     averages: dict[str, float | None] = field(default_factory=dict)  # the 1..5 means
     counts: dict[str, int] = field(default_factory=dict)
+    evaluation_note: str | None = None  # 评价数不足 below MIN_SHOWN evaluations
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -89,8 +90,10 @@ def _scorecard(
             )
         )
     )
+    # Below MIN_SHOWN evaluations their averages would be one 街镇's own scores: left out.
+    enough = len(rows) >= MIN_SHOWN
     averages: dict[str, float | None] = {
-        name: round(sum(getattr(r, name) for r in rows) / len(rows), 4) if rows else None
+        name: round(sum(getattr(r, name) for r in rows) / len(rows), 4) if enough else None
         for name in ("timeliness", "effectiveness", "cooperation")
     }
     reports = list(
@@ -135,6 +138,7 @@ def _scorecard(
         "repeat_rate": _share(int(repeats), len(led_ids)),
     }
     card = Scorecard(unit=unit.code, name=unit.short_name, evaluations=len(rows), figures=figures)
+    card.evaluation_note = None if enough else TOO_FEW
     card.averages = averages
     card.counts = {"led": len(assignments), "rated": rated, "whistle_reports": len(reports)}
     return card

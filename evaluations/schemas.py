@@ -5,19 +5,22 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from core.validation import Code, DbId, EraDate, Lines, LongText, OneLine
 from models import PeriodStatus
 
 Score = Annotated[int, Field(ge=1, le=5)]
-Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Ids = Annotated[list[int], Field(max_length=200)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), Lines]
+Ids = Annotated[list[DbId], Field(max_length=200)]
 
 
 class PeriodIn(BaseModel):
     """A period to open: a month like 2026-11, or any name with its first and last day."""
 
-    period: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
-    starts: date | None = None
-    ends: date | None = None
+    period: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16), OneLine
+    ]
+    starts: EraDate | None = None
+    ends: EraDate | None = None
 
 
 class PeriodPublic(BaseModel):
@@ -34,8 +37,8 @@ class PeriodPublic(BaseModel):
 class EvaluationIn(BaseModel):
     """A 街镇's scores for a line department (响应及时, 解决实效, 协同配合), 1 to 5."""
 
-    period: str
-    unit: str
+    period: Code
+    unit: Code
     timeliness: Score
     effectiveness: Score
     cooperation: Score
@@ -56,20 +59,37 @@ class EvaluationPatch(BaseModel):
 
 
 class EvaluationPublic(BaseModel):
-    """An evaluation; `subdistrict` is hidden from the department it is about."""
+    """An evaluation; for the department it is about, only the period, unit and comment.
 
-    id: int
+    Whatever could name its author (the 街镇, the linked tickets and whistles, the scores,
+    the id and the times) is null or empty for the department.
+    """
+
+    id: int | None
     period: str
     subdistrict: str | None
     unit: str
-    timeliness: int
-    effectiveness: int
-    cooperation: int
+    timeliness: int | None
+    effectiveness: int | None
+    cooperation: int | None
     comment: str | None
     whistle_ids: list[int]
     ticket_ids: list[int]
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class EvaluationSummary(BaseModel):
+    """A department's evaluation averages in a period; null below three evaluations."""
+
+    period: str
+    unit: str
+    evaluations: int
+    enough: bool = Field(description="At least three evaluations: the averages are shown.")
+    note: str | None = Field(description="评价数不足 when there are too few to show.")
+    timeliness: float | None
+    effectiveness: float | None
+    cooperation: float | None
 
 
 class TodoItem(BaseModel):
@@ -81,8 +101,8 @@ class TodoItem(BaseModel):
     evaluation_id: int | None
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Text = LongText
+UnitCode = Code
 
 
 class WhistleIn(BaseModel):
@@ -97,7 +117,9 @@ class ReportIn(BaseModel):
     """报到: who handles it and how; `unit` only when a supervisor acts for a department."""
 
     unit: UnitCode | None = None
-    contact: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    contact: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+    ]
     plan: Text
 
 

@@ -22,7 +22,13 @@ from models import (
     WhistleCall,
     utcnow,
 )
+from tickets import repository as tickets_repository
 from tickets.working_time import SHANGHAI
+
+# Fewer evaluations than this of a department in a period would name their authors: a
+# department sees none of them, and rankings show no evaluation averages (评价数不足).
+MIN_SHOWN = 3
+TOO_FEW = "评价数不足"
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -31,7 +37,9 @@ def month_span(period: str) -> tuple[date, date]:
     """The first and last day of a "YYYY-MM" period."""
     match = MONTH.match(period)
     if not match:
-        raise InvalidInput(f"period {period!r} is not a month like 2026-11", field="period")
+        raise InvalidInput(
+            "a period is a month like 2026-11, or has its starts and ends days", field="period"
+        )
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
@@ -46,7 +54,7 @@ def open_period(
     if ends < starts:
         raise InvalidInput("the period ends before it starts", field="ends")
     if session.get(EvaluationPeriod, period):
-        raise Conflict(f"period {period} exists already")
+        raise Conflict("that period exists already", field="period")
     row = EvaluationPeriod(period=period, starts=starts, ends=ends, status=PeriodStatus.OPEN)
     session.add(row)
     session.flush()
@@ -57,7 +65,7 @@ def close_period(session: Session, *, period: str) -> EvaluationPeriod:
     """Freeze a period's evaluations."""
     row = get_period(session, period)
     if row.status == PeriodStatus.CLOSED:
-        raise Conflict(f"period {period} is closed already")
+        raise Conflict("that period is closed already")
     row.status, row.closed_at = PeriodStatus.CLOSED, utcnow()
     session.add(row)
     return row
@@ -67,14 +75,14 @@ def get_period(session: Session, period: str) -> EvaluationPeriod:
     """A period by name; 404 when there is none."""
     row = session.get(EvaluationPeriod, period)
     if row is None:
-        raise NotFound(f"no evaluation period {period!r}")
+        raise NotFound("no evaluation period of that name")
     return row
 
 
 def _open_period(session: Session, period: str) -> EvaluationPeriod:
     row = get_period(session, period)
     if row.status != PeriodStatus.OPEN:
-        raise Conflict(f"period {period} is closed: its evaluations cannot change")
+        raise Conflict("the period is closed: its evaluations cannot change")
     return row
 
 
@@ -99,14 +107,22 @@ def create(
 ) -> Evaluation:
     """A 街镇's evaluation of a line department in an open period (one per triple)."""
     subdistrict = _own_subdistrict(user)
-    _open_period(session, period)
+    window = _open_period(session, period)
     target = session.get(Unit, unit)
     if target is None:
-        raise InvalidInput(f"no unit with code {unit!r}", field="unit")
+        raise InvalidInput("no unit with that code", field="unit")
     if target.kind != UnitKind.LINE:
         raise InvalidInput(
             f"{target.name} is a {target.kind}; only line departments are evaluated", field="unit"
         )
+    worked = worked_with(session, subdistrict=subdistrict, period=window)
+    if unit not in worked:
+        raise InvalidInput(
+            f"{subdistrict} did not work with {target.name} in this period "
+            "(no shared ticket, no whistle): see /evaluations/todo",
+            field="unit",
+        )
+    _check_links(session, user=user, ticket_ids=ticket_ids, whistle_ids=whistle_ids)
     duplicate = session.exec(
         select(Evaluation.id).where(
             Evaluation.period == period,
@@ -145,6 +161,12 @@ def update(
     if row is None or row.subdistrict != subdistrict:
         raise NotFound(f"no evaluation {evaluation_id} of yours")
     _open_period(session, row.period)
+    _check_links(
+        session,
+        user=user,
+        ticket_ids=list(changes.get("ticket_ids") or []),  # type: ignore[call-overload]
+        whistle_ids=list(changes.get("whistle_ids") or []),  # type: ignore[call-overload]
+    )
     for name, value in changes.items():
         setattr(row, name, sorted(set(value)) if isinstance(value, list) else value)
     row.updated_at = utcnow()
@@ -152,8 +174,21 @@ def update(
     return row
 
 
+def _check_links(
+    session: Session, *, user: User, ticket_ids: list[int], whistle_ids: list[int]
+) -> None:
+    """An evaluation links only tickets the 街镇 may see and whistles it blew itself."""
+    for ticket_id in set(ticket_ids):
+        if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:
+            raise InvalidInput(f"no ticket {ticket_id} that you may see", field="ticket_ids")
+    for whistle_id in set(whistle_ids):
+        whistle = session.get(Whistle, whistle_id)
+        if whistle is None or whistle.subdistrict != user.unit_code:
+            raise InvalidInput(f"no whistle {whistle_id} of yours", field="whistle_ids")
+
+
 def visible(session: Session, *, user: User, period: str | None) -> list[Evaluation]:
-    """Supervisors see all; a 街镇 its own; a department those about it (authors hidden later)."""
+    """Supervisors see all; a 街镇 its own; a department those about it, from MIN_SHOWN on."""
     query = select(Evaluation)
     if period:
         query = query.where(Evaluation.period == period)
@@ -163,7 +198,40 @@ def visible(session: Session, *, user: User, period: str | None) -> list[Evaluat
         query = query.where(Evaluation.unit == user.unit_code)
     elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden("operators do not see evaluations")
-    return list(session.exec(query.order_by(col(Evaluation.unit), col(Evaluation.id))))
+    rows = list(session.exec(query.order_by(col(Evaluation.unit), col(Evaluation.id))))
+    if user.role != Role.UNIT_HANDLER:
+        return rows
+    # A department reads what was said in periods with enough voices, in no telling order.
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.period] = counts.get(row.period, 0) + 1
+    shown = [row for row in rows if counts[row.period] >= MIN_SHOWN]
+    return sorted(shown, key=lambda r: (r.period, r.comment or ""))
+
+
+def summary(session: Session, *, user: User, period: str, unit: str) -> dict[str, object]:
+    """A department's evaluation averages for a period, given only from MIN_SHOWN evaluations."""
+    if user.role == Role.UNIT_HANDLER and unit != user.unit_code:
+        raise Forbidden("a department sees its own evaluations only")
+    if user.role not in (Role.UNIT_HANDLER, Role.SUPERVISOR, Role.ADMIN):
+        raise Forbidden("only the department and supervisors see its evaluation summary")
+    get_period(session, period)
+    rows = list(
+        session.exec(select(Evaluation).where(Evaluation.period == period, Evaluation.unit == unit))
+    )
+    enough = len(rows) >= MIN_SHOWN
+    scores = {
+        name: round(sum(getattr(r, name) for r in rows) / len(rows), 2) if enough else None
+        for name in ("timeliness", "effectiveness", "cooperation")
+    }
+    return {
+        "period": period,
+        "unit": unit,
+        "evaluations": len(rows),
+        "enough": enough,
+        "note": None if enough else TOO_FEW,
+        **scores,
+    }
 
 
 def span(period: EvaluationPeriod) -> tuple[datetime, datetime]:
@@ -175,7 +243,34 @@ def span(period: EvaluationPeriod) -> tuple[datetime, datetime]:
 def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]]:
     """The line departments a 街镇 worked with in the period (shared tickets, whistles)."""
     subdistrict = _own_subdistrict(user)
-    start, end = span(get_period(session, period))
+    worked = worked_with(session, subdistrict=subdistrict, period=get_period(session, period))
+    done = {
+        row.unit: row.id
+        for row in session.exec(
+            select(Evaluation).where(
+                Evaluation.period == period, Evaluation.subdistrict == subdistrict
+            )
+        )
+    }
+    return [
+        {
+            "unit": unit,
+            "ticket_ids": sorted(tickets),
+            "whistle_ids": sorted(whistles),
+            "evaluation_id": done.get(unit),
+        }
+        for unit, (tickets, whistles) in sorted(worked.items())
+    ]
+
+
+def worked_with(
+    session: Session, *, subdistrict: str, period: EvaluationPeriod
+) -> dict[str, tuple[set[int], set[int]]]:
+    """The line departments a 街镇 worked with in a period, with the shared tickets and whistles.
+
+    The one definition of whom a 街镇 may evaluate: the to-do list and the checks share it.
+    """
+    start, end = span(period)
     mine = select(Assignment.ticket_id).where(Assignment.unit_code == subdistrict)
     shared = session.exec(
         select(Assignment.unit_code, Assignment.ticket_id)
@@ -202,23 +297,7 @@ def todo(session: Session, *, user: User, period: str) -> list[dict[str, object]
         worked.setdefault(unit, (set(), set()))[0].add(ticket_id)
     for unit, whistle_id in called:
         worked.setdefault(unit, (set(), set()))[1].add(whistle_id)
-    done = {
-        row.unit: row.id
-        for row in session.exec(
-            select(Evaluation).where(
-                Evaluation.period == period, Evaluation.subdistrict == subdistrict
-            )
-        )
-    }
-    return [
-        {
-            "unit": unit,
-            "ticket_ids": sorted(tickets),
-            "whistle_ids": sorted(whistles),
-            "evaluation_id": done.get(unit),
-        }
-        for unit, (tickets, whistles) in sorted(worked.items())
-    ]
+    return worked
 
 
 def periods(session: Session) -> list[EvaluationPeriod]:

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from accounts.dependencies import CurrentUser
 from core.db import SessionDep
+from core.validation import PathId
 from evaluations import whistles
 from evaluations.schemas import (
     CallPublic,
@@ -81,14 +82,14 @@ def list_whistles(
 
 
 @router.get("/whistles/{whistle_id}", response_model=WhistlePublic)
-def get_whistle(whistle_id: int, session: SessionDep, user: CurrentUser) -> WhistlePublic:
+def get_whistle(whistle_id: PathId, session: SessionDep, user: CurrentUser) -> WhistlePublic:
     """One whistle."""
     return present(session, whistles.get(session, whistle_id=whistle_id, user=user))
 
 
 @router.post("/whistles/{whistle_id}/report", response_model=WhistlePublic)
 def report(
-    whistle_id: int, body: ReportIn, session: SessionDep, user: CurrentUser
+    whistle_id: PathId, body: ReportIn, session: SessionDep, user: CurrentUser
 ) -> WhistlePublic:
     """报到: the department names its contact and plan."""
     whistle = whistles.report(
@@ -104,7 +105,7 @@ def report(
 
 @router.post("/whistles/{whistle_id}/outcome", response_model=WhistlePublic)
 def outcome(
-    whistle_id: int, body: OutcomeIn, session: SessionDep, user: CurrentUser
+    whistle_id: PathId, body: OutcomeIn, session: SessionDep, user: CurrentUser
 ) -> WhistlePublic:
     """The department reports what it did."""
     whistle = whistles.outcome(
@@ -115,7 +116,7 @@ def outcome(
 
 @router.post("/whistles/{whistle_id}/confirm", response_model=WhistlePublic)
 def confirm(
-    whistle_id: int, session: SessionDep, user: CurrentUser, body: ConfirmIn | None = None
+    whistle_id: PathId, session: SessionDep, user: CurrentUser, body: ConfirmIn | None = None
 ) -> WhistlePublic:
     """The 街镇 accepts an outcome."""
     unit = body.unit if body else None
@@ -124,7 +125,7 @@ def confirm(
 
 @router.post("/whistles/{whistle_id}/reopen", response_model=WhistlePublic)
 def reopen(
-    whistle_id: int, body: ReopenIn, session: SessionDep, user: CurrentUser
+    whistle_id: PathId, body: ReopenIn, session: SessionDep, user: CurrentUser
 ) -> WhistlePublic:
     """The 街镇 sends an outcome back."""
     whistle = whistles.reopen(

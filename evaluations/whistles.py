@@ -13,7 +13,6 @@ from models import (
     CallState,
     Role,
     Stage,
-    Ticket,
     Unit,
     UnitKind,
     User,
@@ -24,6 +23,7 @@ from models import (
     utcnow,
 )
 from tickets import deadlines
+from tickets import repository as tickets_repository
 from tickets.policy import current_policy
 
 
@@ -68,14 +68,14 @@ def raise_whistle(
     for code in called:
         unit = session.get(Unit, code)
         if unit is None or not unit.active:
-            raise InvalidInput(f"no active unit with code {code!r}", field="units")
+            raise InvalidInput("no active unit with that code", field="units")
         if unit.kind != UnitKind.LINE:
             raise InvalidInput(
                 f"{unit.name} is a {unit.kind}; a whistle calls line departments", field="units"
             )
     for ticket_id in set(ticket_ids):
-        if session.get(Ticket, ticket_id) is None:
-            raise InvalidInput(f"no ticket {ticket_id}", field="ticket_ids")
+        if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:
+            raise InvalidInput(f"no ticket {ticket_id} that you may see", field="ticket_ids")
     whistle = Whistle(
         subdistrict=user.unit_code,
         text=text,
@@ -124,7 +124,7 @@ def _call(session: Session, whistle: Whistle, user: User, unit: str | None) -> W
         raise Forbidden("only the called department (or a supervisor) does this")
     found = [c for c in calls(session, whistle_id=whistle.id or 0) if c.unit_code == unit]
     if not found:
-        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+        raise NotFound(f"whistle {whistle.id} did not call that unit")
     return found[0]
 
 
@@ -175,7 +175,7 @@ def _own(session: Session, whistle_id: int, user: User) -> Whistle:
 def _done_calls(session: Session, whistle: Whistle, unit: str | None) -> list[WhistleCall]:
     chosen = [c for c in calls(session, whistle_id=whistle.id or 0) if unit in (None, c.unit_code)]
     if unit and not chosen:
-        raise NotFound(f"whistle {whistle.id} did not call {unit}")
+        raise NotFound(f"whistle {whistle.id} did not call that unit")
     done = [c for c in chosen if c.state == CallState.DONE]
     if not done:
         raise Conflict("no department has reported an outcome to act on")

@@ -35,7 +35,9 @@ class LogNotifier:
 
     def send(self, message: Message) -> None:
         """Log the message."""
-        log.info("notify %s [%s] %s", message.recipient, message.kind, message.text)
+        # System-made texts (ids, units, deadlines): no contact's name or phone is ever in one.
+        text = " ".join(message.text.split())
+        log.info("通知 %s [%s]：%s", message.recipient, message.kind, text)
 
 
 class WebhookNotifier:

@@ -13,6 +13,7 @@ from models.deadline import (
 )
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
+from models.heartbeat import SchedulerHeartbeat
 from models.integration import (
     ChannelDelivery,
     DeadLetter,
@@ -77,6 +78,7 @@ __all__ = [
     "Role",
     "RoutingDecision",
     "Satisfaction",
+    "SchedulerHeartbeat",
     "Stage",
     "Ticket",
     "TicketEmbedding",

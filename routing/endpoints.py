@@ -10,6 +10,7 @@ from accounts.dependencies import require_roles
 from core.db import SessionDep
 from core.errors import NotFound
 from core.timezone import local_span
+from core.validation import Instant, PathId
 from models import Role, Ticket, User, utcnow
 from routing import insights, model, service
 from routing.schemas import (
@@ -30,9 +31,9 @@ router = APIRouter(prefix="/api/v1", tags=["routing"])
 DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
 SupervisorUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR))]
 From = Annotated[
-    datetime | None, Query(alias="from", description="Start; a time without offset is Shanghai's.")
+    Instant | None, Query(alias="from", description="Start; a time without offset is Shanghai's.")
 ]
-To = Annotated[datetime | None, Query(alias="to", description="End (exclusive); default now.")]
+To = Annotated[Instant | None, Query(alias="to", description="End (exclusive); default now.")]
 
 
 def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[datetime, datetime]:
@@ -136,7 +137,7 @@ def clusters(
 
 
 @router.get("/tickets/{ticket_id}/similar", response_model=list[SimilarOut])
-def similar(ticket_id: int, session: SessionDep, user: DeskUser) -> list[SimilarOut]:
+def similar(ticket_id: PathId, session: SessionDep, user: DeskUser) -> list[SimilarOut]:
     """The five most similar earlier tickets with a reply: how such matters were solved."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:

@@ -3,21 +3,25 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+from core.validation import LongText, OneLine, ReceivedAt
+
+Text = LongText
 
 
 class PreviewIn(BaseModel):
     """An appeal as the operator has it while still on the phone."""
 
     text: Text
-    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] | None = (
-        None
-    )
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = None
-    received_at: AwareDatetime | None = Field(default=None, description="Now when left out.")
+    address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), OneLine] = ""
+    credit_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=18), OneLine] | None
+    ) = None
+    phone: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), OneLine] | None
+    ) = None
+    received_at: ReceivedAt | None = Field(default=None, description="Now when left out.")
 
 
 class CandidateOut(BaseModel):

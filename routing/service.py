@@ -7,6 +7,7 @@ from datetime import datetime
 import numpy as np
 from sqlmodel import Session, col, select
 
+from core import metrics
 from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind, utcnow
 from routing import locality, model, repeats, screening
 from routing.policy import Decision, Inputs, decide
@@ -154,6 +155,7 @@ def record(
         ],
     )
     session.add(row)
+    metrics.ROUTING_DECISIONS.labels(decision.rule, trigger).inc()
     if assessment.embedding is not None and trigger == "intake":
         session.add(
             TicketEmbedding(

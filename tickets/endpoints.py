@@ -1,6 +1,5 @@
 """HTTP routes of the ticket loop: intake, listings, the audit trail and one route per action."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -9,6 +8,7 @@ from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
+from core.validation import MAX_OFFSET, Instant, PathId
 from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
 from tickets import kpis, presenters, repository, service
 from tickets.credit_code import normalize_credit_code
@@ -36,7 +36,9 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="How many matching tickets to skip.")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="How many matching tickets to skip.")
+]
 
 
 @router.post(
@@ -52,7 +54,7 @@ def create_ticket(
     ticket, created = service.intake(session, data=data, user=user)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 UnitCode = Annotated[str | None, Query(max_length=64)]
@@ -63,7 +65,7 @@ def _known_units(session: SessionDep, **codes: str | None) -> None:
     for parameter, code in codes.items():
         if code is not None and session.get(Unit, code) is None:
             raise InvalidInput(
-                f"参数 {parameter} 的单位代码 {code} 不存在，请从单位列表中选择", field=parameter
+                f"参数 {parameter} 给出的单位代码不存在，请从单位列表中选择", field=parameter
             )
 
 
@@ -82,8 +84,10 @@ def list_tickets(
     subdistrict: Annotated[
         str | None, Query(max_length=64, description="Tickets in this 街镇.")
     ] = None,
-    received_from: Annotated[datetime | None, Query(alias="from")] = None,
-    received_to: Annotated[datetime | None, Query(alias="to")] = None,
+    received_from: Annotated[
+        Instant | None, Query(alias="from", description="A bare date is Shanghai time.")
+    ] = None,
+    received_to: Annotated[Instant | None, Query(alias="to")] = None,
     overdue: Annotated[
         bool | None, Query(description="Only tickets with (true) or without (false) a breach.")
     ] = None,
@@ -123,7 +127,7 @@ def list_tickets(
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, sort=sort
     )
-    items = presenters.present_tickets(session, tickets)
+    items = presenters.present_tickets(session, tickets, viewer=user)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
 
 
@@ -161,7 +165,7 @@ def triage_queue(
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, sort=Sort.RECEIVED_AT
     )
-    items = presenters.present_tickets(session, tickets)
+    items = presenters.present_tickets(session, tickets, viewer=user)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
 
 
@@ -179,15 +183,14 @@ def get_enterprise(credit_code: str, session: SessionDep, user: DeskUser) -> Ent
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
-def get_ticket(ticket_id: int, session: SessionDep, user: CurrentUser) -> TicketPublic:
+def get_ticket(ticket_id: PathId, session: SessionDep, user: CurrentUser) -> TicketPublic:
     """One ticket with its assignments."""
-    return presenters.present_ticket(
-        session, service.get_ticket(session, ticket_id=ticket_id, user=user)
-    )
+    ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.get("/tickets/{ticket_id}/events", response_model=list[EventPublic])
-def ticket_events(ticket_id: int, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
+def ticket_events(ticket_id: PathId, session: SessionDep, user: CurrentUser) -> list[EventPublic]:
     """The ticket's append-only audit trail."""
     service.get_ticket(session, ticket_id=ticket_id, user=user)
     return presenters.present_events(repository.events_of(session, ticket_id=ticket_id))
@@ -195,7 +198,7 @@ def ticket_events(ticket_id: int, session: SessionDep, user: CurrentUser) -> lis
 
 @router.post("/tickets/{ticket_id}/dispatch", response_model=TicketPublic)
 def dispatch(
-    ticket_id: int, body: DispatchIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: DispatchIn, session: SessionDep, user: CurrentUser
 ) -> TicketPublic:
     """分拨: name the lead unit and the assisting units."""
     ticket = service.dispatch(
@@ -208,62 +211,62 @@ def dispatch(
         note=body.note,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketPublic)
 def acknowledge(
-    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
 ) -> TicketPublic:
     """签收: the lead unit takes the ticket on."""
     version = body.version if body else None
     ticket = service.acknowledge(session, ticket_id=ticket_id, user=user, version=version)
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/contact", response_model=TicketPublic)
 def contact(
-    ticket_id: int, body: ContactActionIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: ContactActionIn, session: SessionDep, user: CurrentUser
 ) -> TicketPublic:
     """先行联系: the lead unit has reached the enterprise."""
     ticket = service.contact(
         session, ticket_id=ticket_id, user=user, note=body.note, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
-def reply(ticket_id: int, body: ReplyIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+def reply(ticket_id: PathId, body: ReplyIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
     """答复: the lead unit's answer."""
     ticket = service.reply(
         session, ticket_id=ticket_id, user=user, content=body.content, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/return", response_model=TicketPublic)
 def return_ticket(
-    ticket_id: int, body: ReturnIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: ReturnIn, session: SessionDep, user: CurrentUser
 ) -> TicketPublic:
     """退单: the lead unit hands the ticket back to dispatch with a reason."""
     ticket = service.return_ticket(
         session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/pause", response_model=TicketPublic)
-def pause(ticket_id: int, body: PauseIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+def pause(ticket_id: PathId, body: PauseIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
     """Awaiting the enterprise: the lead unit stops the deadlines until it resumes."""
     ticket = service.pause_clocks(
         session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/resume", response_model=TicketPublic)
 def resume(
-    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
 ) -> TicketPublic:
     """The enterprise answered: the deadlines count again, without the paused time."""
     ticket = service.resume_clocks(
@@ -273,12 +276,12 @@ def resume(
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/request-extension", response_model=TicketPublic)
 def request_extension(
-    ticket_id: int, body: ExtensionRequestIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: ExtensionRequestIn, session: SessionDep, user: CurrentUser
 ) -> TicketPublic:
     """延期: the lead unit asks a supervisor for more days."""
     ticket = service.request_extension(
@@ -289,12 +292,12 @@ def request_extension(
         reason=body.reason,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/approve-extension", response_model=TicketPublic)
 def approve_extension(
-    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
 ) -> TicketPublic:
     """A supervisor grants the pending extension."""
     ticket = service.decide_extension(
@@ -305,12 +308,12 @@ def approve_extension(
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/reject-extension", response_model=TicketPublic)
 def reject_extension(
-    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
 ) -> TicketPublic:
     """A supervisor refuses the pending extension."""
     ticket = service.decide_extension(
@@ -321,12 +324,12 @@ def reject_extension(
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/callback", response_model=TicketPublic)
 def callback(
-    ticket_id: int, body: CallbackIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: CallbackIn, session: SessionDep, user: CurrentUser
 ) -> TicketPublic:
     """回访: record the enterprise's verdict; unsatisfied reopens (重办)."""
     ticket = service.callback(
@@ -337,12 +340,12 @@ def callback(
         note=body.note,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
 def close(
-    ticket_id: int, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
 ) -> TicketPublic:
     """结案: end the loop."""
     ticket = service.close(
@@ -352,7 +355,7 @@ def close(
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.get("/units/{code}/kpis", response_model=kpis.UnitKpis, tags=["units"])
@@ -361,16 +364,16 @@ def unit_kpis(
     session: SessionDep,
     user: CurrentUser,
     period_from: Annotated[
-        datetime, Query(alias="from", description="Start (inclusive); a date is Shanghai time.")
+        Instant, Query(alias="from", description="Start (inclusive); a date is Shanghai time.")
     ],
-    period_to: Annotated[datetime, Query(alias="to", description="End (exclusive).")],
+    period_to: Annotated[Instant, Query(alias="to", description="End (exclusive).")],
 ) -> kpis.UnitKpis:
     """A unit's deadline figures for deadlines that started in [from, to)."""
     if user.role in (Role.UNIT_HANDLER, Role.SUBDISTRICT) and user.unit_code != code:
         raise Forbidden(f"您只能查看本单位（{user.unit_code}）的指标")
     period_from, period_to = local_span(period_from, period_to)
     if session.get(Unit, code) is None:
-        raise NotFound(f"没有代码为 {code} 的单位，请从单位列表中选择")
+        raise NotFound("没有该代码的单位，请从单位列表中选择")
     return kpis.unit_kpis(
         session, unit=code, start=period_from, end=period_to, calendar=current_policy().calendar
     )

@@ -7,6 +7,7 @@ the next sweep picks up exactly what was left.
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, String, case, insert, select, type_coerce, update
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
+from core import metrics
 from core.db import session_scope
 from integrations.notifiers import DeliveryError, Message, Notifier
 from models import (
@@ -284,6 +286,7 @@ def sweep(
 ) -> SweepResult:
     """Warn, breach and close windows for everything due at `now`, batch by batch."""
     result = SweepResult()
+    started = time.monotonic()
     for field, step in (
         ("breached", lambda: _breach_batch(engine, policy=policy, now=now, batch=batch)),
         ("warned", lambda: _warn_batch(engine, policy=policy, now=now, batch=batch)),
@@ -296,10 +299,20 @@ def sweep(
                 progress(f"{field}: {getattr(result, field)}")
             if done < batch:
                 break
-    if result.warned or result.breached:
-        log.info(
-            "sweep at %s: %s warned, %s breached", now.isoformat(), result.warned, result.breached
-        )
+    elapsed = time.monotonic() - started
+    metrics.SWEEP_SECONDS.observe(elapsed)
+    metrics.LAST_SWEEP.set(time.time())
+    for outcome in ("warned", "breached", "windows_closed"):
+        metrics.SWEPT_ROWS.labels(outcome).inc(getattr(result, outcome))
+    # Every sweep is written, so a silent scheduler is told apart from a quiet day.
+    log.info(
+        "期限巡检 %s：预警 %d 条，超期 %d 条，关闭退单窗口 %d 条，用时 %.2f 秒",
+        now.isoformat(),
+        result.warned,
+        result.breached,
+        result.windows_closed,
+        elapsed,
+    )
     return result
 
 
@@ -353,13 +366,12 @@ def deliver(
                 }
             elif attempts >= MAX_ATTEMPTS:
                 values = {"state": DeliveryState.FAILED, "last_error": error}
-                log.error(
-                    "notification %s given up after %s attempts: %s", message_id, attempts, error
-                )
+                log.error("通知 %s 已尝试 %s 次仍未送达，不再重试：%s", message_id, attempts, error)
             else:
                 values = {"next_attempt_at": now + _backoff(attempts), "last_error": error}
             session.execute(
                 update(Notification).where(col(Notification.id) == message_id).values(**values)
             )
     failed = sum(1 for _, error, _ in outcomes if error)
+    metrics.DELIVERY_FAILURES.inc(failed)
     return len(outcomes) - failed, failed

@@ -10,9 +10,11 @@ from models import (
     AssignmentState,
     Deadline,
     Enterprise,
+    Role,
     RoutingDecision,
     Ticket,
     TicketEvent,
+    User,
     utcnow,
 )
 from tickets import deadlines as deadline_rules
@@ -32,17 +34,41 @@ from tickets.schemas import (
 )
 
 _LIVE = (AssignmentState.ACTIVE, AssignmentState.DONE)
+# Who reads a contact in full (PIPL: only those who call the enterprise back).
+_DESK = (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN)
+
+
+def mask_name(name: str) -> str:
+    """The surname only: 王小明 -> 王**."""
+    return name[:1] + "*" * max(len(name) - 1, 2)
+
+
+def mask_phone(phone: str) -> str:
+    """The first three and last four digits: 13900000001 -> 139****0001."""
+    digits = [c for c in phone if c.isdigit()]
+    if len(digits) < 8:
+        return "*" * len(phone)
+    return "".join(digits[:3]) + "****" + "".join(digits[-4:])
+
+
+def _contact(ticket: Ticket, viewer: User) -> ContactPublic:
+    if viewer.role in _DESK or (viewer.unit_code and viewer.unit_code == ticket.lead_unit):
+        return ContactPublic(name=ticket.contact_name, phone=ticket.contact_phone)
+    name, phone = mask_name(ticket.contact_name), mask_phone(ticket.contact_phone)
+    return ContactPublic(name=name, phone=phone)
 
 
 def present_tickets(
     session: Session,
     tickets: Sequence[Ticket],
+    *,
+    viewer: User,
     names: dict[str, str] | None = None,
     assignments: dict[int, list[Assignment]] | None = None,
     clocks: dict[int, list[Deadline]] | None = None,
     decisions: dict[int, RoutingDecision] | None = None,
 ) -> list[TicketPublic]:
-    """The public form of each ticket, with its enterprise and assignments."""
+    """The public form of each ticket as `viewer` may read it, with enterprise and assignments."""
     if assignments is None:
         ids = [ticket.id for ticket in tickets if ticket.id is not None]
         assignments = repository.assignments_of(session, ticket_ids=ids)
@@ -72,7 +98,7 @@ def present_tickets(
                 enterprise=EnterprisePublic(
                     credit_code=ticket.enterprise_code, name=names.get(ticket.enterprise_code, "")
                 ),
-                contact=ContactPublic(name=ticket.contact_name, phone=ticket.contact_phone),
+                contact=_contact(ticket, viewer),
                 assist_units=[
                     a.unit_code for a in own if a.role == AssignmentRole.ASSIST and a.state in _LIVE
                 ],
@@ -114,12 +140,12 @@ def _deadline(row: Deadline) -> DeadlinePublic:
     )
 
 
-def present_ticket(session: Session, ticket: Ticket) -> TicketPublic:
-    """The public form of one ticket."""
+def present_ticket(session: Session, ticket: Ticket, *, viewer: User) -> TicketPublic:
+    """The public form of one ticket as `viewer` may read it."""
     # The session usually holds the enterprise already, so this costs no query.
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     names = {enterprise.credit_code: enterprise.name} if enterprise else {}
-    return present_tickets(session, [ticket], names)[0]
+    return present_tickets(session, [ticket], viewer=viewer, names=names)[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

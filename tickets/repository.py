@@ -73,15 +73,24 @@ def _assigned_to(unit_code: str) -> ColumnElement[bool]:
     return col(Ticket.id).in_(assigned)
 
 
+def _holds(unit_code: str) -> ColumnElement[bool]:
+    """Tickets the unit works on now (or worked on to the end): not returned, not cancelled."""
+    live = (AssignmentState.ACTIVE, AssignmentState.DONE)
+    holding = select(Assignment.ticket_id).where(
+        Assignment.unit_code == unit_code, col(Assignment.state).in_(live)
+    )
+    return col(Ticket.id).in_(holding)
+
+
 def visible_to(user: User) -> ColumnElement[bool]:
-    """The tickets a user may see: a unit its assignments, a 街镇 also its own area."""
+    """The tickets a user may see: a unit its current assignments, a 街镇 also its own area."""
     if user.role in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
         return true()
     if user.unit_code is None:
         return false()
     if user.role == Role.SUBDISTRICT:
-        return or_(col(Ticket.subdistrict) == user.unit_code, _assigned_to(user.unit_code))
-    return _assigned_to(user.unit_code)
+        return or_(col(Ticket.subdistrict) == user.unit_code, _holds(user.unit_code))
+    return _holds(user.unit_code)
 
 
 def visible_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket | None:

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from core.validation import MAX_ID, Code, Lines, OneLine, ReceivedAt, single_line
 from models import (
     AppealType,
     Channel,
@@ -19,9 +20,14 @@ from tickets.lights import Light
 
 MAX_TEXT = 10_000
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
-CreditCode = Annotated[str, AfterValidator(normalize_credit_code)]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
+Note = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), Lines
+]
+UnitCode = Code
+CreditCode = Annotated[str, AfterValidator(single_line), AfterValidator(normalize_credit_code)]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9*][0-9*\- ]{2,30}$")
 ]
@@ -37,22 +43,26 @@ class EnterpriseIn(BaseModel):
 class ContactIn(BaseModel):
     """Who to call back."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), OneLine
+    ]
     phone: Phone
 
 
 class TicketCreate(BaseModel):
     """An appeal as a source system hands it over."""
 
-    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    source: Code
     external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), OneLine
     ]
     channel: Channel
-    received_at: AwareDatetime
+    received_at: ReceivedAt = Field(description="With an offset; from 2000 to a day from now.")
     enterprise: EnterpriseIn
     contact: ContactIn
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    address: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), OneLine
+    ]
     title: Line | None = None
     text: Note = Field(description=f"The appeal itself, 1 to {MAX_TEXT} characters.")
     appeal_type: AppealType
@@ -62,15 +72,15 @@ class TicketCreate(BaseModel):
 class Versioned(BaseModel):
     """An action may name the version it was based on; a stale one is refused with 409."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class DispatchIn(Versioned):
     """Send a ticket to the unit that leads and the units that assist."""
 
-    lead_unit: str
-    assist_units: list[str] = Field(default_factory=list, max_length=20)
-    subdistrict: str | None = None
+    lead_unit: UnitCode
+    assist_units: list[UnitCode] = Field(default_factory=list, max_length=20)
+    subdistrict: UnitCode | None = None
     note: Note | None = None
 
 

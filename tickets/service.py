@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from core import metrics
 from core.errors import Conflict, InvalidInput, NotFound
 from core.timezone import SHANGHAI
 from models import (
@@ -77,6 +78,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
             raise
         return existing, False
     dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="intake")
+    metrics.INTAKES.labels(str(data.channel)).inc()
     return ticket, True
 
 
@@ -101,9 +103,6 @@ def _create_ticket(
             credit_code=data.enterprise.credit_code, name=data.enterprise.name, address=data.address
         )
         session.add(enterprise)
-    elif enterprise.name != data.enterprise.name:
-        enterprise.name = data.enterprise.name
-        enterprise.updated_at = now
     ticket = Ticket(
         source=data.source,
         external_id=data.external_id,
@@ -124,7 +123,11 @@ def _create_ticket(
     )
     session.add(ticket)
     session.flush()
-    audit.record(session, ticket=ticket, user=user, action="received", before={})
+    # The registry keeps its name: an appeal naming the code otherwise must not rename the
+    # enterprise on its earlier tickets. The name the appeal gave is kept in its first event.
+    named = data.enterprise.name
+    note = None if named == enterprise.name else f"诉求所称企业名称：{named}"
+    audit.record(session, ticket=ticket, user=user, action="received", before={}, note=note)
     return ticket
 
 

@@ -68,5 +68,5 @@ def active_unit(session: Session, *, code: str, field: str) -> Unit:
     """The active unit with this code, or a 422 naming the field that gave it."""
     unit = session.get(Unit, code)
     if unit is None or not unit.active:
-        raise InvalidInput(f"没有代码为 {code} 的在用单位，请从单位列表中选择", field=field)
+        raise InvalidInput("没有该代码的在用单位，请从单位列表中选择", field=field)
     return unit

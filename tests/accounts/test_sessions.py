@@ -197,7 +197,8 @@ def test_a_machine_user_without_password_cannot_sign_in(client: TestClient, engi
 def test_without_credentials_the_api_asks_to_sign_in(client: TestClient) -> None:
     for response in (client.get(SESSION), client.get("/api/v1/tickets")):
         assert response.status_code == 401
-        assert response.json() == {"code": "not_authenticated", "detail": "请先登录"}
+        assert response.json()["code"] == "not_authenticated"
+        assert response.json()["detail"].startswith("请先登录")
 
 
 def test_cookie_requests_that_change_things_need_the_csrf_token(
