@@ -46,10 +46,15 @@ _MEANING = {
 }
 
 
+# GeoReport v2 defines its own query (api_key, jurisdiction_id, lists, extensions): its routes
+# read the raw parameters and answer for them themselves.
+OWN_QUERY = ("/open311/",)
+
+
 async def known_query_only(request: Request) -> None:
     """Refuse query parameters the route does not declare (`?statu=` is a typo, not a filter)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if not isinstance(route, APIRoute) or route.path.startswith(OWN_QUERY):
         return
     declared = {p.alias for d in dependants(route.dependant) for p in d.query_params}
     unknown = sorted(set(request.query_params) - declared)

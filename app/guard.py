@@ -21,7 +21,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from accounts import service as accounts_service
-from accounts.dependencies import current_user
+from accounts.dependencies import current_caller, current_user
 
 # Said before any body is read: people sign in, programs send their bearer token.
 SIGN_IN_FIRST = "请先登录（程序请在请求头中携带 Authorization: Bearer <令牌>）"
@@ -56,7 +56,7 @@ def needs_caller(route: Any) -> bool:
     """Whether a route depends on the signed-in caller (directly or through a role check)."""
     if not isinstance(route, APIRoute):
         return False
-    return any(dep.call is current_user for dep in dependants(route.dependant))
+    return any(dep.call in (current_user, current_caller) for dep in dependants(route.dependant))
 
 
 def _bearer(scope: Scope) -> tuple[str | None, bool]:

@@ -27,5 +27,8 @@ def normalize_credit_code(raw: str) -> str:
         )
     expected = check_character(code[:17])
     if code[17] != expected:
-        raise ValueError(f"统一社会信用代码校验位有误：按前 17 位应为 {expected}，请核对")
+        # The one character it names is the caller's own, read back so it can be corrected.
+        raise ValueError(
+            f"统一社会信用代码校验位有误：第 18 位是 {code[17]}，按前 17 位应为 {expected}，请核对"
+        )
     return code

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from accounts.dependencies import require_roles
 from core.db import SessionDep, session_scope
+from core.validation import PathId
 from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import get_integration_settings
@@ -128,7 +129,7 @@ def dead_letters(
 
 
 @router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult)
-def replay_dead_letter(letter_id: int, session: SessionDep, _admin: AdminUser) -> ReplayResult:
+def replay_dead_letter(letter_id: PathId, session: SessionDep, _admin: AdminUser) -> ReplayResult:
     """Take a dead letter in again with the connector as configured now."""
     letter, ticket = inbound.replay(session, letter_id=letter_id)
     return ReplayResult(

@@ -202,8 +202,8 @@ def test_unknown_values_are_422_naming_the_parameter(
     response = client.get(f"/api/v1/tickets?{query}", headers=operator)
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "invalid_request"
-    assert any(err["loc"][:2] == ["query", parameter] for err in body["detail"]), body
+    assert body["code"] == "invalid_request" and body["field"].split(".")[0] == parameter
+    assert any(err["loc"][:2] == ["query", parameter] for err in body["errors"]), body
 
 
 @pytest.mark.parametrize("parameter", ["unit", "lead_unit", "subdistrict"])
@@ -214,7 +214,7 @@ def test_unknown_unit_codes_are_422_naming_the_parameter(
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "invalid_input" and body["field"] == parameter
-    assert "atlantis" in body["detail"] and "不存在" in body["detail"]
+    assert "atlantis" not in body["detail"] and "不存在" in body["detail"]  # input not echoed
 
 
 def test_workbench_counts_match_the_tabs_lists(desk: Desk) -> None:
