@@ -1,1 +1,1 @@
-"""The browser console: templates and static assets, served by the app."""
+"""The browser console: its Vue source (src/), built by Vite into dist/, and its server."""

@@ -1,6 +1,9 @@
 // The loop's actions as the console offers them: who sees which button in which state, and what
 // each asks for. The API decides (a refusal comes back as 403/409 with its Chinese detail).
 
+import { ElMessage } from 'element-plus'
+
+import { api, ApiError } from '../api/client'
 import type { Me, Ticket } from '../api/types'
 import { isPaused, returnWindowOpen } from './deadlines'
 
@@ -109,4 +112,28 @@ export function actionsFor(ticket: Ticket, me: Me | null): ActionSpec[] {
     if (s === 'verified') out.push('close')
   }
   return out.map((a) => ACTIONS[a])
+}
+
+export type Outcome =
+  | { kind: 'done'; ticket: Ticket }
+  | { kind: 'conflict' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'signed-out' }
+
+/** Send an action with the ticket's version and say how it went; a 409's Chinese detail shows. */
+export async function perform(ticket: Ticket, spec: ActionSpec, body: Record<string, unknown>): Promise<Outcome> {
+  try {
+    const updated = await api.post<Ticket>(`/tickets/${ticket.id}/${spec.action}`, { ...body, version: ticket.version })
+    ElMessage.success(`工单 ${ticket.id} 已${spec.label}`)
+    return { kind: 'done', ticket: updated }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e)
+    if (e instanceof ApiError && e.status === 409) {
+      ElMessage({ type: 'error', message, duration: 6000, showClose: true })
+      return { kind: 'conflict' }
+    }
+    if (e instanceof ApiError && e.status === 401) return { kind: 'signed-out' }
+    ElMessage.error(message)
+    return { kind: 'failed', message }
+  }
 }
