@@ -46,15 +46,15 @@ _MEANING = {
 }
 
 
-# GeoReport v2 defines its own query (api_key, jurisdiction_id, lists, extensions): its routes
-# read the raw parameters and answer for them themselves.
-OWN_QUERY = ("/open311/",)
+# Only the API's own routes: the console's pages keep their state in the URL for the browser
+# to read, and GeoReport v2 (/open311) defines its own query (api_key, jurisdiction_id, lists).
+CHECKED_QUERY = "/api/"
 
 
 async def known_query_only(request: Request) -> None:
     """Refuse query parameters the route does not declare (`?statu=` is a typo, not a filter)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or route.path.startswith(OWN_QUERY):
+    if not isinstance(route, APIRoute) or not route.path.startswith(CHECKED_QUERY):
         return
     declared = {p.alias for d in dependants(route.dependant) for p in d.query_params}
     unknown = sorted(set(request.query_params) - declared)

@@ -98,6 +98,8 @@ def web_dir(dist: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def test_the_app_serves_qisu_web_dir_after_its_api(web_dir: Path, settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         assert client.get("/tickets/7").text == INDEX
+        # A page's state lives in its URL: the API's refusal of unknown parameters is not its.
+        assert client.get("/desk/callback?tab=verified&page=2").text == INDEX
         assert client.get("/healthz").json() == {"status": "ok"}
         assert client.get("/openapi.json").json()["info"]["title"] == "qisu 企诉"
         assert client.get("/docs").status_code == 200
