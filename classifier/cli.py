@@ -11,7 +11,11 @@ from classifier.errors import ClassifierError
 from classifier.settings import get_classifier_settings
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from classifier.bootstrap import Rendering
     from classifier.inference import Classifier
+    from classifier.pipeline import Report
 
 classifier_cli = typer.Typer(
     help="The appeal classifier: base model, training, prediction, evaluation.",
@@ -246,25 +250,46 @@ def build_default(
         bool, typer.Option(help="Do nothing when a model is already active.")
     ] = False,
     max_minutes: Annotated[float, typer.Option(help="Training budget.")] = 8.0,
+    repeats: Annotated[
+        Path | None,
+        typer.Option(
+            help="Repeats operators confirmed or unlinked (`qisu routing export-feedback "
+            "--repeats`), JSONL, for the pair scorer."
+        ),
+    ] = None,
+    haikou: Annotated[
+        Path | None,
+        typer.Option(
+            help="The Haikou 12345 tickets.csv: its training rows whose handling unit "
+            "classifier/data/haikou-units.yaml maps to a Jiading unit join the corpus."
+        ),
+    ] = None,
 ) -> None:
-    """Train the Jiading default model on the bootstrap corpus, evaluate it on held-out matters."""
+    """Train the Jiading default model and its repeat scorer on the bootstrap corpus."""
     from datetime import UTC, datetime
 
     from classifier.base import build_base_model
-    from classifier.bootstrap import corpus
+    from classifier.bootstrap import STYLES, renderings
     from classifier.data import fingerprint
-    from classifier.inference import Classifier
-    from classifier.pipeline import train_model
     from classifier.registry import activate as activate_version
     from classifier.registry import active_name
-    from classifier.training import TrainConfig
 
     settings = get_classifier_settings()
     active = active_name(settings.models_dir)
     if if_missing and active:
         typer.echo(f"model {active} is active")
         return
-    texts, labels = corpus(held_out=False)
+    rows = renderings(held_out=False, styles=STYLES)
+    texts, labels = [r.text for r in rows], [r.label for r in rows]
+    if haikou is not None:
+        from classifier.haikou import mapped_rows
+
+        try:
+            extra = mapped_rows(haikou)
+        except ClassifierError as exc:
+            raise _fail(str(exc)) from None
+        texts, labels = texts + [t for t, _ in extra], labels + [u for _, u in extra]
+        typer.echo(f"{len(extra)} Haikou training rows mapped to Jiading units join the corpus")
     name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     folder = settings.models_dir / name
     typer.echo(f"training the Jiading default model {name} on {len(texts)} bootstrap appeals")
@@ -272,31 +297,86 @@ def build_default(
         base = settings.base_model or build_base_model(
             settings.default_base_dir, progress=typer.echo
         )
-        train_model(
-            texts,
-            labels,
-            base=base,
-            out=folder,
-            config=TrainConfig(max_minutes=max_minutes),
+        report = train_default(
+            texts, labels, base=base, out=folder, max_minutes=max_minutes,
             fingerprint=fingerprint(texts, labels),
-            progress=typer.echo,
-        )
-        eval_texts, eval_labels = corpus(held_out=True)
-        classifier = Classifier(folder, threads=settings.torch_threads)
-        figures = {
-            part: f["accuracy"] for part, f in classifier.figures(eval_texts, eval_labels).items()
-        }
-        card_path = folder / "model.json"
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        card["evaluation"] = {"set": "held-out bootstrap matters", "accuracy": figures}
-        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        typer.echo(
-            f"held-out matters ({len(eval_texts)} appeals): accuracy "
-            + ", ".join(f"{part} {value:.4f}" for part, value in figures.items())
-        )
+        )  # fmt: skip
+        fit_repeat_scorer(folder, rows, report.similarity[: len(rows)], repeats)
+        evaluate_default(folder)
         if active is None:
             typer.echo(activate_version(settings.models_dir, name))
         else:
             typer.echo(f"{active} stays active; `qisu model activate {name}` switches")
     except ClassifierError as exc:
         raise _fail(str(exc)) from None
+
+
+DEFAULT_FROZEN = 11  # e5's own states after 11 layers embed for similarity; the top one routes
+
+
+def train_default(
+    texts: list[str],
+    labels: list[str],
+    *,
+    base: Path,
+    out: Path,
+    max_minutes: float,
+    fingerprint: str,
+) -> "Report":
+    """Fine-tune the default model: the top layer and the head, the rest stays e5's own."""
+    from classifier.pipeline import train_model
+    from classifier.training import TrainConfig
+
+    config = TrainConfig(frozen_layers=DEFAULT_FROZEN, max_minutes=max_minutes, epochs=8)
+    return train_model(
+        texts, labels, base=base, out=out, config=config, fingerprint=fingerprint,
+        progress=typer.echo,
+    )  # fmt: skip
+
+
+def fit_repeat_scorer(
+    folder: Path, rows: "list[Rendering]", vectors: "np.ndarray", confirmed: Path | None
+) -> None:
+    """Fit the pair scorer on the corpus' pairs (and confirmed repeats) and save it."""
+    from classifier import repeat_scorer
+
+    x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
+    weights = [1.0] * len(x)
+    told = 0
+    if confirmed is not None:
+        from classifier.inference import Classifier
+
+        extra = repeat_scorer.confirmed_rows(
+            confirmed, Classifier(folder, threads=get_classifier_settings().torch_threads)
+        )
+        told = len(extra)
+        # One pair an operator settled says more than one rendered from the corpus.
+        x += [row for row, _ in extra]
+        y += [target for _, target in extra]
+        weights += [5.0] * told
+    scorer = repeat_scorer.fit(x, y, weights)
+    scorer.save(folder, {"corpus_pairs": len(x) - told, "confirmed_pairs": told})
+    typer.echo(
+        f"repeat scorer: {len(x) - told} corpus pairs ({sum(y[: len(x) - told])} repeats), "
+        f"{told} confirmed by operators"
+    )
+
+
+def evaluate_default(folder: Path) -> None:
+    """Score the model on the held-out matters and note it on its card."""
+    from classifier.bootstrap import corpus
+    from classifier.inference import Classifier
+
+    eval_texts, eval_labels = corpus(held_out=True)
+    classifier = Classifier(folder, threads=get_classifier_settings().torch_threads)
+    figures = {
+        part: f["accuracy"] for part, f in classifier.figures(eval_texts, eval_labels).items()
+    }
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["evaluation"] = {"set": "held-out bootstrap matters", "accuracy": figures}
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    typer.echo(
+        f"held-out matters ({len(eval_texts)} appeals): accuracy "
+        + ", ".join(f"{part} {value:.4f}" for part, value in figures.items())
+    )

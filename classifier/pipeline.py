@@ -42,6 +42,7 @@ class Report:
     labels: list[str]
     val_accuracy: dict[str, float]
     minutes: float
+    similarity: np.ndarray  # each text's similarity embedding (unit length, centred), in order
 
 
 def holdout(labels: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -109,6 +110,12 @@ def train_model(
         "ensemble": float((mixed.argmax(1) == val_y).mean()),
     }
     minutes = (time.monotonic() - began) / 60
+    states = np.zeros((len(texts), trained.train_pooled.shape[1]), dtype=np.float32)
+    states[train], states[val] = trained.train_pooled, trained.val_pooled
+    # What all texts share: taken out, cosines spread and one threshold can separate repeats.
+    centre = states.mean(0)
+    similarity = states - centre
+    similarity /= np.maximum(np.linalg.norm(similarity, axis=1, keepdims=True), 1e-12)
     card = {
         "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -126,6 +133,10 @@ def train_model(
             "ngram_temperature": t_ngram,
             "encoder_weight": weight,
         },
+        "similarity": {
+            "layer": min(config.frozen_layers, encoder.depth - 1),
+            "centre": [round(float(x), 6) for x in centre],
+        },
         "history": trained.history,
         "validation_accuracy": accuracy,
         "training_minutes": round(minutes, 2),
@@ -137,7 +148,9 @@ def train_model(
         f"n-gram {accuracy['ngram']:.4f}, ensemble {accuracy['ensemble']:.4f} "
         f"(weight {weight:.2f}), {minutes:.1f} min"
     )
-    return Report(folder=out, labels=names, val_accuracy=accuracy, minutes=minutes)
+    return Report(
+        folder=out, labels=names, val_accuracy=accuracy, minutes=minutes, similarity=similarity
+    )
 
 
 def _save(

@@ -121,6 +121,15 @@ class Trained:
     head: Head
     history: list[dict[str, float]]
     val_scores: np.ndarray
+    # Mean-pooled states after the frozen layers (train rows, then validation rows): the same
+    # states serving reads for similarity, so repeat detection can be trained on them for free.
+    train_pooled: np.ndarray
+    val_pooled: np.ndarray
+
+
+def pooled(cached: list[torch.Tensor]) -> np.ndarray:
+    """The mean of each text's cached token states."""
+    return np.stack([states.mean(0).numpy() for states in cached]) if cached else np.zeros((0, 0))
 
 
 def fine_tune(
@@ -224,4 +233,11 @@ def fine_tune(
     head.load_state_dict(best[2])
     encoder.eval()
     head.eval()
-    return Trained(encoder=encoder, head=head, history=history, val_scores=best[3])
+    return Trained(
+        encoder=encoder,
+        head=head,
+        history=history,
+        val_scores=best[3],
+        train_pooled=pooled(train_cache),
+        val_pooled=pooled(val_cache),
+    )

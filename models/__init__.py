@@ -13,7 +13,7 @@ from models.deadline import (
 )
 from models.enterprise import Enterprise
 from models.evaluation import Evaluation, EvaluationPeriod, PeriodStatus
-from models.routing import RoutingDecision, TicketEmbedding
+from models.routing import RepeatLink, RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
     Assignment,
@@ -49,6 +49,7 @@ __all__ = [
     "EvaluationPeriod",
     "Notification",
     "PeriodStatus",
+    "RepeatLink",
     "Role",
     "RoutingDecision",
     "Satisfaction",

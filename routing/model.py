@@ -9,6 +9,7 @@ import numpy as np
 
 from classifier.inference import Classifier
 from classifier.registry import ActiveModel, active_name
+from classifier.repeat_scorer import RepeatScorer
 
 log = logging.getLogger("qisu.routing")
 _lock = threading.Lock()
@@ -23,6 +24,8 @@ class Analysis:
     model_version: str
     probabilities: dict[str, float]
     embedding: np.ndarray
+    repeat_scorer: RepeatScorer | None = None
+    repeat_scorer_failure: str | None = None  # why there is none
 
 
 class ModelUnavailable(Exception):
@@ -86,4 +89,6 @@ def analyse(text: str) -> Analysis:
         model_version=model.version,
         probabilities=dict(zip(model.labels, map(float, probabilities[0]), strict=True)),
         embedding=embeddings[0],
+        repeat_scorer=model.repeat_scorer,
+        repeat_scorer_failure=model.repeat_scorer_failure,
     )

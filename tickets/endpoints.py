@@ -10,7 +10,7 @@ from core.db import SessionDep
 from core.errors import Forbidden, NotFound
 from core.timezone import local_span
 from models import Role, TicketStatus, Unit, User
-from tickets import kpis, presenters, repository, service
+from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.policy import current_policy
 from tickets.schemas import (
     CallbackIn,
@@ -20,6 +20,7 @@ from tickets.schemas import (
     ExtensionRequestIn,
     NoteIn,
     PauseIn,
+    RepeatOfIn,
     ReplyIn,
     ReturnIn,
     TicketCreate,
@@ -131,6 +132,24 @@ def dispatch(
         note=body.note,
         version=body.version,
     )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
+def link_repeat(
+    ticket_id: int, body: RepeatOfIn, session: SessionDep, user: DeskUser
+) -> TicketPublic:
+    """The ticket repeats an earlier one (an operator's correction of repeat detection)."""
+    ticket = repeat_links.link(
+        session, ticket_id=ticket_id, earlier_id=body.ticket_id, user=user, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.delete("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
+def unlink_repeat(ticket_id: int, session: SessionDep, user: DeskUser) -> TicketPublic:
+    """The ticket is not a repeat: it leaves its chain."""
+    ticket = repeat_links.unlink(session, ticket_id=ticket_id, user=user)
     return presenters.present_ticket(session, ticket)
 
 

@@ -52,14 +52,18 @@ def present_tickets(
         clocks = repository.deadlines_of(session, ticket_ids=[t.id for t in tickets if t.id])
     if decisions is None:
         decisions = repository.latest_decisions(session, ticket_ids=[t.id for t in tickets if t.id])
+    roots = {t.repeat_of or t.id or 0 for t in tickets} - {0}
+    chains = repository.repeat_chains(session, roots=roots)
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
+        chain = chains.get(ticket.repeat_of or ticket.id or 0, [])
         rows = clocks.get(ticket.id or 0, [])
         result.append(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
                 deadlines=[_deadline(row) for row in rows],
+                repeat_chain=chain if len(chain) > 1 else [],
                 routing=_routing(decisions.get(ticket.id or 0)),
                 overdue=any(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
                 calendar_fallback=any(r.fallback for r in rows),
@@ -83,7 +87,9 @@ def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
     if row is None:
         return None
     return RoutingPublic(
-        **row.model_dump(exclude={"id", "ticket_id", "created_at", "candidates", "repeats"}),
+        **row.model_dump(
+            exclude={"id", "ticket_id", "created_at", "candidates", "repeats", "repeat_scores"}
+        ),
         candidates=[CandidatePublic(**c) for c in row.candidates],
         repeats=[RepeatPublic(**r) for r in row.repeats],
         decided_at=row.created_at,

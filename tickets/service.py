@@ -338,6 +338,7 @@ def return_ticket(
             exclude_territorial=by_subdistrict,
             flags=(screening.RETURNED,) if by_subdistrict else (),
             returns=ticket.return_count,
+            reason=reason,
         )
         dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="return")
     return ticket
