@@ -11,11 +11,7 @@ from classifier.errors import ClassifierError
 from classifier.settings import get_classifier_settings
 
 if TYPE_CHECKING:
-    import numpy as np
-
-    from classifier.bootstrap import Rendering
     from classifier.inference import Classifier
-    from classifier.pipeline import Report
 
 classifier_cli = typer.Typer(
     help="The appeal classifier: base model, training, prediction, evaluation.",
@@ -268,6 +264,7 @@ def build_default(
     """Train the Jiading default model and its repeat scorer on the bootstrap corpus."""
     from datetime import UTC, datetime
 
+    from classifier import default_model
     from classifier.base import build_base_model
     from classifier.bootstrap import STYLES, renderings
     from classifier.data import fingerprint
@@ -297,86 +294,18 @@ def build_default(
         base = settings.base_model or build_base_model(
             settings.default_base_dir, progress=typer.echo
         )
-        report = train_default(
+        report = default_model.train(
             texts, labels, base=base, out=folder, max_minutes=max_minutes,
-            fingerprint=fingerprint(texts, labels),
+            fingerprint=fingerprint(texts, labels), progress=typer.echo,
         )  # fmt: skip
-        fit_repeat_scorer(folder, rows, report.similarity[: len(rows)], repeats)
-        evaluate_default(folder)
+        default_model.fit_repeat_scorer(
+            folder, rows, report.similarity[: len(rows)], confirmed=repeats,
+            threads=settings.torch_threads, progress=typer.echo,
+        )  # fmt: skip
+        default_model.evaluate(folder, threads=settings.torch_threads, progress=typer.echo)
         if active is None:
             typer.echo(activate_version(settings.models_dir, name))
         else:
             typer.echo(f"{active} stays active; `qisu model activate {name}` switches")
     except ClassifierError as exc:
         raise _fail(str(exc)) from None
-
-
-DEFAULT_FROZEN = 11  # e5's own states after 11 layers embed for similarity; the top one routes
-
-
-def train_default(
-    texts: list[str],
-    labels: list[str],
-    *,
-    base: Path,
-    out: Path,
-    max_minutes: float,
-    fingerprint: str,
-) -> "Report":
-    """Fine-tune the default model: the top layer and the head, the rest stays e5's own."""
-    from classifier.pipeline import train_model
-    from classifier.training import TrainConfig
-
-    config = TrainConfig(frozen_layers=DEFAULT_FROZEN, max_minutes=max_minutes, epochs=8)
-    return train_model(
-        texts, labels, base=base, out=out, config=config, fingerprint=fingerprint,
-        progress=typer.echo,
-    )  # fmt: skip
-
-
-def fit_repeat_scorer(
-    folder: Path, rows: "list[Rendering]", vectors: "np.ndarray", confirmed: Path | None
-) -> None:
-    """Fit the pair scorer on the corpus' pairs (and confirmed repeats) and save it."""
-    from classifier import repeat_scorer
-
-    x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
-    weights = [1.0] * len(x)
-    told = 0
-    if confirmed is not None:
-        from classifier.inference import Classifier
-
-        extra = repeat_scorer.confirmed_rows(
-            confirmed, Classifier(folder, threads=get_classifier_settings().torch_threads)
-        )
-        told = len(extra)
-        # One pair an operator settled says more than one rendered from the corpus.
-        x += [row for row, _ in extra]
-        y += [target for _, target in extra]
-        weights += [5.0] * told
-    scorer = repeat_scorer.fit(x, y, weights)
-    scorer.save(folder, {"corpus_pairs": len(x) - told, "confirmed_pairs": told})
-    typer.echo(
-        f"repeat scorer: {len(x) - told} corpus pairs ({sum(y[: len(x) - told])} repeats), "
-        f"{told} confirmed by operators"
-    )
-
-
-def evaluate_default(folder: Path) -> None:
-    """Score the model on the held-out matters and note it on its card."""
-    from classifier.bootstrap import corpus
-    from classifier.inference import Classifier
-
-    eval_texts, eval_labels = corpus(held_out=True)
-    classifier = Classifier(folder, threads=get_classifier_settings().torch_threads)
-    figures = {
-        part: f["accuracy"] for part, f in classifier.figures(eval_texts, eval_labels).items()
-    }
-    card_path = folder / "model.json"
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    card["evaluation"] = {"set": "held-out bootstrap matters", "accuracy": figures}
-    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    typer.echo(
-        f"held-out matters ({len(eval_texts)} appeals): accuracy "
-        + ", ".join(f"{part} {value:.4f}" for part, value in figures.items())
-    )
