@@ -209,6 +209,12 @@ def _right(o: Outcome) -> bool:
     return o.lead == o.case["lead"]
 
 
+def _alts(case: dict[str, Any]) -> set[str]:
+    """The lead and, for an ambiguous case, the unit that shares the duty (`alt`)."""
+    alt = case.get("alt") or []
+    return {case["lead"], *([alt] if isinstance(alt, str) else alt)}
+
+
 def _knowable(o: Outcome, registered: dict[str, str | None]) -> bool:
     """Whether the address names the 街镇 or the registry holds the enterprise's."""
     return bool(o.case.get("named")) or registered.get(o.case["ent"]) == o.case["town"]
@@ -222,6 +228,7 @@ def routed_figures(outcomes: list[Outcome]) -> dict[str, float]:
         "cases": len(outcomes),
         "coverage": _share(len(routed), len(outcomes)),
         "lead_accuracy": _share(sum(map(_right, routed)), len(routed)),
+        "lead_accuracy_alt": _share(sum(o.lead in _alts(o.case) for o in routed), len(routed)),
         "top1": _share(sum(o.candidates[0] == o.case["lead"] for o in ranked), len(ranked)),
         "top3": _share(sum(o.case["lead"] in o.candidates for o in ranked), len(ranked)),
     }

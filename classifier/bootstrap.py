@@ -115,13 +115,16 @@ def render(matter: Matter, style: int, unit_name: str, rng: random.Random, compa
     return f"又来问{matter.title}的事，上次说好的到现在还没动静，{matter.ask}"  # app, again
 
 
-def renderings(*, held_out: bool, seed: int = 7, styles: int = FIRST_STYLES) -> list[Rendering]:
-    """Every rendering of the training (or held-out) matters in the first `styles` styles.
+def renderings(
+    *, held_out: bool, seed: int = 7, styles: int = FIRST_STYLES, more: bool = True
+) -> list[Rendering]:
+    """Every rendering of the training (or held-out) matters in the first `styles` styles
+    (without the later-written matters when `more` is false: a smaller corpus for tests).
 
     The k-th matter of every unit comes from the same enterprise, so one enterprise raises
     matters for many units and a few for the same unit, as near misses do in life.
     """
-    matters, names = read_matters()
+    matters, names = read_matters(more=MORE_MATTERS if more else None)
     rng = random.Random(seed)
     out: list[Rendering] = []
     number = 0

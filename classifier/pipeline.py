@@ -66,6 +66,7 @@ def train_model(
     fingerprint: str,
     validation: float = 0.1,
     progress: Callable[[str], None] = print,
+    cache: Path | None = None,
 ) -> Report:
     """Fine-tune, fit the n-gram partner, calibrate both on the validation split, save."""
     if out.exists() and any(out.iterdir()):
@@ -90,6 +91,7 @@ def train_model(
         len(names),
         config,
         progress,
+        cache,
     )
     progress("fitting the character n-gram model …")
     ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
@@ -134,7 +136,7 @@ def train_model(
             "encoder_weight": weight,
         },
         "similarity": {
-            "layer": min(config.frozen_layers, encoder.depth - 1),
+            "layer": min(config.frozen_layers, encoder.depth),
             "centre": [round(float(x), 6) for x in centre],
         },
         "history": trained.history,

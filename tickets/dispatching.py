@@ -12,12 +12,13 @@ from models import (
     TicketStatus,
     Unit,
     UnitKind,
+    User,
     utcnow,
 )
 from routing import repeats
 from routing import service as routing_service
 from routing.settings import get_routing_settings
-from tickets import audit, deadlines
+from tickets import audit, deadlines, repository
 from tickets.policy import current_policy
 
 WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
@@ -161,32 +162,40 @@ _OPEN = (TicketStatus.DISPATCHED, TicketStatus.ACKNOWLEDGED, TicketStatus.CONTAC
 def add_locality(session: Session, *, enterprise_code: str, subdistrict: str) -> None:
     """The registry learnt the enterprise's 街镇: its open tickets that lacked one get it, and the
     街镇 assists where the lead's matters are on site (item 52: the line unit led without it)."""
-    on_site = set(get_routing_settings().on_site_units)
     query = select(Ticket).where(
         col(Ticket.enterprise_code) == enterprise_code,
         col(Ticket.subdistrict).is_(None),
         col(Ticket.status).in_(_OPEN),
     )
     for ticket in list(session.exec(query)):
-        before = audit.snapshot(ticket)
-        ticket.subdistrict = subdistrict
-        assists: list[str] = []
-        if ticket.lead_unit in on_site:
-            session.add(
-                Assignment(
-                    ticket_id=ticket.id or 0, unit_code=subdistrict, role=AssignmentRole.ASSIST
-                )
-            )
-            assists = [subdistrict]
-        ticket.updated_at = utcnow()
-        session.add(ticket)
-        session.flush()
-        audit.record(
-            session,
-            ticket=ticket,
-            user=None,
-            action="locality",
-            before={**before, "assist_units": []},
-            note=f"the enterprise's 街镇 is now known: {subdistrict}",
-            extra={"assist_units": assists},
+        set_locality(session, ticket=ticket, subdistrict=subdistrict, user=None)
+
+
+def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: User | None) -> None:
+    """The ticket's 街镇 is now known: it assists an open ticket whose lead works on site."""
+    before = audit.snapshot(ticket)
+    ticket.subdistrict = subdistrict
+    assists: list[str] = []
+    live = repository.active_assignments(session, ticket_id=ticket.id or 0)
+    on_site = set(get_routing_settings().on_site_units)
+    if (
+        ticket.status in _OPEN
+        and ticket.lead_unit in on_site
+        and subdistrict not in {a.unit_code for a in live}
+    ):
+        session.add(
+            Assignment(ticket_id=ticket.id or 0, unit_code=subdistrict, role=AssignmentRole.ASSIST)
         )
+        assists = [subdistrict]
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    session.flush()
+    audit.record(
+        session,
+        ticket=ticket,
+        user=user,
+        action="locality",
+        before={**before, "assist_units": []},
+        note=f"the 街镇 is now known: {subdistrict}",
+        extra={"assist_units": assists},
+    )

@@ -18,6 +18,7 @@ from tickets.schemas import (
     DispatchIn,
     EventPublic,
     ExtensionRequestIn,
+    LocalityIn,
     NoteIn,
     PauseIn,
     RepeatOfIn,
@@ -131,6 +132,17 @@ def dispatch(
         subdistrict=body.subdistrict,
         note=body.note,
         version=body.version,
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/locality", response_model=TicketPublic)
+def set_locality(
+    ticket_id: int, body: LocalityIn, session: SessionDep, user: DeskUser
+) -> TicketPublic:
+    """Name the 街镇 of a ticket dispatched without one; it assists on-site matters."""
+    ticket = service.set_subdistrict(
+        session, ticket_id=ticket_id, user=user, subdistrict=body.subdistrict, version=body.version
     )
     return presenters.present_ticket(session, ticket)
 

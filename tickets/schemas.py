@@ -91,6 +91,12 @@ class ReturnIn(Versioned):
     reason: Note
 
 
+class LocalityIn(Versioned):
+    """The desk names the ticket's 街镇."""
+
+    subdistrict: str = Field(min_length=1, max_length=64)
+
+
 class RepeatOfIn(Versioned):
     """An operator says which earlier ticket this one repeats."""
 

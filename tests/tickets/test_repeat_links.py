@@ -143,3 +143,20 @@ def test_a_town_learnt_later_joins_the_open_tickets_that_lacked_one(
     assert (now["subdistrict"], now["assist_units"]) == ("anting", ["anting"])
     events = client.get(f"/api/v1/tickets/{first['id']}/events", headers=operator).json()
     assert events[-1]["action"] == "locality" and events[-1]["actor"] == "system"
+
+
+def test_the_desk_names_the_town_of_a_ticket_dispatched_without_one(
+    client: TestClient, operator: dict[str, str], make_user: MakeUser
+) -> None:
+    ticket = intake(client, operator, 1, address="上海市嘉定区某某路1号")
+    base = f"/api/v1/tickets/{ticket['id']}"
+    client.post(f"{base}/dispatch", json={"lead_unit": "urban_management"}, headers=operator)
+    handler = make_user(Role.UNIT_HANDLER, "urban_management")
+    body = {"subdistrict": "malu"}
+    assert client.post(f"{base}/locality", json=body, headers=handler).status_code == 403
+    wrong = client.post(f"{base}/locality", json={"subdistrict": "tax"}, headers=operator)
+    assert wrong.status_code == 422 and wrong.json()["field"] == "subdistrict"
+    named = client.post(f"{base}/locality", json=body, headers=operator)
+    assert named.status_code == 200, named.text
+    assert (named.json()["subdistrict"], named.json()["assist_units"]) == ("malu", ["malu"])
+    assert client.post(f"{base}/locality", json=body, headers=operator).status_code == 409
