@@ -278,6 +278,7 @@ def build_default(
         return
     rows = renderings(held_out=False, styles=STYLES)
     texts, labels = [r.text for r in rows], [r.label for r in rows]
+    groups = [r.matter for r in rows]  # validation holds whole matters out
     if haikou is not None:
         from classifier.haikou import mapped_rows
 
@@ -286,6 +287,7 @@ def build_default(
         except ClassifierError as exc:
             raise _fail(str(exc)) from None
         texts, labels = texts + [t for t, _ in extra], labels + [u for _, u in extra]
+        groups += [len(rows) + n for n in range(len(extra))]  # each Haikou row its own
         typer.echo(f"{len(extra)} Haikou training rows mapped to Jiading units join the corpus")
     name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     folder = settings.models_dir / name
@@ -296,7 +298,7 @@ def build_default(
         )
         report = default_model.train(
             texts, labels, base=base, out=folder, max_minutes=max_minutes,
-            fingerprint=fingerprint(texts, labels), progress=typer.echo,
+            fingerprint=fingerprint(texts, labels), progress=typer.echo, groups=groups,
         )  # fmt: skip
         default_model.fit_repeat_scorer(
             folder, rows, report.similarity[: len(rows)], confirmed=repeats,

@@ -32,6 +32,7 @@ def train(
     fingerprint: str,
     progress: Callable[[str], None],
     config: TrainConfig | None = None,
+    groups: list[int] | None = None,
 ) -> Report:
     """Fine-tune the default model's top layer and head, fit the n-gram partner, save."""
     config = config or TrainConfig(
@@ -40,7 +41,7 @@ def train(
     )  # fmt: skip
     return train_model(
         texts, labels, base=base, out=out, config=config, fingerprint=fingerprint,
-        progress=progress, cache=cache_file(out.parent, base, config.max_tokens),
+        progress=progress, cache=cache_file(out.parent, base, config.max_tokens), groups=groups,
     )  # fmt: skip
 
 

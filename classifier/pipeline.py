@@ -56,6 +56,26 @@ def holdout(labels: list[int], fraction: float, seed: int) -> tuple[list[int], l
     return sorted(train), sorted(val)
 
 
+def holdout_groups(
+    labels: list[int], groups: list[int], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Train and validation indices that keep each group (a matter's renderings) on one side,
+    so calibration and the ensemble weight are fitted on matters training never saw."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[int, list[int]] = {}
+    for label, group in sorted(set(zip(labels, groups, strict=True))):
+        by_label.setdefault(label, []).append(group)
+    held: set[int] = set()
+    for label_groups in by_label.values():
+        if len(label_groups) < 2:
+            raise ClassifierError("a validation split by matter needs two matters of every label")
+        size = max(1, round(len(label_groups) * fraction))
+        held |= set(rng.choice(label_groups, size=size, replace=False).tolist())
+    train = [i for i, g in enumerate(groups) if g not in held]
+    val = [i for i, g in enumerate(groups) if g in held]
+    return train, val
+
+
 def train_model(
     texts: list[str],
     labels: list[str],
@@ -67,6 +87,7 @@ def train_model(
     validation: float = 0.1,
     progress: Callable[[str], None] = print,
     cache: Path | None = None,
+    groups: list[int] | None = None,
 ) -> Report:
     """Fine-tune, fit the n-gram partner, calibrate both on the validation split, save."""
     if out.exists() and any(out.iterdir()):
@@ -77,7 +98,11 @@ def train_model(
     names = sorted(set(labels))
     index = {name: i for i, name in enumerate(names)}
     y = [index[label] for label in labels]
-    train, val = holdout(y, validation, config.seed)
+    train, val = (
+        holdout_groups(y, groups, validation, config.seed)
+        if groups is not None
+        else holdout(y, validation, config.seed)
+    )
     progress(f"{len(names)} labels, {len(train)} training and {len(val)} validation texts")
 
     encoder = Encoder.load(base)

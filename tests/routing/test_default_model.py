@@ -11,6 +11,8 @@ from classifier.bootstrap import STYLES, renderings
 from classifier.data import fingerprint
 from routing import model as routing_model
 
+LEAD_ACCURACY, COVERAGE, TOP3 = 0.75, 0.60, 0.85
+REPEAT_PRECISION, REPEAT_RECALL = 0.6, 0.3
 DEV = Path(__file__).parents[2] / "bench" / "data" / "routing-eval-v2" / "dev.yaml"
 
 
@@ -41,6 +43,11 @@ def test_the_default_model_meets_the_routing_goals(real_base: Path, tmp_path: Pa
     finally:
         routing_model.use(None)
     assert figures["cases"] == 172
-    # The goals as measured on the committed default (README, "Measured"), a little slack for
-    # another machine; the goals where they are met.
-    GOALS_PLACEHOLDER
+    # What the committed default measured on this part (README, "Measured"), less a little slack
+    # for another machine; the goals are checked by bench/routing.py, not pinned here.
+    assert figures["lead_accuracy"] >= LEAD_ACCURACY, figures
+    assert figures["coverage"] >= COVERAGE, figures
+    assert figures["top3"] >= TOP3, figures
+    assert figures["subdistrict_knowable"] >= 0.95, figures
+    assert figures["repeat_precision"] >= REPEAT_PRECISION, figures
+    assert figures["repeat_recall"] >= REPEAT_RECALL, figures
