@@ -11,8 +11,10 @@ from classifier.bootstrap import STYLES, renderings
 from classifier.data import fingerprint
 from routing import model as routing_model
 
-LEAD_ACCURACY, COVERAGE, TOP3 = 0.75, 0.60, 0.85
-REPEAT_PRECISION, REPEAT_RECALL = 0.6, 0.3
+# Measured on the dev part with the committed default: lead 0.936 at coverage 0.913, top-3
+# 0.988, 街镇 1.000, repeats precision 0.941, recall 0.432 (the recall goal of 0.85 is missed).
+LEAD_ACCURACY, COVERAGE, TOP3 = 0.88, 0.85, 0.95
+REPEAT_PRECISION, REPEAT_RECALL = 0.80, 0.30
 DEV = Path(__file__).parents[2] / "bench" / "data" / "routing-eval-v2" / "dev.yaml"
 
 

@@ -7,7 +7,8 @@ from routing.policy import Inputs, decide
 from routing.screening import LEGACY, RETURNED
 from routing.settings import RoutingSettings
 
-SETTINGS = RoutingSettings()
+# The rules at fixed thresholds (the defaults are chosen on the dev set and may move).
+SETTINGS = RoutingSettings(lead_threshold=0.55, screened_threshold=0.35, territorial_threshold=0.55)
 LINE = frozenset({"market_regulation", "tax", "urban_management", "hrss"})
 ANTING = Locality("anting", "name", "安亭镇")
 

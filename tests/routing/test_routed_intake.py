@@ -41,7 +41,7 @@ def test_a_clear_appeal_is_dispatched_to_its_line_unit(
     assert routing["model_version"] == "jiading-test" and routing["locality_source"] == "name"
     assert routing["candidates"][0]["unit"] == "market_regulation"
     assert len(routing["candidates"]) == 3
-    assert routing["confidence"] >= 0.55
+    assert routing["confidence"] >= 0.6
     assert [d["stage"] for d in ticket["deadlines"]][:3] == ["acknowledge", "contact", "reply"]
     events = routed.get(f"/api/v1/tickets/{ticket['id']}/events", headers=operator).json()
     assert [e["action"] for e in events] == ["received", "dispatch"]
@@ -65,7 +65,7 @@ def test_repeats_link_to_the_root_count_and_escalate(
     assert "repeat" in second["routing"]["screened_by"]
     (match,) = second["routing"]["repeats"]
     assert (match["ticket_id"], match["root_id"]) == (first["id"], first["id"])
-    assert match["similarity"] >= 0.42
+    assert match["similarity"] >= 0.4  # the pair scorer's probability, at its threshold
     assert second["escalation_level"] == 0
     third_body = appeal(
         1, LICENCE_AGAIN + "第三次了。", external_id="JD-3", received_at="2026-11-25T02:00:00+00:00"
