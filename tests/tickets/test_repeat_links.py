@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -71,7 +71,9 @@ def test_an_operator_links_and_unlinks_a_repeat(
     assert (unlinked.json()["repeat_of"], unlinked.json()["repeat_chain"]) == (None, [])
     assert client.delete(url, headers=operator).status_code == 409
     with Session(engine) as session:
-        assert [r.linked for r in session.exec(select(RepeatLink).order_by(RepeatLink.id))] == [
+        assert [
+            r.linked for r in session.exec(select(RepeatLink).order_by(col(RepeatLink.id)))
+        ] == [
             True,
             False,
         ]
