@@ -37,7 +37,7 @@ def train(
     """Fine-tune the default model's top layer and head, fit the n-gram partner, save."""
     config = config or TrainConfig(
         frozen_layers=FROZEN_LAYERS, max_minutes=max_minutes, epochs=300, patience=15,
-        batch_size=64, head_lr=3e-3,
+        batch_size=64, head_lr=3e-3, head_only=True,
     )  # fmt: skip
     return train_model(
         texts, labels, base=base, out=out, config=config, fingerprint=fingerprint,

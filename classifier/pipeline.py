@@ -161,7 +161,9 @@ def train_model(
             "encoder_weight": weight,
         },
         "similarity": {
-            "layer": min(config.frozen_layers, encoder.depth),
+            "layer": encoder.depth
+            if config.head_only
+            else min(config.frozen_layers, encoder.depth - 1),
             "centre": [round(float(x), 6) for x in centre],
         },
         "history": trained.history,

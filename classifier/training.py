@@ -36,6 +36,8 @@ class TrainConfig:
     patience: int = 2
     max_minutes: float = 25.0
     seed: int = 13
+    # Freeze every layer and train the head alone over the encoder's own pooled output.
+    head_only: bool = False
 
     def as_dict(self) -> dict[str, float | int]:
         """The settings as plain values."""
@@ -247,7 +249,7 @@ def fine_tune(
     cache: Path | None = None,
 ) -> Trained:
     """Train the upper layers and the head; keep the epoch with the best validation accuracy."""
-    if config.frozen_layers >= encoder.depth:
+    if config.head_only:
         return fit_head(
             encoder, train_ids, train_labels, val_ids, val_labels, classes, config, progress, cache
         )
