@@ -356,6 +356,13 @@ def routing_export_feedback(
     until: Annotated[
         str | None, typer.Option("--to", help="Judged before this instant (default: now).")
     ] = None,
+    repeats: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the repeats operators linked or unlinked here (.jsonl), for "
+            "`qisu model build-default --repeats`."
+        ),
+    ] = None,
 ) -> None:
     """Write the tickets whose routing operators corrected, as a classifier training file."""
     import csv
@@ -367,12 +374,15 @@ def routing_export_feedback(
 
     if file.suffix.lower() not in {".csv", ".jsonl"}:
         raise _fail(f"{file}: name a .csv or .jsonl file")
+    if repeats is not None and repeats.suffix.lower() != ".jsonl":
+        raise _fail(f"{repeats}: name a .jsonl file for the repeat pairs")
     engine = _engine()
     prepare_database(engine)
     end = _instant(until, "--to") if until else utcnow()
     start = _instant(since, "--from") if since else datetime(2000, 1, 1, tzinfo=end.tzinfo)
     with session_scope(engine) as session:
         rows = insights.feedback(session, since=start, until=end)
+        pairs = insights.repeat_feedback(session, since=start, until=end) if repeats else []
     partial = file.with_name(file.name + ".partial")
     with partial.open("w", encoding="utf-8-sig" if file.suffix == ".csv" else "utf-8") as out:
         if file.suffix.lower() == ".csv":
@@ -386,6 +396,15 @@ def routing_export_feedback(
         f"wrote {len(rows)} corrected tickets to {file}; train on it with "
         f"`qisu classifier train --data {file} --title-col title --text-col text --label-col label`"
     )
+    if repeats is not None:
+        done = repeats.with_name(repeats.name + ".partial")
+        with done.open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(pair, ensure_ascii=False) + "\n" for pair in pairs)
+        done.replace(repeats)
+        typer.echo(
+            f"wrote {len(pairs)} repeat pairs operators settled to {repeats}; the pair scorer "
+            f"learns from them with `qisu model build-default --repeats {repeats}`"
+        )
 
 
 @platform_cli.command("check")

@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.migrate import upgrade
 from bench.sla import postgres_url, sqlite_url
+from classifier.repeat_scorer import FEATURES, RepeatScorer
 from core.db import make_engine, session_scope
 from models import Enterprise, Ticket, TicketEmbedding
 from routing import repeats
@@ -95,6 +96,15 @@ def seed(engine: Engine, *, tickets: int, enterprises: int, rng: np.random.Gener
         print(f"  seeded {first + size:,} tickets", flush=True)
 
 
+# Timing only: a pair scorer of the shipped shape (its weights do not change the work).
+SCORER = RepeatScorer(
+    coef=[1.0] * len(FEATURES),
+    intercept=0.0,
+    mean=[0.0] * len(FEATURES),
+    scale=[1.0] * len(FEATURES),
+)
+
+
 def lookups(
     engine: Engine, *, count: int, enterprises: int, rng: np.random.Generator
 ) -> list[float]:
@@ -109,16 +119,18 @@ def lookups(
             started = time.perf_counter()
             repeats.find(
                 session,
-                text=random.choice(TEXTS),
-                vector=vector,
-                embedding_weight=settings.repeat_embedding_weight,
-                enterprise_code=credit_code(owner),
-                phone=f"139{owner:08d}",
-                address=f"嘉定区某路{owner}号",
-                at=NOW,
-                window_days=settings.repeat_window_days,
-                similarity=settings.repeat_similarity,
-                limit=settings.candidate_limit,
+                appeal=repeats.NewAppeal(
+                    text=random.choice(TEXTS),
+                    vector=vector,
+                    top_unit="tax",
+                    enterprise_code=credit_code(owner),
+                    phone=f"139{owner:08d}",
+                    address=f"嘉定区某路{owner}号",
+                    at=NOW,
+                ),
+                scorer=SCORER,
+                scorer_failure=None,
+                settings=settings,
             )
             timings.append(time.perf_counter() - started)
     return timings

@@ -8,7 +8,11 @@ import yaml
 
 from classifier.errors import ClassifierError
 
-MATTERS = Path(__file__).parent / "data" / "jiading-matters.yaml"
+DATA = Path(__file__).parent / "data"
+MATTERS = DATA / "jiading-matters.yaml"
+# Matters written later from each unit's duties, in more voices; read before MATTERS, so the
+# held-out matters (the last of each unit) stay the ones earlier models were measured on.
+MORE_MATTERS = DATA / "jiading-matters-duties.yaml"
 HELD_OUT = 2  # the last matters of each unit form the evaluation set
 
 COMPANIES = [
@@ -22,6 +26,9 @@ PLACES = [
     "华亭镇嘉行公路", "外冈镇恒永路", "嘉定工业区兴贤路", "菊园新区平城路", "新成路街道胜辛路",
 ]  # fmt: skip
 TOWNS = ["安亭镇", "马陆镇", "南翔镇", "江桥镇", "徐行镇", "华亭镇", "外冈镇", "嘉定工业区"]
+ROLES = ["行政主管", "财务", "法人代表", "厂长", "人事专员", "办公室主任", "负责人"]
+ANSWERERS = ["有关部门", "对方", "承办单位"]
+WAITS = ["两周", "一个多月", "二十多天", "快两个月", "三个星期"]
 
 
 @dataclass(frozen=True)
@@ -34,10 +41,20 @@ class Matter:
     ask: str
 
 
-def read_matters(path: Path = MATTERS) -> tuple[dict[str, list[Matter]], dict[str, str]]:
-    """The matters per label, and how a letter names each unit."""
+@dataclass(frozen=True)
+class Rendering:
+    """One appeal text of a matter: which matter (its index), in which style, from whom."""
+
+    text: str
+    label: str
+    matter: int
+    style: int
+    company: str
+
+
+def _read(path: Path) -> tuple[dict[str, list[Matter]], dict[str, str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    names = data.pop("names")
+    names = data.pop("names", {})
     matters: dict[str, list[Matter]] = {}
     for label, entries in data.items():
         for entry in entries:
@@ -48,9 +65,25 @@ def read_matters(path: Path = MATTERS) -> tuple[dict[str, list[Matter]], dict[st
     return matters, names
 
 
-def render(matter: Matter, style: int, unit_name: str, rng: random.Random) -> str:
-    """The matter as one of five kinds of appeal text."""
-    company, place = rng.choice(COMPANIES), rng.choice(PLACES)
+def read_matters(
+    path: Path = MATTERS, more: Path | None = MORE_MATTERS
+) -> tuple[dict[str, list[Matter]], dict[str, str]]:
+    """The matters per label (the later-written ones first), and how a letter names each unit."""
+    matters, names = _read(path)
+    if more is None or not more.is_file():
+        return matters, names
+    extra, extra_names = _read(more)
+    merged = {label: extra.get(label, []) + matters.get(label, []) for label in extra | matters}
+    return merged, extra_names | names
+
+
+FIRST_STYLES = 5  # the ways a matter is first raised
+STYLES = 8  # and three ways it is raised again (follow-ups), for repeat detection
+
+
+def render(matter: Matter, style: int, unit_name: str, rng: random.Random, company: str) -> str:
+    """The matter as one of eight kinds of appeal text; styles 5-7 raise it again."""
+    place = rng.choice(PLACES)
     if matter.label == "territorial":
         unit_name = rng.choice(TOWNS) + ("管委会" if "工业区" in unit_name else "政府")
     if style == 0:  # an operator's transcript of a call
@@ -64,24 +97,49 @@ def render(matter: Matter, style: int, unit_name: str, rng: random.Random) -> st
         return f"{matter.title}，{matter.ask}"
     if style == 3:  # angry
         return f"{matter.what}！！！反映好几次了一直没人管，到底有没有人负责？{matter.ask}！"
-    return (  # a formal letter that names the unit
-        f"{unit_name}：我司{company}现就{matter.title}一事反映如下：{matter.what}。"
-        f"恳请贵单位{matter.ask}为盼。"
-    )
+    if style == 4:  # a formal letter that names the unit
+        return (
+            f"{unit_name}：我司{company}现就{matter.title}一事反映如下：{matter.what}。"
+            f"恳请贵单位{matter.ask}为盼。"
+        )
+    if style == 5:  # a follow-up after a reply that did not help
+        return (
+            f"关于{matter.title}的再次反映：上次反映后{rng.choice(ANSWERERS)}答复会处理"
+            f"，但至今仍未解决，{rng.choice(WAITS)}过去了还是老样子。{matter.ask}。"
+        )
+    if style == 6:  # another contact person of the enterprise, partial progress
+        return (
+            f"来电人系{company}{rng.choice(ROLES)}，称公司之前已反映过{matter.title}的问题，"
+            f"工作人员来看过，但问题还没有彻底解决。来电人要求：{matter.ask}。"
+        )
+    return f"又来问{matter.title}的事，上次说好的到现在还没动静，{matter.ask}"  # app, again
 
 
-STYLES = 5
+def renderings(
+    *, held_out: bool, seed: int = 7, styles: int = FIRST_STYLES, more: bool = True
+) -> list[Rendering]:
+    """Every rendering of the training (or held-out) matters in the first `styles` styles
+    (without the later-written matters when `more` is false: a smaller corpus for tests).
+
+    The k-th matter of every unit comes from the same enterprise, so one enterprise raises
+    matters for many units and a few for the same unit, as near misses do in life.
+    """
+    matters, names = read_matters(more=MORE_MATTERS if more else None)
+    rng = random.Random(seed)
+    out: list[Rendering] = []
+    number = 0
+    for label, entries in matters.items():
+        chosen = entries[-HELD_OUT:] if held_out else entries[:-HELD_OUT]
+        for k, matter in enumerate(chosen):
+            company = COMPANIES[k % len(COMPANIES)]
+            for style in range(styles):
+                text = render(matter, style, names.get(label, label), rng, company)
+                out.append(Rendering(text, label, number, style, company))
+            number += 1
+    return out
 
 
 def corpus(*, held_out: bool, seed: int = 7) -> tuple[list[str], list[str]]:
     """Texts and labels: the training matters, or the held-out evaluation matters."""
-    matters, names = read_matters()
-    rng = random.Random(seed)
-    texts, labels = [], []
-    for label, entries in matters.items():
-        chosen = entries[-HELD_OUT:] if held_out else entries[:-HELD_OUT]
-        for matter in chosen:
-            for style in range(STYLES):
-                texts.append(render(matter, style, names[label], rng))
-                labels.append(label)
-    return texts, labels
+    rows = renderings(held_out=held_out, seed=seed)
+    return [r.text for r in rows], [r.label for r in rows]

@@ -246,25 +246,49 @@ def build_default(
         bool, typer.Option(help="Do nothing when a model is already active.")
     ] = False,
     max_minutes: Annotated[float, typer.Option(help="Training budget.")] = 8.0,
+    repeats: Annotated[
+        Path | None,
+        typer.Option(
+            help="Repeats operators confirmed or unlinked (`qisu routing export-feedback "
+            "--repeats`), JSONL, for the pair scorer."
+        ),
+    ] = None,
+    haikou: Annotated[
+        Path | None,
+        typer.Option(
+            help="The Haikou 12345 tickets.csv: its training rows whose handling unit "
+            "classifier/data/haikou-units.yaml maps to a Jiading unit join the corpus."
+        ),
+    ] = None,
 ) -> None:
-    """Train the Jiading default model on the bootstrap corpus, evaluate it on held-out matters."""
+    """Train the Jiading default model and its repeat scorer on the bootstrap corpus."""
     from datetime import UTC, datetime
 
+    from classifier import default_model
     from classifier.base import build_base_model
-    from classifier.bootstrap import corpus
+    from classifier.bootstrap import STYLES, renderings
     from classifier.data import fingerprint
-    from classifier.inference import Classifier
-    from classifier.pipeline import train_model
     from classifier.registry import activate as activate_version
     from classifier.registry import active_name
-    from classifier.training import TrainConfig
 
     settings = get_classifier_settings()
     active = active_name(settings.models_dir)
     if if_missing and active:
         typer.echo(f"model {active} is active")
         return
-    texts, labels = corpus(held_out=False)
+    rows = renderings(held_out=False, styles=STYLES)
+    texts, labels = [r.text for r in rows], [r.label for r in rows]
+    groups = [r.matter for r in rows]  # validation holds whole matters out
+    if haikou is not None:
+        from classifier.haikou import mapped_rows
+
+        try:
+            extra = mapped_rows(haikou)
+        except ClassifierError as exc:
+            raise _fail(str(exc)) from None
+        texts, labels = texts + [t for t, _ in extra], labels + [u for _, u in extra]
+        groups += [len(rows) + n for n in range(len(extra))]  # each Haikou row its own
+        typer.echo(f"{len(extra)} Haikou training rows mapped to Jiading units join the corpus")
     name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     folder = settings.models_dir / name
     typer.echo(f"training the Jiading default model {name} on {len(texts)} bootstrap appeals")
@@ -272,28 +296,15 @@ def build_default(
         base = settings.base_model or build_base_model(
             settings.default_base_dir, progress=typer.echo
         )
-        train_model(
-            texts,
-            labels,
-            base=base,
-            out=folder,
-            config=TrainConfig(max_minutes=max_minutes),
-            fingerprint=fingerprint(texts, labels),
-            progress=typer.echo,
-        )
-        eval_texts, eval_labels = corpus(held_out=True)
-        classifier = Classifier(folder, threads=settings.torch_threads)
-        figures = {
-            part: f["accuracy"] for part, f in classifier.figures(eval_texts, eval_labels).items()
-        }
-        card_path = folder / "model.json"
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        card["evaluation"] = {"set": "held-out bootstrap matters", "accuracy": figures}
-        card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        typer.echo(
-            f"held-out matters ({len(eval_texts)} appeals): accuracy "
-            + ", ".join(f"{part} {value:.4f}" for part, value in figures.items())
-        )
+        report = default_model.train(
+            texts, labels, base=base, out=folder, max_minutes=max_minutes,
+            fingerprint=fingerprint(texts, labels), progress=typer.echo, groups=groups,
+        )  # fmt: skip
+        default_model.fit_repeat_scorer(
+            folder, rows, report.similarity[: len(rows)], confirmed=repeats,
+            threads=settings.torch_threads, progress=typer.echo,
+        )  # fmt: skip
+        default_model.evaluate(folder, threads=settings.torch_threads, progress=typer.echo)
         if active is None:
             typer.echo(activate_version(settings.models_dir, name))
         else:

@@ -19,6 +19,8 @@ from classifier.errors import ClassifierError
 from classifier.metrics import evaluate
 from classifier.ngram import ngram_scores
 from classifier.pipeline import FORMAT, HELDOUT
+from classifier.repeat_scorer import RepeatScorer
+from classifier.repeat_scorer import load as load_repeat_scorer
 from classifier.training import Head
 
 COMPONENTS = ("ensemble", "encoder", "ngram")
@@ -79,16 +81,24 @@ class Classifier:
                     self.encoder, {torch.nn.Linear}, dtype=torch.qint8
                 )
         self.version = folder.name
+        # Repeat detection's pair scorer; routing falls back (and says why) when it is missing.
+        self.repeat_scorer: RepeatScorer | None = None
+        self.repeat_scorer_failure: str | None = None
+        try:
+            self.repeat_scorer = load_repeat_scorer(folder)
+        except ClassifierError as exc:
+            self.repeat_scorer_failure = str(exc)
 
     @property
     def similarity_layer(self) -> int:
         """The layer whose states embed a text for similarity.
 
-        The fine-tuned top layers pull every text of one unit together, which is what routing
-        wants and repeat detection does not: two different tax matters of one enterprise look
-        alike there. Three quarters of the way up the states still tell matters apart.
+        A model card names it: the last frozen layer, e5's own states (the `query: ` prefix,
+        before routing's fine-tune), so one pass gives both. Older cards fall back to three
+        quarters of the way up, where the fine-tuned states still tell matters apart.
         """
-        return max(1, round(self.encoder.depth * 3 / 4))
+        named = self.card.get("similarity", {}).get("layer")
+        return int(named) if named else max(1, round(self.encoder.depth * 3 / 4))
 
     def _pooled(self, texts: list[str], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean-pooled states of the last and of the similarity layer, batched by length."""
@@ -108,11 +118,14 @@ class Classifier:
 
     @cached_property
     def _centre(self) -> torch.Tensor:
-        """The mean state of the model's held-out texts: what all texts share.
+        """What all texts' states share (the card's, else the held-out texts' mean).
 
         Every text's state points roughly the same way, so raw cosines crowd near 1; taking
         the common direction away spreads them and lets one threshold separate repeats.
         """
+        stored = self.card.get("similarity", {}).get("centre")
+        if stored:
+            return torch.tensor(stored, dtype=torch.float32)
         path = self.folder / HELDOUT
         lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
         texts = [json.loads(line)["text"] for line in lines if line.strip()][:CENTRE_TEXTS]

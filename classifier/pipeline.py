@@ -42,6 +42,7 @@ class Report:
     labels: list[str]
     val_accuracy: dict[str, float]
     minutes: float
+    similarity: np.ndarray  # each text's similarity embedding (unit length, centred), in order
 
 
 def holdout(labels: list[int], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -55,6 +56,26 @@ def holdout(labels: list[int], fraction: float, seed: int) -> tuple[list[int], l
     return sorted(train), sorted(val)
 
 
+def holdout_groups(
+    labels: list[int], groups: list[int], fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
+    """Train and validation indices that keep each group (a matter's renderings) on one side,
+    so calibration and the ensemble weight are fitted on matters training never saw."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[int, list[int]] = {}
+    for label, group in sorted(set(zip(labels, groups, strict=True))):
+        by_label.setdefault(label, []).append(group)
+    held: set[int] = set()
+    for label_groups in by_label.values():
+        if len(label_groups) < 2:
+            raise ClassifierError("a validation split by matter needs two matters of every label")
+        size = max(1, round(len(label_groups) * fraction))
+        held |= set(rng.choice(label_groups, size=size, replace=False).tolist())
+    train = [i for i, g in enumerate(groups) if g not in held]
+    val = [i for i, g in enumerate(groups) if g in held]
+    return train, val
+
+
 def train_model(
     texts: list[str],
     labels: list[str],
@@ -65,6 +86,8 @@ def train_model(
     fingerprint: str,
     validation: float = 0.1,
     progress: Callable[[str], None] = print,
+    cache: Path | None = None,
+    groups: list[int] | None = None,
 ) -> Report:
     """Fine-tune, fit the n-gram partner, calibrate both on the validation split, save."""
     if out.exists() and any(out.iterdir()):
@@ -75,7 +98,11 @@ def train_model(
     names = sorted(set(labels))
     index = {name: i for i, name in enumerate(names)}
     y = [index[label] for label in labels]
-    train, val = holdout(y, validation, config.seed)
+    train, val = (
+        holdout_groups(y, groups, validation, config.seed)
+        if groups is not None
+        else holdout(y, validation, config.seed)
+    )
     progress(f"{len(names)} labels, {len(train)} training and {len(val)} validation texts")
 
     encoder = Encoder.load(base)
@@ -89,6 +116,7 @@ def train_model(
         len(names),
         config,
         progress,
+        cache,
     )
     progress("fitting the character n-gram model …")
     ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
@@ -109,6 +137,12 @@ def train_model(
         "ensemble": float((mixed.argmax(1) == val_y).mean()),
     }
     minutes = (time.monotonic() - began) / 60
+    states = np.zeros((len(texts), trained.train_pooled.shape[1]), dtype=np.float32)
+    states[train], states[val] = trained.train_pooled, trained.val_pooled
+    # What all texts share: taken out, cosines spread and one threshold can separate repeats.
+    centre = states.mean(0)
+    similarity = states - centre
+    similarity /= np.maximum(np.linalg.norm(similarity, axis=1, keepdims=True), 1e-12)
     card = {
         "format": FORMAT,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -126,6 +160,12 @@ def train_model(
             "ngram_temperature": t_ngram,
             "encoder_weight": weight,
         },
+        "similarity": {
+            "layer": encoder.depth
+            if config.head_only
+            else min(config.frozen_layers, encoder.depth - 1),
+            "centre": [round(float(x), 6) for x in centre],
+        },
         "history": trained.history,
         "validation_accuracy": accuracy,
         "training_minutes": round(minutes, 2),
@@ -137,7 +177,9 @@ def train_model(
         f"n-gram {accuracy['ngram']:.4f}, ensemble {accuracy['ensemble']:.4f} "
         f"(weight {weight:.2f}), {minutes:.1f} min"
     )
-    return Report(folder=out, labels=names, val_accuracy=accuracy, minutes=minutes)
+    return Report(
+        folder=out, labels=names, val_accuracy=accuracy, minutes=minutes, similarity=similarity
+    )
 
 
 def _save(

@@ -1,15 +1,18 @@
 """Fine-tune the upper layers of the encoder with a linear head over mean-pooled tokens.
 
 The lower layers stay frozen, so their outputs are computed once and cached; each training step
-then runs only the upper layers. That is what makes several epochs fit a CPU budget.
+then runs only the upper layers. That is what makes several epochs fit a CPU budget. With every
+layer frozen only the head is trained, over the encoder's own mean-pooled states.
 """
 
 import copy
+import hashlib
 import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,6 +36,8 @@ class TrainConfig:
     patience: int = 2
     max_minutes: float = 25.0
     seed: int = 13
+    # Freeze every layer and train the head alone over the encoder's own pooled output.
+    head_only: bool = False
 
     def as_dict(self) -> dict[str, float | int]:
         """The settings as plain values."""
@@ -121,6 +126,115 @@ class Trained:
     head: Head
     history: list[dict[str, float]]
     val_scores: np.ndarray
+    # Mean-pooled states after the frozen layers (train rows, then validation rows): the same
+    # states serving reads for similarity, so repeat detection can be trained on them for free.
+    train_pooled: np.ndarray
+    val_pooled: np.ndarray
+
+
+def pooled(cached: list[torch.Tensor]) -> np.ndarray:
+    """The mean of each text's cached token states."""
+    return np.stack([states.mean(0).numpy() for states in cached]) if cached else np.zeros((0, 0))
+
+
+def pooled_states(
+    encoder: Encoder, ids: list[list[int]], layers: int, cache: Path | None, batch: int = 64
+) -> np.ndarray:
+    """Each text's mean-pooled states after `layers` layers, kept in a cache file when given.
+
+    The base encoder's states of a text never change, so a rebuild (another seed, more data)
+    encodes only the texts it has not seen."""
+    keys = [hashlib.sha1(str((layers, row)).encode()).hexdigest() for row in ids]
+    known: dict[str, np.ndarray] = {}
+    if cache is not None and cache.is_file():
+        with np.load(cache) as stored:
+            known = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    order = sorted(missing, key=lambda i: len(ids[i]))
+    with torch.inference_mode():
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            matrix, mask = encoder.pad([ids[i] for i in chunk])
+            states = mean_pool(encoder.lower(matrix, mask, layers), mask).numpy()
+            for row, i in enumerate(chunk):
+                known[keys[i]] = states[row]
+    if cache is not None and missing:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_name(cache.name + ".partial.npz")
+            np.savez(partial, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+            partial.replace(cache)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return np.stack([known[key] for key in keys]).astype(np.float32)
+
+
+def fit_head(
+    encoder: Encoder,
+    train_ids: list[list[int]],
+    train_labels: list[int],
+    val_ids: list[list[int]],
+    val_labels: list[int],
+    classes: int,
+    config: TrainConfig,
+    progress: Callable[[str], None],
+    cache: Path | None = None,
+) -> Trained:
+    """Train the head alone over the encoder's own mean-pooled states (all layers frozen).
+
+    One pass encodes every text; the epochs then cost milliseconds, and serving reads the
+    same states for similarity."""
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    progress(f"encoding {len(train_ids) + len(val_ids)} texts with the frozen encoder …")
+    layers = encoder.depth
+    train_x = pooled_states(encoder, train_ids, layers, cache)
+    val_x = pooled_states(encoder, val_ids, layers, cache)
+    head = Head(encoder.width, classes)
+    optimizer = torch.optim.AdamW(
+        head.parameters(), lr=config.head_lr, weight_decay=config.weight_decay
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_labels, classes))
+    x, y = torch.tensor(train_x), torch.tensor(train_labels)
+    val_y = np.array(val_labels)
+    best: tuple[float, dict, np.ndarray] | None = None
+    history: list[dict[str, float]] = []
+    stale = 0
+    for epoch in range(1, config.epochs + 1):
+        head.train()
+        order = list(range(len(train_ids)))
+        rng.shuffle(order)
+        running = 0.0
+        for start in range(0, len(order), config.batch_size):
+            rows = order[start : start + config.batch_size]
+            loss = loss_fn(head(x[rows]), y[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            running += loss.item() * len(rows)
+        head.eval()
+        with torch.inference_mode():
+            scores = head(torch.tensor(val_x)).numpy()
+        accuracy = float((scores.argmax(1) == val_y).mean())
+        history.append({"epoch": epoch, "loss": running / len(order), "val_accuracy": accuracy})
+        if best is None or accuracy > best[0]:
+            best, stale = (accuracy, copy.deepcopy(head.state_dict()), scores), 0
+        else:
+            stale += 1
+        if stale >= config.patience:
+            break
+    assert best is not None
+    head.load_state_dict(best[1])
+    head.eval()
+    progress(f"head trained: {len(history)} epochs, best validation accuracy {best[0]:.4f}")
+    return Trained(
+        encoder=encoder,
+        head=head,
+        history=history,
+        val_scores=best[2],
+        train_pooled=train_x,
+        val_pooled=val_x,
+    )
 
 
 def fine_tune(
@@ -132,8 +246,13 @@ def fine_tune(
     classes: int,
     config: TrainConfig,
     progress: Callable[[str], None],
+    cache: Path | None = None,
 ) -> Trained:
     """Train the upper layers and the head; keep the epoch with the best validation accuracy."""
+    if config.head_only:
+        return fit_head(
+            encoder, train_ids, train_labels, val_ids, val_labels, classes, config, progress, cache
+        )
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     start_layer = min(config.frozen_layers, encoder.depth - 1)  # train at least the top layer
@@ -224,4 +343,11 @@ def fine_tune(
     head.load_state_dict(best[2])
     encoder.eval()
     head.eval()
-    return Trained(encoder=encoder, head=head, history=history, val_scores=best[3])
+    return Trained(
+        encoder=encoder,
+        head=head,
+        history=history,
+        val_scores=best[3],
+        train_pooled=pooled(train_cache),
+        val_pooled=pooled(val_cache),
+    )

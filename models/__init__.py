@@ -27,7 +27,7 @@ from models.integration import (
     PlatformCursor,
     RateCounter,
 )
-from models.routing import RoutingDecision, TicketEmbedding
+from models.routing import RepeatLink, RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
     Assignment,
@@ -75,6 +75,7 @@ __all__ = [
     "PeriodStatus",
     "PlatformCursor",
     "RateCounter",
+    "RepeatLink",
     "Role",
     "RoutingDecision",
     "Satisfaction",

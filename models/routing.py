@@ -36,10 +36,30 @@ class RoutingDecision(SQLModel, table=True):
     repeats: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # Every earlier candidate the pair scorer weighed, best first: [{ticket_id, score}], and
+    # how repeats were decided ("pair scorer", or the fallback and why).
+    repeat_scores: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    repeat_method: str | None = Field(default=None, max_length=200)
     # An operator's dispatch judges the decision: right, or wrong with the unit that was right.
     correct: bool | None = None
     corrected_unit: str | None = Field(default=None, max_length=64)
     judged_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class RepeatLink(SQLModel, table=True):
+    """An operator linked a ticket to an earlier one as a repeat, or unlinked it: a decision."""
+
+    __tablename__ = "repeat_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    earlier_id: int = Field(foreign_key="ticket.id")  # linked to, or the link removed
+    linked: bool  # True: confirmed a repeat; False: not a repeat of earlier_id
+    root_id: int | None = Field(default=None, foreign_key="ticket.id")  # the chain's root after
+    score: float | None = None  # the pair scorer's score for the pair at intake, if it had one
+    system_root: int | None = Field(default=None, foreign_key="ticket.id")  # what routing linked
+    user_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
 
 
 class TicketEmbedding(SQLModel, table=True):

@@ -25,4 +25,6 @@ class Unit(SQLModel, table=True):
     short_name: str = Field(max_length=64)
     kind: UnitKind = Field(sa_type=EnumString(UnitKind, 16), index=True)
     duties: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Other names people use for it (市监局, 人社局 …): a 街镇's return reason may name it so.
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
     active: bool = True

@@ -3,11 +3,20 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlmodel import Session, col, select
 
-from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind
+from models import (
+    Enterprise,
+    RepeatLink,
+    RoutingDecision,
+    Ticket,
+    TicketEmbedding,
+    Unit,
+    UnitKind,
+)
 from routing.repeats import from_bytes, overlap
 from routing.service import proposal
 
@@ -84,6 +93,47 @@ def feedback(session: Session, *, since: datetime, until: datetime) -> list[dict
             "label": label,
             "proposed": proposal(decision) or "",
             "model_version": decision.model_version or "",
+        }
+    return list(rows.values())
+
+
+def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The pairs operators settled (linked as a repeat, or unlinked), as the pair scorer's
+    training rows: both texts and what intake knew of the pair. The latest word on a pair wins."""
+    query = (
+        select(RepeatLink)
+        .where(col(RepeatLink.created_at) >= since, col(RepeatLink.created_at) < until)
+        .order_by(col(RepeatLink.id))
+    )
+    links = list(session.exec(query))
+    ids = {link.ticket_id for link in links} | {link.earlier_id for link in links}
+    tickets = {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))}
+    tops: dict[int, str] = {}
+    decisions = select(RoutingDecision.ticket_id, RoutingDecision.candidates).where(
+        col(RoutingDecision.ticket_id).in_(ids), RoutingDecision.trigger == "intake"
+    )
+    for ticket_id, candidates in session.exec(decisions):
+        if candidates:
+            tops.setdefault(ticket_id, candidates[0]["unit"])
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    for link in links:
+        new, old = tickets.get(link.ticket_id), tickets.get(link.earlier_id)
+        if new is None or old is None:
+            continue
+        rows[(link.ticket_id, link.earlier_id)] = {
+            "kind": "repeat",
+            "ticket": link.ticket_id,
+            "earlier": link.earlier_id,
+            "text": " ".join(p for p in (new.title, new.text) if p),
+            "earlier_text": " ".join(p for p in (old.title, old.text) if p),
+            "repeat": link.linked,
+            "gap_days": round((new.received_at - old.received_at).total_seconds() / 86400, 3),
+            "earlier_answered": old.reply is not None,
+            "same_phone": new.contact_phone == old.contact_phone,
+            "same_address": new.address == old.address,
+            "same_top_unit": tops.get(link.ticket_id) is not None
+            and tops.get(link.ticket_id) == tops.get(link.earlier_id),
+            "score": link.score,
         }
     return list(rows.values())
 

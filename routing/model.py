@@ -9,6 +9,7 @@ import numpy as np
 
 from classifier.inference import Classifier
 from classifier.registry import ActiveModel, active_name
+from classifier.repeat_scorer import RepeatScorer
 
 log = logging.getLogger("qisu.routing")
 _lock = threading.Lock()
@@ -24,6 +25,8 @@ class Analysis:
     model_version: str
     probabilities: dict[str, float]
     embedding: np.ndarray
+    repeat_scorer: RepeatScorer | None = None
+    repeat_scorer_failure: str | None = None  # why there is none
 
 
 class ModelUnavailable(Exception):
@@ -96,6 +99,8 @@ def _analysis(model: Classifier, probabilities: np.ndarray, embedding: np.ndarra
         model_version=model.version,
         probabilities=dict(zip(model.labels, map(float, probabilities), strict=True)),
         embedding=embedding,
+        repeat_scorer=model.repeat_scorer,
+        repeat_scorer_failure=model.repeat_scorer_failure,
     )
 
 

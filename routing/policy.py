@@ -15,6 +15,7 @@ UNREADABLE = "unreadable text"
 OUTSIDE = "outside Jiading"
 NO_LOCALITY = "no 街镇"
 SUPERVISOR = "supervisor"
+NAMED = "named by return"  # a returning 街镇's reason names the unit it belongs to
 LINE = "line unit"
 SCREENED = "screened"
 TERRITORIAL_RULE = "territorial"
@@ -42,6 +43,7 @@ class Inputs:
     returns: int = 0
     failure: str | None = None
     readable: bool = True
+    named: tuple[str, ...] = ()  # units the returning 街镇's reason names (市监局, 人社局 …)
 
 
 @dataclass(frozen=True)
@@ -82,20 +84,29 @@ def decide(inputs: Inputs, settings: RoutingSettings) -> Decision:
     line = [c for c in ranked if c.unit in inputs.line_units]
     best_line = line[0] if line else None
     raw = inputs.probabilities
+    if inputs.exclude_territorial:
+        chosen = _named(inputs, line, settings)
+        if chosen is not None:
+            return _lead(chosen, NAMED, inputs, top3, screened, f"the return names {chosen.unit}")
     if inputs.exclude_territorial and (
         best_line is None or raw.get(best_line.unit, 0.0) < settings.plausible_threshold
     ):
         return triage(SUPERVISOR, "a 街镇 returned it and no line unit is plausible")
     if inputs.locality.source == "outside Jiading":
         return triage(OUTSIDE, f"the address lies outside Jiading ({inputs.locality.matched})")
-    if where is None:
-        return triage(NO_LOCALITY, "the address names no 街镇 and the enterprise has none")
+    # A line unit's authority does not depend on where: it leads without a 街镇 (item 52), and
+    # the 街镇 assists once the locality is known (a later address, the registry, the desk).
     if best_line and best_line.probability >= settings.lead_threshold:
         return _lead(best_line, LINE, inputs, top3, screened)
     if screened and best_line and best_line.probability >= settings.screened_threshold:
         return _lead(best_line, SCREENED, inputs, top3, screened)
     territorial = raw.get(TERRITORIAL, 0.0)
     if not inputs.exclude_territorial and territorial >= settings.territorial_threshold:
+        if where is None:  # only a territorial matter needs its 街镇 to lead
+            return triage(
+                NO_LOCALITY,
+                "a territorial matter, but the address names no 街镇 and the enterprise has none",
+            )
         return Decision(
             TERRITORIAL_RULE, where, [], where, round(territorial, 6), top3, screened, []
         )
@@ -118,9 +129,24 @@ def _ranked(inputs: Inputs) -> list[Candidate]:
     )
 
 
+def _named(inputs: Inputs, line: list[Candidate], settings: RoutingSettings) -> Candidate | None:
+    """The first unit the return's reason names that may lead, if the model finds it plausible."""
+    odds = {c.unit: c for c in line}
+    for unit in inputs.named:
+        candidate = odds.get(unit)
+        if candidate is not None and candidate.probability >= settings.named_threshold:
+            return candidate
+    return None
+
+
 def _lead(
-    best: Candidate, rule: str, inputs: Inputs, top3: list[Candidate], screened: list[str]
+    best: Candidate,
+    rule: str,
+    inputs: Inputs,
+    top3: list[Candidate],
+    screened: list[str],
+    *reasons: str,
 ) -> Decision:
     where = inputs.locality.subdistrict
     assist = [where] if where and best.unit in inputs.on_site_units else []
-    return Decision(rule, best.unit, assist, where, best.probability, top3, screened, [])
+    return Decision(rule, best.unit, assist, where, best.probability, top3, screened, list(reasons))

@@ -1,17 +1,21 @@
 """Repeat complaints: earlier tickets of the same enterprise, phone or address with a close text."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import Row, func, or_, select
 from sqlmodel import Session, col
 
-from models import Ticket, TicketEmbedding
+from classifier import pairs
+from classifier.repeat_scorer import PairFacts, RepeatScorer, features
+from models import RoutingDecision, Ticket, TicketEmbedding
+from routing.settings import RoutingSettings
 
 DTYPE = np.float16  # 768 bytes a ticket; cosine error below 1e-3
-_NOT_WORD = re.compile(r"[^\w]|_")
 
 
 @dataclass(frozen=True)
@@ -35,49 +39,60 @@ def from_bytes(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=DTYPE).astype(np.float32)
 
 
-def _bigrams(text: str) -> set[str]:
-    letters = _NOT_WORD.sub("", text)
-    return {letters[i : i + 2] for i in range(len(letters) - 1)}
-
-
 def overlap(a: str, b: str) -> float:
     """Share of the shorter text's character pairs found in the other (0 to 1)."""
-    first, second = _bigrams(a), _bigrams(b)
-    return len(first & second) / min(len(first), len(second)) if first and second else 0.0
+    return pairs.overlap(a, b)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every candidate weighed, best first, the ones that count as repeats, and how."""
+
+    matches: list[Match]  # the repeats, best first
+    weighed: list[Match]  # every candidate with its score, best first
+    method: str  # "pair scorer", or the fallback blend and why
+
+
+@dataclass(frozen=True)
+class NewAppeal:
+    """What the repeat check knows of the new appeal."""
+
+    text: str
+    vector: np.ndarray
+    top_unit: str | None
+    enterprise_code: str | None
+    phone: str | None
+    address: str | None
+    at: datetime
 
 
 def find(
     session: Session,
     *,
-    text: str,
-    vector: np.ndarray,
-    embedding_weight: float,
-    enterprise_code: str | None,
-    phone: str | None,
-    address: str | None,
-    at: datetime,
-    window_days: int,
-    similarity: float,
-    limit: int,
+    appeal: NewAppeal,
+    scorer: RepeatScorer | None,
+    scorer_failure: str | None,
+    settings: RoutingSettings,
     exclude_id: int | None = None,
-) -> list[Match]:
-    """Earlier tickets sharing the enterprise, phone or address within the window, closest first.
+) -> Scored:
+    """Earlier tickets sharing the enterprise, phone or address within the window, scored.
 
-    Similarity blends the embeddings' cosine with the character pairs the texts share: the
-    small encoder alone rates two different matters of one enterprise and one unit nearly as
-    close as a matter raised again in other words (bench/routing.py measures both).
+    The pair scorer weighs each candidate from what intake knows (repeat_scorer.FEATURES);
+    without one, the old blend of the embeddings' cosine and the share of character pairs
+    decides, and the decision says why.
     """
     shared = [
         column == value
         for column, value in (
-            (col(Ticket.enterprise_code), enterprise_code),
-            (col(Ticket.contact_phone), phone),
-            (col(Ticket.address), address),
+            (col(Ticket.enterprise_code), appeal.enterprise_code),
+            (col(Ticket.contact_phone), appeal.phone),
+            (col(Ticket.address), appeal.address),
         )
         if value
     ]
+    method = "pair scorer" if scorer is not None else f"blend (no pair scorer: {scorer_failure})"
     if not shared:
-        return []
+        return Scored([], [], method)
     query = (
         select(
             col(Ticket.id),
@@ -86,32 +101,73 @@ def find(
             col(Ticket.lead_unit),
             col(Ticket.title),
             col(Ticket.text),
+            col(Ticket.contact_phone),
+            col(Ticket.address),
+            col(Ticket.reply),
             col(TicketEmbedding.vector),
         )
         .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
-        .where(or_(*shared), col(Ticket.received_at) >= at - timedelta(days=window_days))
-        .where(col(Ticket.received_at) <= at)
+        .where(
+            or_(*shared),
+            col(Ticket.received_at) >= appeal.at - timedelta(days=settings.repeat_window_days),
+        )
+        .where(col(Ticket.received_at) <= appeal.at)
         .order_by(col(Ticket.received_at).desc())
-        .limit(limit)
+        .limit(settings.candidate_limit)
     )
     if exclude_id is not None:
         query = query.where(col(Ticket.id) != exclude_id)
     rows = session.execute(query).all()
     if not rows:
-        return []
+        return Scored([], [], method)
     matrix = np.stack([from_bytes(row.vector) for row in rows])
-    cosines = matrix @ vector.astype(np.float32)
-    scores = [
-        embedding_weight * float(cosine)
-        + (1 - embedding_weight) * overlap(text, f"{row.title or ''} {row.text}")
-        for row, cosine in zip(rows, cosines, strict=True)
-    ]
-    found = [
-        Match(row.id, row.repeat_of or row.id, float(s), row.received_at, row.lead_unit)
-        for row, s in zip(rows, scores, strict=True)
-        if s >= similarity
-    ]
-    return sorted(found, key=lambda m: -m.similarity)
+    cosines = matrix @ appeal.vector.astype(np.float32)
+    texts = [f"{row.title or ''} {row.text}".strip() for row in rows]
+    if scorer is not None:
+        tops = _top_units(session, rows)
+        facts = [
+            PairFacts(
+                cosine=float(cosine),
+                new_text=appeal.text,
+                earlier_text=text,
+                same_top_unit=appeal.top_unit is not None and tops.get(row.id) == appeal.top_unit,
+                gap_days=(appeal.at - row.received_at).total_seconds() / 86400,
+                earlier_answered=row.reply is not None,
+                same_phone=bool(appeal.phone) and row.contact_phone == appeal.phone,
+                same_address=bool(appeal.address) and row.address == appeal.address,
+            )
+            for row, cosine, text in zip(rows, cosines, texts, strict=True)
+        ]
+        scores = [float(s) for s in scorer.score([features(f) for f in facts])]
+        threshold = settings.repeat_threshold
+    else:
+        weight = settings.repeat_embedding_weight
+        scores = [
+            weight * float(cosine) + (1 - weight) * overlap(appeal.text, text)
+            for cosine, text in zip(cosines, texts, strict=True)
+        ]
+        threshold = settings.repeat_similarity
+    weighed = sorted(
+        (
+            Match(row.id, row.repeat_of or row.id, s, row.received_at, row.lead_unit)
+            for row, s in zip(rows, scores, strict=True)
+        ),
+        key=lambda m: -m.similarity,
+    )
+    return Scored([m for m in weighed if m.similarity >= threshold], weighed, method)
+
+
+def _top_units(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
+    """Each earlier ticket's top unit as routing saw it at intake (territorial for a 街镇)."""
+    ids = [row.id for row in rows]
+    query = select(col(RoutingDecision.ticket_id), col(RoutingDecision.candidates)).where(
+        col(RoutingDecision.ticket_id).in_(ids), col(RoutingDecision.trigger) == "intake"
+    )
+    tops: dict[int, str] = {}
+    for ticket_id, candidates in session.execute(query).all():
+        if candidates:
+            tops.setdefault(ticket_id, candidates[0]["unit"])
+    return tops
 
 
 def chain_size(session: Session, *, root_id: int) -> int:

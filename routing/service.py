@@ -1,7 +1,7 @@
 """Routing a ticket: locality, the classifier, repeats and screening, then item 52's decision."""
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -11,6 +11,8 @@ from core import metrics
 from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind, utcnow
 from routing import locality, model, repeats, screening
 from routing.policy import Decision, Inputs, decide
+from routing.repeats import Match
+from routing.returns import named_units
 from routing.settings import RoutingSettings, get_routing_settings
 
 log = logging.getLogger("qisu.routing")
@@ -24,7 +26,9 @@ class Assessment:
     locality: locality.Locality
     model_version: str | None
     embedding: np.ndarray | None
-    repeats: list[repeats.Match]
+    repeats: list[Match]
+    weighed: list[Match] = field(default_factory=list)  # every candidate, scored
+    repeat_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def assess(
     exclude_territorial: bool = False,
     flags: tuple[str, ...] = (),
     returns: int = 0,
+    reason: str | None = None,
     settings: RoutingSettings | None = None,
 ) -> Assessment:
     """Everything routing concludes about an appeal, read-only."""
@@ -77,22 +82,26 @@ def assess(
         except model.ModelUnavailable as exc:
             log.warning("routing without a model: %s", exc)
             failure = str(exc)
-    found: list[repeats.Match] = []
+    scored = repeats.Scored([], [], "no model")
     if analysis is not None:
-        found = repeats.find(
+        top = max(analysis.probabilities, key=analysis.probabilities.__getitem__, default=None)
+        scored = repeats.find(
             session,
-            text=appeal.words,
-            vector=analysis.embedding,
-            embedding_weight=settings.repeat_embedding_weight,
-            enterprise_code=appeal.enterprise_code,
-            phone=appeal.phone,
-            address=appeal.address,
-            at=appeal.at,
-            window_days=settings.repeat_window_days,
-            similarity=settings.repeat_similarity,
-            limit=settings.candidate_limit,
+            appeal=repeats.NewAppeal(
+                text=appeal.words,
+                vector=analysis.embedding,
+                top_unit=top,
+                enterprise_code=appeal.enterprise_code,
+                phone=appeal.phone,
+                address=appeal.address,
+                at=appeal.at,
+            ),
+            scorer=analysis.repeat_scorer,
+            scorer_failure=analysis.repeat_scorer_failure,
+            settings=settings,
             exclude_id=exclude_id,
         )
+    found = scored.matches
     screened = list(flags)
     for flag in ([screening.REPEAT] if found else []) + screening.text_flags(appeal.words):
         if flag not in screened:
@@ -107,6 +116,7 @@ def assess(
         returns=returns,
         failure=failure,
         readable=readable,
+        named=tuple(named_units(session, reason=reason)) if reason and exclude_territorial else (),
     )
     return Assessment(
         decision=decide(inputs, settings),
@@ -114,6 +124,8 @@ def assess(
         model_version=analysis.model_version if analysis else None,
         embedding=analysis.embedding if analysis else None,
         repeats=found,
+        weighed=scored.weighed,
+        repeat_method=scored.method,
     )
 
 
@@ -153,6 +165,11 @@ def record(
             {"ticket_id": m.ticket_id, "root_id": m.root_id, "similarity": round(m.similarity, 4)}
             for m in assessment.repeats[:5]
         ],
+        repeat_scores=[
+            {"ticket_id": m.ticket_id, "score": round(m.similarity, 4)}
+            for m in assessment.weighed[:5]
+        ],
+        repeat_method=assessment.repeat_method,
     )
     session.add(row)
     metrics.ROUTING_DECISIONS.labels(decision.rule, trigger).inc()

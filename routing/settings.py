@@ -1,4 +1,4 @@
-"""Routing's thresholds and windows (prefix QISU_ROUTING_), tuned on bench/data/routing-eval."""
+"""Routing's thresholds and windows (prefix QISU_ROUTING_), chosen on routing-eval-v2/dev.yaml."""
 
 from functools import lru_cache
 
@@ -15,11 +15,14 @@ class RoutingSettings(BaseSettings):
     # Serve the encoder with int8 weights: about twice as fast, a little less accurate.
     quantized: bool = False
     # A line unit leads on its own above this probability...
-    lead_threshold: float = Field(default=0.55, ge=0, le=1)
+    lead_threshold: float = Field(default=0.60, ge=0, le=1)
     # ...and a screened ticket (repeat, returned, legacy, 街镇 cannot solve) at this lower one.
-    screened_threshold: float = Field(default=0.35, ge=0, le=1)
+    screened_threshold: float = Field(default=0.40, ge=0, le=1)
     # A territorial (属地) matter goes to the address's 街镇 above this probability.
-    territorial_threshold: float = Field(default=0.55, ge=0, le=1)
+    territorial_threshold: float = Field(default=0.60, ge=0, le=1)
+    # A unit a returning 街镇's reason names leads the re-route from this probability (among the
+    # line units); 0 takes the 街镇's word whatever the classifier thinks.
+    named_threshold: float = Field(default=0.0, ge=0, le=1)
     # Below this, no line unit is plausible and a returned ticket goes to a supervisor.
     plausible_threshold: float = Field(default=0.10, ge=0, le=1)
     # Line units whose matters are on site, so the address's 街镇 assists when they lead.
@@ -30,8 +33,10 @@ class RoutingSettings(BaseSettings):
     ]  # fmt: skip
     # Repeats: earlier tickets of the same enterprise, phone or address within the window...
     repeat_window_days: int = Field(default=180, ge=1)
-    # ...whose similarity reaches this: the embeddings' cosine with this weight, the share of
-    # character pairs the texts have in common with the rest (1 = the cosine alone).
+    # ...that the pair scorer (the model folder's repeats.json) rates at least this likely...
+    repeat_threshold: float = Field(default=0.4, ge=0, le=1)
+    # ...or, without a pair scorer, whose similarity reaches this: the embeddings' cosine with
+    # this weight, the share of character pairs the texts have in common with the rest.
     repeat_similarity: float = Field(default=0.42, ge=0, le=1)
     repeat_embedding_weight: float = Field(default=0.4, ge=0, le=1)
     # From this repeat count on, a repeat is escalated (督办) and flagged to supervisors.

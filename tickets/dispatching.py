@@ -1,22 +1,24 @@
 """分拨: assigning units to a ticket, by an operator or by routing (item 52) on its own."""
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models import (
     Assignment,
     AssignmentRole,
+    Enterprise,
     Notification,
     Stage,
     Ticket,
     TicketStatus,
     Unit,
     UnitKind,
+    User,
     utcnow,
 )
 from routing import repeats
 from routing import service as routing_service
 from routing.settings import get_routing_settings
-from tickets import audit, deadlines
+from tickets import audit, deadlines, repository
 from tickets.policy import current_policy
 
 WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
@@ -91,7 +93,13 @@ def apply_routing(
     trigger: str,
 ) -> None:
     """Store routing's decision and act on it: dispatch, or call a supervisor in."""
+    enterprise = session.get(Enterprise, ticket.enterprise_code)
+    knew = enterprise.subdistrict if enterprise else None
     row = routing_service.record(session, ticket=ticket, assessment=assessment, trigger=trigger)
+    if enterprise is not None and knew is None and enterprise.subdistrict is not None:
+        add_locality(
+            session, enterprise_code=enterprise.credit_code, subdistrict=enterprise.subdistrict
+        )
     decision = assessment.decision
     if trigger == "intake" and ticket.repeat_of and ticket.escalation_level:
         _notify_supervisors(
@@ -146,3 +154,48 @@ def dispatch_by(
     # Judge first: its query would flush the ticket's changes early, costing a second version.
     routing_service.judge(session, ticket_id=ticket.id or 0, lead_unit=lead.code, kind=lead.kind)
     assign(session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict)
+
+
+_OPEN = (TicketStatus.DISPATCHED, TicketStatus.ACKNOWLEDGED, TicketStatus.CONTACTED)
+
+
+def add_locality(session: Session, *, enterprise_code: str, subdistrict: str) -> None:
+    """The registry learnt the enterprise's 街镇: its open tickets that lacked one get it, and the
+    街镇 assists where the lead's matters are on site (item 52: the line unit led without it)."""
+    query = select(Ticket).where(
+        col(Ticket.enterprise_code) == enterprise_code,
+        col(Ticket.subdistrict).is_(None),
+        col(Ticket.status).in_(_OPEN),
+    )
+    for ticket in list(session.exec(query)):
+        set_locality(session, ticket=ticket, subdistrict=subdistrict, user=None)
+
+
+def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: User | None) -> None:
+    """The ticket's 街镇 is now known: it assists an open ticket whose lead works on site."""
+    before = audit.snapshot(ticket)
+    ticket.subdistrict = subdistrict
+    assists: list[str] = []
+    live = repository.active_assignments(session, ticket_id=ticket.id or 0)
+    on_site = set(get_routing_settings().on_site_units)
+    if (
+        ticket.status in _OPEN
+        and ticket.lead_unit in on_site
+        and subdistrict not in {a.unit_code for a in live}
+    ):
+        session.add(
+            Assignment(ticket_id=ticket.id or 0, unit_code=subdistrict, role=AssignmentRole.ASSIST)
+        )
+        assists = [subdistrict]
+    ticket.updated_at = utcnow()
+    session.add(ticket)
+    session.flush()
+    audit.record(
+        session,
+        ticket=ticket,
+        user=user,
+        action="locality",
+        before={**before, "assist_units": []},
+        note=f"the 街镇 is now known: {subdistrict}",
+        extra={"assist_units": assists},
+    )

@@ -10,7 +10,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
 from core.validation import MAX_OFFSET, Instant, PathId
 from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
-from tickets import kpis, presenters, repository, service
+from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.credit_code import normalize_credit_code
 from tickets.lights import Light
 from tickets.policy import current_policy
@@ -22,8 +22,10 @@ from tickets.schemas import (
     EnterpriseDetail,
     EventPublic,
     ExtensionRequestIn,
+    LocalityIn,
     NoteIn,
     PauseIn,
+    RepeatOfIn,
     ReplyIn,
     ReturnIn,
     TicketCreate,
@@ -212,6 +214,35 @@ def dispatch(
         version=body.version,
     )
     return presenters.present_ticket(session, ticket, viewer=user)
+
+
+@router.post("/tickets/{ticket_id}/locality", response_model=TicketPublic)
+def set_locality(
+    ticket_id: int, body: LocalityIn, session: SessionDep, user: DeskUser
+) -> TicketPublic:
+    """Name the 街镇 of a ticket dispatched without one; it assists on-site matters."""
+    ticket = service.set_subdistrict(
+        session, ticket_id=ticket_id, user=user, subdistrict=body.subdistrict, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.post("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
+def link_repeat(
+    ticket_id: int, body: RepeatOfIn, session: SessionDep, user: DeskUser
+) -> TicketPublic:
+    """The ticket repeats an earlier one (an operator's correction of repeat detection)."""
+    ticket = repeat_links.link(
+        session, ticket_id=ticket_id, earlier_id=body.ticket_id, user=user, version=body.version
+    )
+    return presenters.present_ticket(session, ticket)
+
+
+@router.delete("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
+def unlink_repeat(ticket_id: int, session: SessionDep, user: DeskUser) -> TicketPublic:
+    """The ticket is not a repeat: it leaves its chain."""
+    ticket = repeat_links.unlink(session, ticket_id=ticket_id, user=user)
+    return presenters.present_ticket(session, ticket)
 
 
 @router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketPublic)

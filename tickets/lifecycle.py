@@ -74,6 +74,8 @@ TRANSITIONS: dict[str, Transition] = {
     # Awaiting the enterprise stops the clocks (the status stays as it is).
     "pause": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
     "resume": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
+    # The desk names the 街镇 of a ticket that was dispatched without one (item 52).
+    "locality": _t({S.DISPATCHED, S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.DESK),
     # Satisfied callbacks wait for 结案; unsatisfied ones reopen (重办).
     "callback": _t({S.REPLIED}, None, Actor.DESK),
     # The desk may also close a ticket that is no appeal at all, or whose callback cannot be made.

@@ -80,9 +80,12 @@ def present_tickets(
         decisions = repository.latest_decisions(session, ticket_ids=[t.id for t in tickets if t.id])
     # The lights come from the same SQL that listings filter on and the workbench counts.
     states = repository.clock_states(session, ticket_ids=[t.id for t in tickets if t.id])
+    roots = {t.repeat_of or t.id or 0 for t in tickets} - {0}
+    chains = repository.repeat_chains(session, roots=roots)
     result = []
     for ticket in tickets:
         own = assignments.get(ticket.id or 0, [])
+        chain = chains.get(ticket.repeat_of or ticket.id or 0, [])
         rows = clocks.get(ticket.id or 0, [])
         shown = {row.id: _deadline(row) for row in rows}
         light, next_id = states.get(ticket.id or 0, (None, None))
@@ -90,6 +93,7 @@ def present_tickets(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
                 deadlines=list(shown.values()),
+                repeat_chain=chain if len(chain) > 1 else [],
                 routing=_routing(decisions.get(ticket.id or 0)),
                 overdue=light == Light.RED,
                 light=light,
@@ -115,7 +119,9 @@ def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
     if row is None:
         return None
     return RoutingPublic(
-        **row.model_dump(exclude={"id", "ticket_id", "created_at", "candidates", "repeats"}),
+        **row.model_dump(
+            exclude={"id", "ticket_id", "created_at", "candidates", "repeats", "repeat_scores"}
+        ),
         candidates=[CandidatePublic(**c) for c in row.candidates],
         repeats=[RepeatPublic(**r) for r in row.repeats],
         decided_at=row.created_at,

@@ -281,3 +281,19 @@ def events_of(session: Session, *, ticket_id: int) -> list[TicketEvent]:
     """The ticket's audit trail in the order it happened."""
     query = select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
     return list(session.exec(query.order_by(col(TicketEvent.id))))
+
+
+def repeat_chains(session: Session, *, roots: set[int]) -> dict[int, list[int]]:
+    """Each chain's tickets, root first, then its repeats as they came in."""
+    if not roots:
+        return {}
+    query = (
+        select(Ticket.id, Ticket.repeat_of)
+        .where(col(Ticket.id).in_(roots) | col(Ticket.repeat_of).in_(roots))
+        .order_by(col(Ticket.received_at), col(Ticket.id))
+    )
+    out: dict[int, list[int]] = {root: [root] for root in roots}
+    for ticket_id, repeat_of in session.exec(query):
+        if repeat_of is not None and ticket_id is not None:
+            out[repeat_of].append(ticket_id)
+    return out

@@ -102,6 +102,18 @@ class ReturnIn(Versioned):
     reason: Note
 
 
+class LocalityIn(Versioned):
+    """The desk names the ticket's 街镇."""
+
+    subdistrict: str = Field(min_length=1, max_length=64)
+
+
+class RepeatOfIn(Versioned):
+    """An operator says which earlier ticket this one repeats."""
+
+    ticket_id: int = Field(ge=1, description="The earlier ticket.")
+
+
 class PauseIn(Versioned):
     """The lead unit awaits the enterprise (材料, a site visit date) and says what for."""
 
@@ -213,6 +225,9 @@ class RoutingPublic(BaseModel):
     repeats: list[RepeatPublic] = Field(
         description="The earlier tickets it repeats, closest first."
     )
+    repeat_method: str | None = Field(
+        default=None, description="How repeats were decided: the pair scorer, or the fallback."
+    )
     model_version: str | None
     locality_source: str
     trigger: str
@@ -245,6 +260,10 @@ class TicketPublic(BaseModel):
     assignments: list[AssignmentPublic]
     repeat_of: int | None
     repeat_count: int
+    repeat_chain: list[int] = Field(
+        default_factory=list,
+        description="Its repeat chain: the root first, then the repeats as they came in.",
+    )
     routing: RoutingPublic | None
     escalation_level: int
     deadlines: list[DeadlinePublic]

@@ -355,8 +355,25 @@ def return_ticket(
             exclude_territorial=by_subdistrict,
             flags=(screening.RETURNED,) if by_subdistrict else (),
             returns=ticket.return_count,
+            reason=reason,
         )
         dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="return")
+    return ticket
+
+
+def set_subdistrict(
+    session: Session, *, ticket_id: int, user: User, subdistrict: str, version: int | None = None
+) -> Ticket:
+    """The desk names the ticket's 街镇 (it led without one): it assists where work is on site."""
+    ticket, _, _ = _begin(
+        session, ticket_id=ticket_id, user=user, action="locality", version=version
+    )
+    area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
+    if area.kind != UnitKind.SUBDISTRICT:
+        raise InvalidInput(f"{subdistrict} is not a 街镇", field="subdistrict")
+    if ticket.subdistrict == subdistrict:
+        raise Conflict(f"ticket {ticket_id} is already in {subdistrict}")
+    dispatching.set_locality(session, ticket=ticket, subdistrict=subdistrict, user=user)
     return ticket
 
 

@@ -15,6 +15,7 @@ class UnitIn(BaseModel):
     short_name: str | None = Field(default=None, max_length=64)
     kind: UnitKind
     duties: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
 
 
 class RegistryFile(BaseModel):

@@ -36,6 +36,7 @@ def load_registry(session: Session, *, path: Path = DEFAULT_REGISTRY) -> int:
             code=item.code, name=item.name, short_name=item.name, kind=item.kind
         )
         unit.name, unit.kind, unit.duties = item.name, item.kind, item.duties
+        unit.aliases = item.aliases
         unit.short_name = item.short_name or item.name
         unit.active = True
         session.add(unit)

@@ -80,12 +80,15 @@ def test_build_default_trains_evaluates_and_activates_once(
     get_classifier_settings.cache_clear()
     code, output = invoke("model", "build-default", "--if-missing")
     assert code == 0, output
-    assert "1550 bootstrap appeals" in output and "held-out matters (310 appeals)" in output
+    assert "7392 bootstrap appeals" in output and "held-out matters (330 appeals)" in output
+    assert "repeat scorer: " in output
     name = active_name(models_dir)
     assert name and name.startswith("jiading-")
     card = json.loads((models_dir / name / "model.json").read_text(encoding="utf-8"))
-    assert len(card["labels"]) == 31 and "territorial" in card["labels"]
+    assert len(card["labels"]) == 33 and "territorial" in card["labels"]
+    assert card["similarity"]["layer"] == 2  # the tiny BERT's own last layer
+    assert (models_dir / name / "repeats.json").is_file()
     assert set(card["evaluation"]["accuracy"]) == {"ensemble", "encoder", "ngram"}
-    # The n-gram model alone already separates the written matters well above chance (1/31).
+    # The n-gram model alone already separates the written matters well above chance (1/33).
     assert card["evaluation"]["accuracy"]["ensemble"] > 0.5
     assert invoke("model", "build-default", "--if-missing") == (0, f"model {name} is active\n")

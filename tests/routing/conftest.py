@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from classifier import bootstrap
+from classifier import bootstrap, default_model
 from classifier.pipeline import train_model
 from classifier.training import TrainConfig
 from core.config import Settings
@@ -20,19 +20,29 @@ VERSION = "jiading-test"
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model registry whose active model was trained on the bootstrap corpus."""
-    texts, labels = bootstrap.corpus(held_out=False)
+    """A model registry whose active model and repeat scorer were trained on the first-written
+    bootstrap matters (follow-ups included; the whole corpus would slow the suite down)."""
+    rows = bootstrap.renderings(held_out=False, styles=bootstrap.STYLES, more=False)
+    texts, labels = [r.text for r in rows], [r.label for r in rows]
     spare = "".join(chr(c) for c in range(0x4E00, 0x9FA6))  # every common Chinese character
     base = build_tiny_bert(tmp_path_factory.mktemp("tiny-jiading"), set(spare))
     models = tmp_path_factory.mktemp("models")
     config = TrainConfig(max_tokens=64, frozen_layers=1, epochs=2, batch_size=32, seed=3)
-    train_model(
+    report = train_model(
         texts,
         labels,
         base=base,
         out=models / VERSION,
         config=config,
         fingerprint="tests",
+        progress=lambda _: None,
+    )
+    default_model.fit_repeat_scorer(
+        models / VERSION,
+        rows,
+        report.similarity,
+        confirmed=None,
+        threads=2,
         progress=lambda _: None,
     )
     (models / "ACTIVE").write_text(VERSION + "\n", encoding="utf-8")

@@ -7,7 +7,8 @@ from routing.policy import Inputs, decide
 from routing.screening import LEGACY, RETURNED
 from routing.settings import RoutingSettings
 
-SETTINGS = RoutingSettings()
+# The rules at fixed thresholds (the defaults are chosen on the dev set and may move).
+SETTINGS = RoutingSettings(lead_threshold=0.55, screened_threshold=0.35, territorial_threshold=0.55)
 LINE = frozenset({"market_regulation", "tax", "urban_management", "hrss"})
 ANTING = Locality("anting", "name", "安亭镇")
 
@@ -87,7 +88,10 @@ def test_no_plausible_line_unit_after_a_return_or_a_second_return_goes_to_a_supe
         ({"probabilities": None, "failure": "OSError: gone"}, "model failed"),
         ({"readable": False}, "unreadable text"),
         ({"locality": Locality(None, "outside Jiading", "闵行区")}, "outside Jiading"),
-        ({"locality": Locality(None, "unknown")}, "no 街镇"),
+        (
+            {"locality": Locality(None, "unknown"), "probabilities": {"territorial": 0.9}},
+            "no 街镇",
+        ),
     ],
 )
 def test_what_routing_cannot_settle_waits_in_triage_with_its_reason(
@@ -97,3 +101,38 @@ def test_what_routing_cannot_settle_waits_in_triage_with_its_reason(
     decision = decide(inputs(**fields), SETTINGS)  # type: ignore[arg-type]
     assert (decision.rule, decision.lead_unit) == (rule, None)
     assert decision.reasons and all(decision.reasons)
+
+
+def test_a_confident_line_unit_leads_without_a_town_and_nobody_assists_yet() -> None:
+    # Item 52 without a 街镇 (issue 13, item 4): the line unit's authority does not depend on it.
+    nowhere = Locality(None, "unknown")
+    decision = decide(
+        inputs({"urban_management": 0.9, "territorial": 0.1}, locality=nowhere), SETTINGS
+    )
+    assert (decision.rule, decision.lead_unit, decision.assist_units, decision.subdistrict) == (
+        "line unit",
+        "urban_management",
+        [],
+        None,
+    )
+    screened = inputs({"hrss": 0.4, "territorial": 0.3}, locality=nowhere, screened_by=(LEGACY,))
+    assert decide(screened, SETTINGS).lead_unit == "hrss"
+    unsure = decide(inputs({"hrss": 0.4, "territorial": 0.3}, locality=nowhere), SETTINGS)
+    assert (unsure.rule, unsure.lead_unit) == ("triage", None)
+
+
+def test_a_unit_the_returning_town_names_leads_the_reroute() -> None:
+    probabilities = {"territorial": 0.6, "urban_management": 0.3, "tax": 0.05, "hrss": 0.05}
+    returned = inputs(
+        probabilities, exclude_territorial=True, screened_by=(RETURNED,), returns=1, named=("hrss",)
+    )
+    decision = decide(returned, SETTINGS)
+    assert (decision.rule, decision.lead_unit) == ("named by return", "hrss")
+    assert decision.reasons == ["the return names hrss"]
+    # A name the registry does not hold as a line unit changes nothing.
+    other = decide(
+        inputs(probabilities, exclude_territorial=True, returns=1, named=("x",)), SETTINGS
+    )
+    assert (other.rule, other.lead_unit) == ("line unit", "urban_management")
+    strict = SETTINGS.model_copy(update={"named_threshold": 0.5})
+    assert decide(returned, strict).lead_unit == "urban_management"

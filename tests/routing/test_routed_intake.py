@@ -41,7 +41,7 @@ def test_a_clear_appeal_is_dispatched_to_its_line_unit(
     assert routing["model_version"] == "jiading-test" and routing["locality_source"] == "name"
     assert routing["candidates"][0]["unit"] == "market_regulation"
     assert len(routing["candidates"]) == 3
-    assert routing["confidence"] >= 0.55
+    assert routing["confidence"] >= 0.6
     assert [d["stage"] for d in ticket["deadlines"]][:3] == ["acknowledge", "contact", "reply"]
     events = routed.get(f"/api/v1/tickets/{ticket['id']}/events", headers=operator).json()
     assert [e["action"] for e in events] == ["received", "dispatch"]
@@ -65,7 +65,7 @@ def test_repeats_link_to_the_root_count_and_escalate(
     assert "repeat" in second["routing"]["screened_by"]
     (match,) = second["routing"]["repeats"]
     assert (match["ticket_id"], match["root_id"]) == (first["id"], first["id"])
-    assert match["similarity"] >= 0.42
+    assert match["similarity"] >= 0.4  # the pair scorer's probability, at its threshold
     assert second["escalation_level"] == 0
     third_body = appeal(
         1, LICENCE_AGAIN + "第三次了。", external_id="JD-3", received_at="2026-11-25T02:00:00+00:00"
@@ -138,7 +138,10 @@ def test_an_operators_correction_counts_against_the_model_and_is_exported(
     tmp_path: Path,
     monkeypatch: Any,
 ) -> None:
-    vague = appeal(1, "有个事情想咨询一下，之前打过电话，请尽快回复我们。")
+    # An address outside Jiading keeps it in triage whatever the small model thinks of the text.
+    vague = appeal(
+        1, "有个事情想咨询一下，之前打过电话，请尽快回复我们。", address="上海市闵行区某路1号"
+    )
     ticket = post(routed, operator, vague)
     assert ticket["status"] == "triage"
     proposed = ticket["routing"]["candidates"][0]["unit"]
@@ -190,3 +193,28 @@ def close_loop(
     for who, action, body in steps:
         response = client.post(f"{base}/{action}", json=body, headers=who)
         assert response.status_code == 200, response.text
+
+
+def test_without_a_pair_scorer_repeats_fall_back_and_the_decision_says_why(
+    settings: Settings, models_dir: Path, operator: dict[str, str]
+) -> None:
+    import shutil
+
+    from app.main import create_app
+    from routing.settings import get_routing_settings
+    from tests.routing.conftest import VERSION
+
+    shutil.copytree(models_dir, settings.data_dir / "models")
+    (settings.data_dir / "models" / VERSION / "repeats.json").unlink()
+    get_routing_settings.cache_clear()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        first = post(client, operator, appeal(1, LICENCE))
+        again = appeal(
+            1, LICENCE_AGAIN, external_id="JD-2", received_at="2026-11-20T02:00:00+00:00"
+        )
+        second = post(client, operator, again)
+    get_routing_settings.cache_clear()
+    method = second["routing"]["repeat_method"]
+    assert method.startswith("blend (no pair scorer: ") and "repeats.json" in method
+    assert second["repeat_of"] == first["id"]  # the blend still finds a near-copy
+    assert first["routing"]["lead_unit"] == "market_regulation"  # routing itself is unaffected

@@ -94,7 +94,6 @@ def test_clusters_gather_enterprises_raising_one_matter(
         ),
         ({"text": "？？？！！！###@@@ 123 ~~~"}, "unreadable text"),
         ({"address": "上海市闵行区七莘路100号"}, "outside Jiading"),
-        ({"address": "不详"}, "no 街镇"),
     ],
 )
 def test_bad_input_degrades_to_triage_with_the_reason(
@@ -104,6 +103,19 @@ def test_bad_input_degrades_to_triage_with_the_reason(
     ticket = post(routed, operator, body)
     assert (ticket["status"], ticket["routing"]["rule"]) == ("triage", rule)
     assert ticket["routing"]["reasons"]
+
+
+def test_a_line_unit_matter_leads_without_a_town(
+    routed: TestClient, operator: dict[str, str]
+) -> None:
+    # Changed on purpose (issue 13, item 4): it waited in triage under rule "no 街镇" before.
+    ticket = post(routed, operator, appeal(1, LICENCE, address="不详"))
+    assert (ticket["status"], ticket["lead_unit"], ticket["subdistrict"]) == (
+        "dispatched",
+        "market_regulation",
+        None,
+    )
+    assert ticket["assist_units"] == []
 
 
 @pytest.fixture
