@@ -218,31 +218,31 @@ def dispatch(
 
 @router.post("/tickets/{ticket_id}/locality", response_model=TicketPublic)
 def set_locality(
-    ticket_id: int, body: LocalityIn, session: SessionDep, user: DeskUser
+    ticket_id: PathId, body: LocalityIn, session: SessionDep, user: DeskUser
 ) -> TicketPublic:
     """Name the 街镇 of a ticket dispatched without one; it assists on-site matters."""
     ticket = service.set_subdistrict(
         session, ticket_id=ticket_id, user=user, subdistrict=body.subdistrict, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
 def link_repeat(
-    ticket_id: int, body: RepeatOfIn, session: SessionDep, user: DeskUser
+    ticket_id: PathId, body: RepeatOfIn, session: SessionDep, user: DeskUser
 ) -> TicketPublic:
     """The ticket repeats an earlier one (an operator's correction of repeat detection)."""
     ticket = repeat_links.link(
         session, ticket_id=ticket_id, earlier_id=body.ticket_id, user=user, version=body.version
     )
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.delete("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
-def unlink_repeat(ticket_id: int, session: SessionDep, user: DeskUser) -> TicketPublic:
+def unlink_repeat(ticket_id: PathId, session: SessionDep, user: DeskUser) -> TicketPublic:
     """The ticket is not a repeat: it leaves its chain."""
     ticket = repeat_links.unlink(session, ticket_id=ticket_id, user=user)
-    return presenters.present_ticket(session, ticket)
+    return presenters.present_ticket(session, ticket, viewer=user)
 
 
 @router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketPublic)

@@ -111,7 +111,7 @@ class LocalityIn(Versioned):
 class RepeatOfIn(Versioned):
     """An operator says which earlier ticket this one repeats."""
 
-    ticket_id: int = Field(ge=1, description="The earlier ticket.")
+    ticket_id: int = Field(ge=1, le=MAX_ID, description="The earlier ticket.")
 
 
 class PauseIn(Versioned):

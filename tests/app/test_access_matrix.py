@@ -69,6 +69,9 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/notifications"): {"admin"},
     ("GET", "/api/v1/inbound/dead-letters"): {"admin"},
     ("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay"): {"admin"},
+    ("POST", "/api/v1/tickets/{ticket_id}/locality"): DESK,
+    ("POST", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
+    ("DELETE", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
 }
 # Allowed roles may find nothing here (no such dead letter); the others must still be refused.
 NO_SUBJECT = {("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay")}
@@ -112,6 +115,7 @@ BODIES: dict[str, Any] = {
     "report": {"unit": "market_regulation", "contact": "张科长", "plan": "明日到现场"},
     "outcome": {"unit": "market_regulation", "content": "已处理完毕"},
     "reopen": {"reason": "问题仍未解决"},
+    "locality": {"subdistrict": "anting"},
 }
 
 
@@ -199,6 +203,8 @@ class Scene:
             body = {"timeliness": 2}
         elif path == "/api/v1/whistles" and method == "POST":
             body = {"units": ["market_regulation"], "text": "请协助核查"}
+        elif action == "repeat-of" and method == "POST":
+            body = {"ticket_id": self.ids["ticket_id"]}  # the scene's first, earlier ticket
         elif action == "confirm" or action == "reopen":
             self._to_outcome(ids["whistle_id"])
         response = self.client.request(
