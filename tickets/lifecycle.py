@@ -44,6 +44,7 @@ ACTION_NAMES: dict[str, str] = {
     "resume": "恢复计时",
     "callback": "回访",
     "close": "结案",
+    "locality": "指定街镇",
 }
 
 

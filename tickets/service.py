@@ -370,9 +370,9 @@ def set_subdistrict(
     )
     area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
     if area.kind != UnitKind.SUBDISTRICT:
-        raise InvalidInput(f"{subdistrict} is not a 街镇", field="subdistrict")
+        raise InvalidInput("所选单位不是街镇，请选择一个街镇", field="subdistrict")
     if ticket.subdistrict == subdistrict:
-        raise Conflict(f"ticket {ticket_id} is already in {subdistrict}")
+        raise Conflict(f"工单 {ticket_id} 已属该街镇，无需再指定", code="illegal_transition")
     dispatching.set_locality(session, ticket=ticket, subdistrict=subdistrict, user=user)
     return ticket
 

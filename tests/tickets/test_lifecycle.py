@@ -160,3 +160,8 @@ def test_events_record_who_what_before_after(loop: Loop) -> None:
     assert dispatched["after"]["lead_unit"] == "market_regulation"
     assert dispatched["after"]["assist_units"] == ["anting"]
     assert dispatched["actor"].startswith("operator")
+
+
+def test_every_action_has_its_console_name() -> None:
+    """A refusal names the action as the console does; an action without a name would be a 500."""
+    assert set(lifecycle.TRANSITIONS) == set(lifecycle.ACTION_NAMES)
