@@ -46,15 +46,18 @@ _MEANING = {
 }
 
 
-# Only the API's own routes: the console's pages keep their state in the URL for the browser
-# to read, and GeoReport v2 (/open311) defines its own query (api_key, jurisdiction_id, lists).
-CHECKED_QUERY = "/api/"
+# Routes that read their own query: the console's pages keep their state in the URL for the
+# browser to read, and GeoReport v2 defines its own (api_key, jurisdiction_id, lists).
+OWN_QUERY_PATHS = frozenset({"/", "/{path:path}"})
+OWN_QUERY_PREFIX = "/open311/"
 
 
 async def known_query_only(request: Request) -> None:
     """Refuse query parameters the route does not declare (`?statu=` is a typo, not a filter)."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not route.path.startswith(CHECKED_QUERY):
+    if not isinstance(route, APIRoute):
+        return
+    if route.path in OWN_QUERY_PATHS or route.path.startswith(OWN_QUERY_PREFIX):
         return
     declared = {p.alias for d in dependants(route.dependant) for p in d.query_params}
     unknown = sorted(set(request.query_params) - declared)

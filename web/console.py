@@ -48,7 +48,7 @@ def mount_console(app: FastAPI, dist: Path | None = None) -> None:
         if path.split("/", 1)[0] in RESERVED:
             return JSONResponse(
                 status_code=404,
-                content={"detail": f"没有这个接口：/{path}", "code": "not_found"},
+                content={"detail": "没有这个接口，请核对地址", "code": "not_found"},
             )
         index = root / "index.html"
         if not index.is_file():
