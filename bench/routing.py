@@ -40,7 +40,11 @@ from tickets.schemas import TicketCreate
 from units import service as units_service
 
 CASES = Path(__file__).parent / "data" / "routing-eval.yaml"
-START = datetime(2026, 9, 1, 1, 30, tzinfo=UTC)
+# The cases' days count back from here: a set longer than this would reach past now, and
+# intake refuses appeals received more than a day ahead.
+START = (datetime.now(UTC) - timedelta(days=400)).replace(
+    hour=1, minute=30, second=0, microsecond=0
+)
 RETURN_REASON = "不属于街镇职权，应由条线部门处理"  # when a case gives none
 TAGS = ("plain", "returned", "ambiguous", "legacy", "multi_issue", "no_town", "repeat")
 

@@ -4,7 +4,7 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from core.timezone import SHANGHAI
@@ -90,6 +90,9 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # How many rows a page skips.
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+# A listing's page in a query: how many rows, and how many to skip.
+PageSize = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many rows to skip.")]
 # A time a person types into a query: a bare date or time is Shanghai's.
 Instant = Annotated[datetime, AfterValidator(_in_era)]
 # When an appeal reached its source: with an offset, from 2000 until a day from now.

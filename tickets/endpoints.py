@@ -8,7 +8,7 @@ from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
-from core.validation import MAX_OFFSET, Instant, PathId
+from core.validation import Instant, PageOffset, PageSize, PathId
 from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
 from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.credit_code import normalize_credit_code
@@ -37,10 +37,6 @@ from tickets.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR))]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
-Offset = Annotated[
-    int, Query(ge=0, le=MAX_OFFSET, description="How many matching tickets to skip.")
-]
 
 
 @router.post(
@@ -107,8 +103,8 @@ def list_tickets(
     sort: Annotated[
         Sort, Query(description="`due_at`: the next open deadline, tickets without one last.")
     ] = Sort.RECEIVED_AT_DESC,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    limit: PageSize = 50,
+    offset: PageOffset = 0,
 ) -> TicketPage:
     """The tickets you may see, newest first unless sorted otherwise, filtered and paged."""
     _known_units(session, unit=unit, lead_unit=lead_unit, subdistrict=subdistrict)
@@ -159,8 +155,8 @@ def triage_queue(
         str | None,
         Query(description="Only tickets routing left here by this rule, e.g. `supervisor`."),
     ] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    limit: PageSize = 50,
+    offset: PageOffset = 0,
 ) -> TicketPage:
     """The manual triage queue, oldest first, with routing's candidates and reasons."""
     where = repository.TicketFilter(statuses=(TicketStatus.TRIAGE,), rule=rule)

@@ -4,11 +4,11 @@ import json
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from accounts.dependencies import require_roles
 from core.db import SessionDep, session_scope
-from core.validation import PathId
+from core.validation import PageOffset, PageSize, PathId
 from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import get_integration_settings
@@ -117,8 +117,8 @@ def dead_letters(
     _admin: AdminUser,
     source: str | None = None,
     state: DeadLetterState | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageSize = 50,
+    offset: PageOffset = 0,
 ) -> DeadLetterPage:
     """Orders that could not be taken in, newest first."""
     count, rows = inbound.list_dead_letters(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from accounts.dependencies import require_roles
 from core.db import SessionDep
+from core.validation import PageOffset, PageSize
 from models import DeliveryState, Role, User
 from tickets import channels
 from tickets.integration_schemas import (
@@ -24,8 +25,8 @@ def list_notifications(
     state: Annotated[
         DeliveryState | None, Query(description="pending, delivered or failed.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageSize = 50,
+    offset: PageOffset = 0,
 ) -> NotificationPage:
     """Messages newest first, with their SMS and e-mail deliveries and the last errors."""
     count, rows = channels.list_notifications(session, state=state, limit=limit, offset=offset)
