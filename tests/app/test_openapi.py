@@ -12,6 +12,8 @@ def test_every_refusal_is_documented_in_the_error_shape(client: TestClient) -> N
     assert set(body["required"]) == {"detail", "code"}
     assert {"field", "errors"} <= set(body["properties"])
     for path, operations in schema["paths"].items():
+        if path.startswith("/open311/"):
+            continue  # GeoReport v2 answers its errors as the spec says: [{code, description}]
         for method, operation in operations.items():
             responses = operation["responses"]
             wanted = {"422"}
