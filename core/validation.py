@@ -59,6 +59,7 @@ def _strip(low: int, high: int) -> StringConstraints:
 
 # Strings most schemas use.
 Code = Annotated[str, _strip(1, 64), OneLine]  # a unit code, a source name
+PeriodName = Annotated[str, _strip(1, 16), OneLine]  # an evaluation period, e.g. 2026-11
 Line = Annotated[str, _strip(1, 200), OneLine]  # a title, a name
 LongText = Annotated[str, _strip(1, 10_000), Lines]  # an appeal, a note, a reply
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, status
 from accounts.dependencies import CurrentUser, require_roles
 from core.db import SessionDep
 from core.errors import InvalidInput
-from core.validation import PathId
+from core.validation import PathId, PeriodName
 from evaluations import service
 from evaluations.schemas import (
     EvaluationIn,
@@ -42,7 +42,7 @@ def open_period(body: PeriodIn, session: SessionDep, user: Supervisor) -> Evalua
 
 
 @router.post("/evaluation-periods/{period}/close", response_model=PeriodPublic)
-def close_period(period: str, session: SessionDep, user: Supervisor) -> EvaluationPeriod:
+def close_period(period: PeriodName, session: SessionDep, user: Supervisor) -> EvaluationPeriod:
     """Close a period: its evaluations are frozen from now on."""
     return service.close_period(session, period=period)
 
@@ -89,7 +89,7 @@ def edit_evaluation(
 def list_evaluations(
     session: SessionDep,
     user: CurrentUser,
-    period: Annotated[str | None, Query(description="e.g. 2026-11")] = None,
+    period: Annotated[PeriodName | None, Query(description="e.g. 2026-11")] = None,
 ) -> list[EvaluationPublic]:
     """The evaluations the caller may see."""
     return [_public(row, user) for row in service.visible(session, user=user, period=period)]
@@ -99,7 +99,7 @@ def list_evaluations(
 def evaluation_summary(
     session: SessionDep,
     user: CurrentUser,
-    period: Annotated[str, Query(max_length=16)],
+    period: Annotated[PeriodName, Query()],
     unit: Annotated[str | None, Query(max_length=64, description="Your own by default.")] = None,
 ) -> dict[str, object]:
     """A department's averages for the period: shown from three evaluations, else 评价数不足."""
@@ -111,7 +111,7 @@ def evaluation_summary(
 
 @router.get("/evaluations/todo", response_model=list[TodoItem])
 def evaluation_todo(
-    session: SessionDep, user: CurrentUser, period: Annotated[str, Query()]
+    session: SessionDep, user: CurrentUser, period: Annotated[PeriodName, Query()]
 ) -> list[dict[str, object]]:
     """The departments a 街镇 worked with in the period, evaluated or not yet."""
     return service.todo(session, user=user, period=period)

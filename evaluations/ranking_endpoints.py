@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from accounts.dependencies import CurrentUser
 from core.config import get_settings
 from core.db import SessionDep
+from core.validation import PeriodName
 from evaluations import rankings
 from models import Role, User
 from tickets.policy import current_policy
@@ -64,7 +65,7 @@ def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
     ]
 
 
-PeriodQuery = Annotated[str, Query(max_length=16, description="e.g. 2026-11")]
+PeriodQuery = Annotated[PeriodName, Query(description="e.g. 2026-11")]
 # What a spreadsheet's sheet title may not hold (Excel's rule), and what a file name should not.
 _NOT_IN_SHEET = re.compile(r"[\\/*?:\[\]]")
 _NOT_IN_FILE = re.compile(r"[^A-Za-z0-9._-]")
