@@ -41,6 +41,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         models / VERSION,
         rows,
         report.similarity,
+        labelled=None,
         confirmed=None,
         threads=2,
         progress=lambda _: None,
