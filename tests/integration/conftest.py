@@ -18,6 +18,7 @@ class LiveServer:
     """A qisu server process that can be started, killed and started again."""
 
     ready_seconds = 60.0  # how long a start may take
+    command: tuple[str, ...] = ("serve",)  # the qisu command, before its --port
 
     def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
         self.database_url = database_url
@@ -42,7 +43,7 @@ class LiveServer:
         }
         self.log = (self.data_dir / f"server-{port}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", *self.command, "--port", str(port)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
