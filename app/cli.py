@@ -75,6 +75,9 @@ def _connectors() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API worker processes (a dead one is replaced).")
+    ] = 1,
 ) -> None:
     """Apply pending migrations, load the default registry if empty, and serve the API."""
     import uvicorn
@@ -99,9 +102,11 @@ def serve(
         typer.echo(f"recounted {recounted} deadlines on the now-known holiday schedule")
     host, port = host or settings.host, port or settings.port
     typer.echo(f"qisu serving on http://{host}:{port} (API docs at http://{host}:{port}/docs)")
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", **uvicorn_options(settings)
-    )
+    options = {"host": host, "port": port, "log_level": "info", **uvicorn_options(settings)}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:  # each worker process builds its own app (and its logging) from the environment
+        uvicorn.run("app.main:worker_app", factory=True, workers=workers, **options)
 
 
 @db_cli.command("upgrade")
@@ -111,6 +116,38 @@ def db_upgrade() -> None:
 
     loaded = prepare_database(_engine())
     typer.echo("database is up to date" + (f"; loaded {loaded} units" if loaded else ""))
+
+
+@db_cli.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the backup.")],
+) -> None:
+    """Write a consistent backup while qisu runs (SQLite: the backup API; PostgreSQL: pg_dump)."""
+    from app.backup import BackupError, backup
+
+    try:
+        backup(_engine(), file)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"backed up to {file} ({file.stat().st_size:,} bytes)")
+
+
+@db_cli.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="A backup written by `qisu db backup`.")],
+    force: Annotated[
+        bool, typer.Option(help="Overwrite a database that already holds data.")
+    ] = False,
+) -> None:
+    """Replace the database with a backup (stop qisu first), then apply newer migrations."""
+    from app.backup import BackupError, restore
+
+    try:
+        restored = restore(_engine(), file, force=force)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    then = "; migrated to the current schema" if restored.upgraded else ""
+    typer.echo(f"restored {file} (migration {restored.revision}){then}")
 
 
 @units_cli.command("load")

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from accounts.endpoints import router as accounts_router
 from app.contract import document_errors, known_query_only
 from app.guard import RequestGuard
+from app.logs import configure_logging
 from app.metrics import RequestMetrics, add_metrics_route
 from app.scheduler import SWEEP_JOB, build_scheduler
 from core import metrics
@@ -220,3 +221,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_errors(app)
     mount_console(app)  # last: every path the API and its docs do not claim is the console's
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one `qisu serve --workers N` process: its logging, then the app."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_file)
+    return create_app(settings)

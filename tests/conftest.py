@@ -190,3 +190,14 @@ def row_count(engine: Engine, table: str) -> int:
     """How many rows a table holds."""
     with Session(engine) as session:
         return int(session.exec(text(f'SELECT count(*) FROM "{table}"')).one()[0])  # type: ignore[call-overload]
+
+
+# The closed loop's steps in order, who takes each and its body (the lead is market_regulation).
+LOOP_STEPS: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("dispatch", "desk", {"lead_unit": "market_regulation"}),
+    ("acknowledge", "lead", None),
+    ("contact", "lead", {"note": "已电话联系企业"}),
+    ("reply", "lead", {"content": "已办结变更登记"}),
+    ("callback", "desk", {"satisfaction": "satisfied"}),
+    ("close", "desk", None),
+]

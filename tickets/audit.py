@@ -1,8 +1,10 @@
 """The append-only audit trail: what a change did to a ticket, written with the change."""
 
+from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models import Ticket, TicketEvent, User
 from tickets import outbound
@@ -55,3 +57,35 @@ def record(
     # The step's report to the ticket's source platform commits with the step, or not at all.
     outbound.queue(session, ticket=ticket, action=action, before=before, note=note)
     return event
+
+
+def replay(events: Iterable[TicketEvent]) -> dict[str, Any]:
+    """The audited fields as a ticket's events, applied in order, leave them."""
+    state: dict[str, Any] = {}
+    for event in events:
+        state.update({key: value for key, value in event.after.items() if key in AUDITED})
+    return state
+
+
+def unreplayable(session: Session) -> dict[int, dict[str, tuple[Any, Any]]]:
+    """Tickets whose stored fields differ from their events' replay: {id: {field: (is, replay)}}."""
+    histories: dict[int, list[TicketEvent]] = {}
+    for event in session.exec(select(TicketEvent).order_by(col(TicketEvent.id))):
+        histories.setdefault(event.ticket_id, []).append(event)
+    found = {}
+    for ticket in session.exec(select(Ticket)):
+        stored = {key: _plain(value) for key, value in snapshot(ticket).items()}
+        replayed = replay(histories.get(ticket.id or 0, []))
+        differing = {
+            key: (stored[key], replayed.get(key))
+            for key in AUDITED
+            if stored[key] != replayed.get(key)
+        }
+        if differing:
+            found[ticket.id or 0] = differing
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A stored value as an event's JSON holds it (enums as their strings)."""
+    return value.value if isinstance(value, Enum) else value

@@ -22,6 +22,8 @@ COMMANDS = [
     ["serve"],
     ["db"],
     ["db", "upgrade"],
+    ["db", "backup"],
+    ["db", "restore"],
     ["units"],
     ["units", "load"],
     ["users"],

@@ -17,6 +17,9 @@ from sqlalchemy.engine import Engine
 class LiveServer:
     """A qisu server process that can be started, killed and started again."""
 
+    ready_seconds = 60.0  # how long a start may take
+    command: tuple[str, ...] = ("serve",)  # the qisu command, before its --port
+
     def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
         self.database_url = database_url
         self.data_dir = data_dir
@@ -24,7 +27,8 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
+        """Start the process (again, on a new port); by default wait until it is ready."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
@@ -39,25 +43,32 @@ class LiveServer:
         }
         self.log = (self.data_dir / f"server-{port}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "app.cli", *self.command, "--port", str(port)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until /readyz answers 200 (killing the process if it does not in time)."""
+        deadline = time.monotonic() + self.ready_seconds
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError("qisu serve did not become ready within 60 s")
+        self.kill()
+        raise RuntimeError(f"qisu serve did not become ready within {self.ready_seconds:g} s")
 
     def kill(self) -> None:
         """kill -9: no chance to flush or clean up."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+        self.log.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -18,15 +18,13 @@ from tests.classifier.conftest import build_tiny_bert
 VERSION = "jiading-test"
 
 
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model registry whose active model and repeat scorer were trained on the first-written
-    bootstrap matters (follow-ups included; the whole corpus would slow the suite down)."""
+def train_test_models(models: Path, base_dir: Path) -> Path:
+    """A model registry (in MODELS) whose active model and repeat scorer were trained on the
+    first-written bootstrap matters (follow-ups included; the whole corpus would be slow)."""
     rows = bootstrap.renderings(held_out=False, styles=bootstrap.STYLES, more=False)
     texts, labels = [r.text for r in rows], [r.label for r in rows]
     spare = "".join(chr(c) for c in range(0x4E00, 0x9FA6))  # every common Chinese character
-    base = build_tiny_bert(tmp_path_factory.mktemp("tiny-jiading"), set(spare))
-    models = tmp_path_factory.mktemp("models")
+    base = build_tiny_bert(base_dir, set(spare))
     config = TrainConfig(max_tokens=64, frozen_layers=1, epochs=2, batch_size=32, seed=3)
     report = train_model(
         texts,
@@ -48,6 +46,14 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     (models / "ACTIVE").write_text(VERSION + "\n", encoding="utf-8")
     return models
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained test model registry, once per session."""
+    return train_test_models(
+        tmp_path_factory.mktemp("models"), tmp_path_factory.mktemp("tiny-jiading")
+    )
 
 
 @pytest.fixture
