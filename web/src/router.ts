@@ -6,6 +6,7 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { setUnauthorizedHandler } from './api/client'
 import type { Role } from './api/types'
 import { useAuth } from './stores/auth'
+import { adminIntegrationRoutes } from './views/admin/routes'
 import { enterpriseRoutes } from './views/public/routes'
 
 declare module 'vue-router' {
@@ -70,6 +71,7 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./views/tickets/TicketView.vue'),
         meta: { title: '工单详情' },
       },
+      ...adminIntegrationRoutes,
       {
         path: ':rest(.*)*',
         name: 'not-found',
