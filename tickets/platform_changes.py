@@ -125,12 +125,14 @@ def take_in(
     if ticket is None:
         ticket, created = service.intake(session, data=data, user=user)
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
-        if change.state == "withdrawn" and _withdraw(
-            session, ticket=ticket, user=user, reason=change.reason
-        ):
+        if created and change.state == "withdrawn":
+            _withdraw(session, ticket=ticket, user=user, reason=change.reason)
             outcome = Outcome.WITHDRAWN
         _remember(session, row=row, data=data, ticket=ticket, change=change)
         return ticket, created, outcome
+    if (ticket.source, ticket.external_id) != key:
+        # Merged into an earlier appeal at intake: that appeal is not the platform's to change.
+        return ticket, False, Outcome.UNCHANGED
     if row and row.revision and change.revision and change.revision <= row.revision:
         return ticket, False, Outcome.STALE
     # An unversioned order is compared by its content alone.
