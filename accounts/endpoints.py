@@ -8,6 +8,7 @@ from sqlmodel import Session
 from accounts import sessions
 from accounts.dependencies import SESSION_COOKIE, Caller, CurrentCaller
 from accounts.schemas import Me, SessionOut, SignInIn, UnitBrief
+from core.addresses import client_address
 from core.config import Settings
 from core.db import SessionDep
 from core.errors import DomainError, NotAuthenticated
@@ -60,7 +61,11 @@ def sign_in(
             settings=settings,
             now=utcnow(),
             user_agent=request.headers.get("user-agent"),
-            address=request.client.host if request.client else None,
+            address=client_address(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+                settings.trusted_proxies,
+            ),
         )
     except DomainError:
         session.commit()  # a wrong password is counted even though the request is refused

@@ -39,6 +39,7 @@ from tickets.enterprise_endpoints import router as enterprise_router
 from tickets.inbound_endpoints import router as inbound_router
 from tickets.notification_endpoints import router as notifications_router
 from tickets.open311_endpoints import router as open311_router
+from tickets.outbound_endpoints import router as outbound_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(open311_router)
     app.include_router(notifications_router)
     app.include_router(enterprise_router)
+    app.include_router(outbound_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -3,8 +3,10 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.addresses import parse_networks
 
 
 class Settings(BaseSettings):
@@ -37,8 +39,17 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = 10.0  # a connection that sends no complete head: closed
     max_header_bytes: int = 16 * 1024  # request line and headers (uvicorn's h11 limit)
     max_concurrency: int = 500  # connections and requests at once; above it, 503
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks, JSON in the
+    # environment: ["10.0.0.5", "10.1.0.0/16"]); from any other peer the header is ignored.
+    trusted_proxies: list[str] = []
     log_level: str = "INFO"  # the qisu.* loggers (notifications, sweeps)
     log_file: Path | None = None  # where they write; standard error when unset
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a wrong entry stops the start, named
+        return value
 
     @property
     def effective_database_url(self) -> str:

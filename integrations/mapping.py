@@ -25,7 +25,10 @@ REQUIRED_FIELDS = (
     "text",
     "appeal_type",
 )
-OPTIONAL_FIELDS = ("title", "urgency")
+# order_state, revision and withdraw_reason say how an order changed since qisu took it in.
+OPTIONAL_FIELDS = ("title", "urgency", "order_state", "revision", "withdraw_reason")
+# What a platform's order status code means to qisu: still open, or withdrawn (撤单).
+ORDER_STATES = frozenset({"open", "withdrawn"})
 TOP_LEVEL = {
     "source", "name", "channel", "timezone", "time_format", "fields", "codes", "units",
     "pull", "outbound",
@@ -59,6 +62,15 @@ class Vocabulary:
     urgencies: frozenset[str]
     satisfactions: frozenset[str]
     actions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """An order's state and version as the platform sends it (open, unversioned by default)."""
+
+    state: str = "open"
+    revision: datetime | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,20 @@ class Connector:
         if value.get("urgency") not in (None, ""):
             body["urgency"] = self._code("urgency", value["urgency"])
         return body
+
+    def change(self, order: dict[str, Any]) -> OrderChange:
+        """The order's state (open or withdrawn) and revision; MappingError when unreadable."""
+        state, revision, reason = "open", None, None
+        raw_state = self._value(order, "order_state") if "order_state" in self.fields else None
+        if raw_state is not None:
+            state = self._code("order_state", raw_state)
+        raw_revision = self._value(order, "revision") if "revision" in self.fields else None
+        if raw_revision is not None:
+            revision = self._instant(raw_revision, self.fields["revision"])
+        if "withdraw_reason" in self.fields:
+            found = self._value(order, "withdraw_reason")
+            reason = None if found is None else str(found)[:1000]
+        return OrderChange(state=state, revision=revision, reason=reason)
 
     def external_id(self, order: Any) -> str | None:
         """The order's id, if it can be read at all (for the dead letter)."""
@@ -273,12 +299,15 @@ def parse_connector(text: str, *, vocabulary: Vocabulary, origin: str = "connect
             )
         fields[name] = path
     codes_raw = reader.mapping(
-        data.get("codes") or {}, ("codes",), {"appeal_type", "urgency", "satisfaction"}
+        data.get("codes") or {},
+        ("codes",),
+        {"appeal_type", "urgency", "satisfaction", "order_state"},
     )
     allowed = {
         "appeal_type": vocabulary.appeal_types,
         "urgency": vocabulary.urgencies,
         "satisfaction": vocabulary.satisfactions,
+        "order_state": ORDER_STATES,
     }
     codes: dict[str, dict[str, str]] = {}
     for kind, table in codes_raw.items():
@@ -293,7 +322,7 @@ def parse_connector(text: str, *, vocabulary: Vocabulary, origin: str = "connect
                     f"expected one of {', '.join(sorted(allowed[kind]))}",
                 )
         codes[kind] = {str(k): str(v) for k, v in table.items()}
-    for kind in ("appeal_type", "urgency"):
+    for kind in ("appeal_type", "urgency", "order_state"):
         if kind in fields and not codes.get(kind):
             raise reader.fail(("codes",), f"the field {kind} is mapped but codes.{kind} is empty")
     units_raw = reader.mapping(data.get("units") or {}, ("units",))

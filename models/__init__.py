@@ -25,6 +25,7 @@ from models.integration import (
     OutboundEvent,
     OutboundState,
     PlatformCursor,
+    PlatformOrder,
     RateCounter,
 )
 from models.routing import RepeatLink, RoutingDecision, TicketEmbedding
@@ -74,6 +75,7 @@ __all__ = [
     "OutboundState",
     "PeriodStatus",
     "PlatformCursor",
+    "PlatformOrder",
     "RateCounter",
     "RepeatLink",
     "Role",

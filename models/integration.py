@@ -65,6 +65,20 @@ class OutboundState(StrEnum):
 
     PENDING = "pending"
     DELIVERED = "delivered"
+    SKIPPED = "skipped"  # an administrator gave it up, so the ticket's later reports go on
+
+
+class PlatformOrder(SQLModel, table=True):
+    """The version of a platform's order that qisu last applied; older versions are ignored."""
+
+    __tablename__ = "platform_order"
+
+    source: str = Field(primary_key=True, max_length=64)
+    external_id: str = Field(primary_key=True, max_length=128)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    revision: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    state: str = Field(default="open", max_length=16)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
 
 
 class OutboundEvent(SQLModel, table=True):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
+from core.addresses import client_address
 from core.db import SessionDep
 from integrations.settings import get_integration_settings
 from models import utcnow
@@ -22,7 +23,12 @@ TOO_MANY = "提交过于频繁，请稍后再试"
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; X-Forwarded-For counts only from QISU_TRUSTED_PROXIES."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        request.app.state.settings.trusted_proxies,
+    )
 
 
 def _limit_follow(request: Request, receipt_code: str) -> None:

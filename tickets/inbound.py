@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import DomainError, InvalidInput, NotFound
-from integrations.mapping import Connector, MappingError
+from integrations.mapping import Connector, MappingError, OrderChange
 from integrations.platform import FetchError, PlatformClient
 from models import (
     DeadLetter,
@@ -28,7 +28,7 @@ from models import (
     Ticket,
     utcnow,
 )
-from tickets import connectors, service
+from tickets import connectors, platform_changes
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")
@@ -62,11 +62,12 @@ def connector_for(source: str) -> Connector:
     return found
 
 
-def map_order(connector: Connector, order: Any) -> TicketCreate:
-    """The intake body for an order; MappingError says which field is wrong and why."""
+def map_order(connector: Connector, order: Any) -> tuple[TicketCreate, OrderChange]:
+    """The intake body for an order and its state; MappingError says which field is wrong."""
     body = connector.apply(order)
+    change = connector.change(order)
     try:
-        return TicketCreate.model_validate(body)
+        return TicketCreate.model_validate(body), change
     except ValidationError as exc:
         first = exc.errors()[0]
         qisu_field = ".".join(str(p) for p in first["loc"])
@@ -89,10 +90,13 @@ def _platform_field(connector: Connector, qisu_field: str) -> str:
     return connector.fields.get(name, qisu_field)
 
 
-def take_in(session: Session, *, connector: Connector, data: TicketCreate) -> tuple[Ticket, bool]:
-    """Intake as the source's user: idempotent on (source, order id), routed like any appeal."""
+def take_in(
+    session: Session, *, connector: Connector, data: TicketCreate, change: OrderChange
+) -> tuple[Ticket, bool, platform_changes.Outcome]:
+    """Intake as the source's user, idempotent on (source, order id) and routed like any
+    appeal; a known order's newer version changes or withdraws its ticket."""
     user = connectors.acting_user(session, name=f"平台:{connector.source}")
-    return service.intake(session, data=data, user=user)
+    return platform_changes.take_in(session, data=data, change=change, user=user)
 
 
 def remember_signature(
@@ -196,10 +200,10 @@ def replay(session: Session, *, letter_id: int) -> tuple[DeadLetter, Ticket]:
     if set(payload) == {"raw"}:
         payload = payload["raw"]
     try:
-        data = map_order(connector, payload)
+        data, change = map_order(connector, payload)
     except MappingError as exc:
         raise InvalidInput(f"仍无法映射：{exc.reason}", field=exc.field) from None
-    ticket, _ = take_in(session, connector=connector, data=data)
+    ticket, _, _ = take_in(session, connector=connector, data=data, change=change)
     letter.state = DeadLetterState.REPLAYED
     letter.replayed_at = utcnow()
     letter.ticket_id = ticket.id
@@ -213,9 +217,9 @@ def _take_page(session: Session, *, connector: Connector, orders: list[Any]) -> 
     taken = dead = 0
     for order in orders:
         try:
-            data = map_order(connector, order)
+            data, change = map_order(connector, order)
             with session.begin_nested():
-                take_in(session, connector=connector, data=data)
+                take_in(session, connector=connector, data=data, change=change)
             taken += 1
         except MappingError as exc:
             dead_letter(session, connector=connector, payload=order, via="pull", error=exc)

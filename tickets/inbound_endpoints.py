@@ -36,7 +36,7 @@ async def raw_body(request: Request) -> bytes:
     response_model=InboundAccepted,
     status_code=status.HTTP_201_CREATED,
     responses={
-        200: {"description": "The order was taken in before (idempotent on its id)."},
+        200: {"description": "A known order: its newer version applied, or nothing to do."},
         401: {"description": "Unsigned, a wrong signature, or outside the time window."},
         404: {"description": "No connector for this source."},
         409: {"description": "A replayed request (its signature was used already)."},
@@ -73,7 +73,7 @@ def push(
             order = json.loads(body)
         except ValueError:
             raise MappingError("请求体不是合法的 JSON") from None
-        data = inbound.map_order(connector, order)
+        data, change = inbound.map_order(connector, order)
     except MappingError as exc:
         engine = request.app.state.engine
         with session_scope(engine, write=True) as own:
@@ -96,11 +96,17 @@ def push(
         stamp=stamp,
         window=window,
     )
-    ticket, created = inbound.take_in(session, connector=connector, data=data)
+    ticket, created, outcome = inbound.take_in(
+        session, connector=connector, data=data, change=change
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return InboundAccepted(
-        source=source, external_id=data.external_id, ticket_id=ticket.id or 0, created=created
+        source=source,
+        external_id=data.external_id,
+        ticket_id=ticket.id or 0,
+        created=created,
+        outcome=outcome,
     )
 
 

@@ -16,6 +16,9 @@ class InboundAccepted(BaseModel):
     external_id: str
     ticket_id: int
     created: bool
+    outcome: str = Field(
+        description="created, amended, withdrawn (撤单), unchanged, or stale (an older version)."
+    )
 
 
 class DeadLetterPublic(BaseModel):
@@ -156,3 +159,35 @@ class AppealView(BaseModel):
     reply: str | None
     satisfaction: str | None
     can_rate: bool
+
+
+class StuckReportPublic(BaseModel):
+    """A step report the platform has not taken yet."""
+
+    id: int
+    ticket_id: int
+    source: str
+    action: str
+    action_name: str
+    state: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    age_seconds: int
+    next_attempt_at: datetime
+    held_back: int = Field(description="The ticket's later reports waiting behind this one.")
+
+
+class StuckReportPage(BaseModel):
+    """Undelivered reports, oldest first."""
+
+    count: int
+    limit: int
+    offset: int
+    items: list[StuckReportPublic]
+
+
+class SkipIn(BaseModel):
+    """Why an administrator gives a report up."""
+
+    reason: Note

@@ -78,7 +78,7 @@ def _claim(now: datetime, lease: timedelta, batch: int) -> Any:
     waiting = exists().where(
         col(earlier.ticket_id) == col(OutboundEvent.ticket_id),
         col(earlier.id) < col(OutboundEvent.id),
-        col(earlier.state) != OutboundState.DELIVERED,
+        col(earlier.state) == OutboundState.PENDING,  # delivered or skipped: no longer waits
     )
     due = (
         col(OutboundEvent.state) == OutboundState.PENDING,

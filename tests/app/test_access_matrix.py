@@ -69,12 +69,19 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/notifications"): {"admin"},
     ("GET", "/api/v1/inbound/dead-letters"): {"admin"},
     ("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay"): {"admin"},
+    ("GET", "/api/v1/outbound/stuck"): {"admin"},
+    ("POST", "/api/v1/outbound/{event_id}/retry"): {"admin"},
+    ("POST", "/api/v1/outbound/{event_id}/skip"): {"admin"},
     ("POST", "/api/v1/tickets/{ticket_id}/locality"): DESK,
     ("POST", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
     ("DELETE", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
 }
 # Allowed roles may find nothing here (no such dead letter); the others must still be refused.
-NO_SUBJECT = {("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay")}
+NO_SUBJECT = {
+    ("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay"),
+    ("POST", "/api/v1/outbound/{event_id}/retry"),
+    ("POST", "/api/v1/outbound/{event_id}/skip"),
+}
 
 # Routes that no role opens: each checks its own credential, tested in its own module.
 OWN_CHECK: dict[tuple[str, str], str] = {
@@ -116,6 +123,7 @@ BODIES: dict[str, Any] = {
     "outcome": {"unit": "market_regulation", "content": "已处理完毕"},
     "reopen": {"reason": "问题仍未解决"},
     "locality": {"subdistrict": "anting"},
+    "skip": {"reason": "平台已人工补录"},
 }
 
 
@@ -185,7 +193,7 @@ class Scene:
         ids = self.ids if method == "GET" else {**self.ids, **self.subjects()}
         url = path.format(**{k: ids[k] for k in ("ticket_id", "whistle_id", "period", "code")},
                           evaluation_id=ids["evaluation_id"], credit_code=credit_code(1),
-                          letter_id=2**31 - 1)  # fmt: skip
+                          letter_id=2**31 - 1, event_id=2**31 - 1)  # fmt: skip
         action = path.rsplit("/", 1)[-1]
         body: Any = BODIES.get(action)
         if path == "/api/v1/tickets" and method == "POST":

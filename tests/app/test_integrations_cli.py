@@ -56,7 +56,7 @@ def test_serve_refuses_to_start_with_a_wrong_connector(tmp_path: Path) -> None:
         QISU_PLATFORM_SOURCES=f'["{bad}"]',
         QISU_PLATFORM_SECRETS='{"sh12345": "s"}',
     )
-    assert result.returncode == 2 and "line 29" in result.stderr and "relaxed" in result.stderr
+    assert result.returncode == 2 and "line 32" in result.stderr and "relaxed" in result.stderr
 
 
 def test_add_client_prints_a_key_stored_only_hashed(tmp_path: Path) -> None:

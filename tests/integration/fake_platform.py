@@ -7,7 +7,9 @@ Control (JSON over HTTP): POST /control/orders {count, start, bad} adds orders t
 or the push queue; POST /control/push {url, start, count, duplicates, shuffle, workers} pushes
 orders to qisu in a background thread, retrying until qisu answers; POST /control/misbehave
 {fail_rate, timeout_rate, hang_seconds, outage_seconds, page_overlap, shuffle_pages};
-POST /control/retarget {url} points the pushers at a restarted qisu; GET /control/report.
+POST /control/retarget {url} points the pushers at a restarted qisu; POST /control/change
+{n, minutes, withdraw, text, push_url, copies} issues a new version of order n (changed, or
+withdrawn: 撤单) `minutes` after the first, into the pull feed or pushed; GET /control/report.
 """
 
 import argparse
@@ -52,7 +54,24 @@ def order(n: int, *, bad: bool = False) -> dict[str, Any]:
         # An unmappable appeal-type code, for the dead letters.
         "sqlx": "99" if bad else "03",
         "jjcd": "1",
+        "gdzt": "0",  # 正常
+        "gxsj": received.strftime("%Y-%m-%d %H:%M:%S"),  # its version: the last change's time
     }
+
+
+def version(
+    n: int, *, minutes: int, withdraw: bool = False, text: str | None = None
+) -> dict[str, Any]:
+    """Order n as the platform sends it again after a change or a withdrawal (撤单)."""
+    changed = order(n)
+    first = datetime.strptime(changed["gxsj"], "%Y-%m-%d %H:%M:%S")
+    changed["gxsj"] = (first + timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S")
+    changed["gdzt"] = "9" if withdraw else "1"
+    if withdraw:
+        changed["cdyy"] = "企业已自行解决，申请撤单"
+    if text is not None:
+        changed["sqnr"] = text
+    return changed
 
 
 def sign(secret: str, stamp: int | str, nonce: str, body: bytes) -> str:
@@ -239,6 +258,17 @@ def handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                     rng.shuffle(made)  # out of order
                 platform.push(body["url"], made, int(body.get("workers", 4)))
                 return self._json(200, {"pushing": len(made)})
+            if url.path == "/control/change":
+                made = [
+                    version(int(body["n"]), minutes=int(body["minutes"]),
+                            withdraw=bool(body.get("withdraw")), text=body.get("text"))
+                ] * int(body.get("copies", 1))  # fmt: skip
+                if body.get("push_url"):
+                    platform.push(body["push_url"], made, 1)
+                else:
+                    with platform.lock:
+                        platform.feed.extend(made)
+                return self._json(200, {"feed": len(platform.feed)})
             if url.path == "/control/retarget":
                 platform.push_url = body["url"]
                 return self._json(200, {"ok": True})

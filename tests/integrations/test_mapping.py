@@ -61,10 +61,11 @@ def test_an_unmappable_order_says_which_platform_field_and_why(
     [
         ("source: sh12345", "source: sh 12345!", 4, "source is a name"),
         ("  appeal_type: sqlx", "  appeal_typo: sqlx", 19, "unknown key 'appeal_typo'"),
-        ('    "03": complaint', '    "03": grumble', 25, "'grumble' is not a qisu appeal_type"),
-        ("    acknowledge: QS", "    acknowledged: QS", 57, "unknown key 'acknowledged'"),
-        ("  url: http://127.0.0.1:9/api/steps", "  url: ftp://x", 54, "http(s)"),
-        ("  page_size: 100", "  page_size: -5", 47, "positive number"),
+        ('    "03": complaint', '    "03": grumble', 28, "'grumble' is not a qisu appeal_type"),
+        ('    "9": withdrawn', '    "9": cancelled', 37, "'cancelled' is not a qisu order_state"),
+        ("    acknowledge: QS", "    acknowledged: QS", 64, "unknown key 'acknowledged'"),
+        ("  url: http://127.0.0.1:9/api/steps", "  url: ftp://x", 61, "http(s)"),
+        ("  page_size: 100", "  page_size: -5", 54, "positive number"),
         ("timezone: Asia/Shanghai", "timezone: Mars/Olympus", 7, "unknown timezone"),
         (
             "  external_id: gdbh                # 工单编号\n",
@@ -84,7 +85,7 @@ def test_a_wrong_connector_file_names_its_line(old: str, new: str, line: int, wo
 
 def test_a_unit_map_naming_no_registry_unit_is_refused_with_its_line() -> None:
     connector = parse(connector_text().replace("JD-SWJ: tax", "JD-SWJ: taxes"))
-    with pytest.raises(ConnectorError, match=r"line 37 \(units.JD-SWJ\): 'taxes' is not a unit"):
+    with pytest.raises(ConnectorError, match=r"line 44 \(units.JD-SWJ\): 'taxes' is not a unit"):
         connector.check_units({"market_regulation", "hrss", "urban_management"})
 
 
@@ -100,7 +101,7 @@ def test_a_wrong_connector_stops_the_start(
             pass
         path.write_text(connector_text().replace('"01": consultation', '"01": chat'))
         reset()
-        refused = pytest.raises(ConnectorError, match="line 23")
+        refused = pytest.raises(ConnectorError, match="line 26")
         with refused, TestClient(create_app(settings)):
             pass
         monkeypatch.setenv("QISU_PLATFORM_SECRETS", "{}")

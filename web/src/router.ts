@@ -6,12 +6,16 @@ import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { setUnauthorizedHandler } from './api/client'
 import type { Role } from './api/types'
 import { useAuth } from './stores/auth'
+import { adminIntegrationRoutes } from './views/admin/routes'
+import { enterpriseRoutes } from './views/public/routes'
 
 declare module 'vue-router' {
   interface RouteMeta {
     title?: string
     roles?: Role[]
     public?: boolean
+    /** Open to anyone: the session is not even asked for (the enterprise channel). */
+    open?: boolean
   }
 }
 
@@ -25,6 +29,7 @@ const routes: RouteRecordRaw[] = [
     component: () => import('./views/LoginView.vue'),
     meta: { title: '登录', public: true },
   },
+  ...enterpriseRoutes,
   {
     path: '/',
     component: () => import('./views/ShellLayout.vue'),
@@ -66,6 +71,7 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./views/tickets/TicketView.vue'),
         meta: { title: '工单详情' },
       },
+      ...adminIntegrationRoutes,
       {
         path: ':rest(.*)*',
         name: 'not-found',
@@ -85,6 +91,7 @@ router.beforeEach(async (to) => {
     const view = record.components?.default
     if (typeof view === 'function') void (view as () => Promise<unknown>)()
   }
+  if (to.meta.open) return true
   const me = await auth.load()
   if (to.meta.public) return me && to.name === 'login' ? { name: 'home' } : true
   if (!me) return { name: 'login', query: { next: to.fullPath } }

@@ -102,6 +102,8 @@ export const LOCALITY_SOURCE: Record<string, string> = {
 export const ACTION: Record<string, string> = {
   received: '受理',
   merged: '合并重复提交',
+  amend: '平台修改工单',
+  withdraw: '平台撤单',
   dispatch: '分拨',
   'to-supervisor': '转督办裁定',
   rerouted: '重新分拨',
