@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from app.cli import cli
 from classifier.errors import ClassifierError
 from classifier.inference import Classifier
 from classifier.pipeline import train_model
+from classifier.settings import get_classifier_settings
 from classifier.training import TrainConfig
 from tests.classifier.conftest import corpus
 
@@ -90,6 +93,31 @@ def test_a_folder_built_before_the_export_is_served_by_torch(model: Path, tmp_pa
     assert np.allclose(served.probabilities(texts), expected, atol=1e-6)
     with pytest.raises(ClassifierError, match="no ONNX export"):
         Classifier(old, runtime="onnx")
+
+
+def test_an_old_folder_gains_its_export_from_the_cli(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = tmp_path / "models" / "old"
+    shutil.copytree(model, old)
+    shutil.rmtree(old / "onnx")
+    card = json.loads((old / "model.json").read_text(encoding="utf-8"))
+    del card["onnx"]
+    (old / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("QISU_DATA_DIR", str(tmp_path))
+    get_classifier_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["model", "export-onnx", "old"])
+        again = CliRunner().invoke(cli, ["model", "export-onnx", "old"])
+    finally:
+        get_classifier_settings.cache_clear()
+    assert result.exit_code == 0 and "served by ONNX Runtime" in result.output, result.output
+    assert again.exit_code == 2 and "already has onnx/" in again.output
+    texts, _, _ = labelled()
+    served = Classifier(old)
+    assert served.runtime == "onnx" and served.labels == card["labels"]
+    expected = Classifier(model, runtime="torch").probabilities(texts)
+    assert np.abs(served.probabilities(texts) - expected).max() <= MAX_ABS_DIFF
 
 
 def test_a_damaged_export_is_refused_with_a_reason(model: Path, tmp_path: Path) -> None:
