@@ -18,9 +18,9 @@ from routing import model as routing_model
 # The model this test trains in CI measured lead 0.912 at coverage 0.994 and top-3 0.936 there.
 LEAD_ACCURACY, COVERAGE, TOP3 = 0.88, 0.85, 0.92
 REPEAT_PRECISION, REPEAT_RECALL = 0.80, 0.30
-# Measured on the held-out matters with the default built here: ORT fp32 against torch fp32
-# differ by at most MAX_DIFF_MEASURED in any probability.
-ORT_MAX_ABS_DIFF = 1e-3
+# Measured on the 330 held-out matters' appeals with a default built here: ORT fp32 and torch
+# fp32 differed by at most 1.6e-6 in any probability (int8 by 0.20, its accuracy +0.3 points).
+ORT_MAX_ABS_DIFF = 1e-4
 DEV = Path(__file__).parents[2] / "bench" / "data" / "routing-eval-v2" / "dev.yaml"
 
 
