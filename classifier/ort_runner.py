@@ -20,6 +20,9 @@ class OrtRunner:
         # The file is already fused offline; the online pass adds only the cheap rewrites.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
         options.log_severity_level = 3
+        # Idle threads sleep instead of spinning: on two shared cores a spinning pool takes the
+        # CPU from the web server's threads and from everything else between calls.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
