@@ -147,7 +147,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.effective_database_url)
         with Session(app.state.engine) as session:
             connectors.check_registry(session)  # a connector's unit map names registry units
-        routing_model.use(settings.data_dir / "models", quantized=get_routing_settings().quantized)
+        serving = get_routing_settings()
+        routing_model.use(
+            settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+        )
         version = routing_model.warm()  # load the active model now, not on the first appeal
         metrics.MODEL.labels(version or "none").set(1)
         scheduler = None

@@ -14,6 +14,7 @@ the registry can know it, repeats precision ≥ 0.90, recall ≥ 0.85, near miss
 """
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -276,6 +277,7 @@ def score(result: Run, registered: dict[str, str | None] | None = None) -> dict[
         "repeats_true": len(truly),
         "near_misses": len(near),
         "p50_ms": _p50(result),
+        "p99_ms": _p99(result),
     }
 
 
@@ -344,6 +346,10 @@ def repeat_sweep(result: Run) -> list[tuple[float, float, float, float]]:
     return rows
 
 
+def _p99(result: Run) -> float:
+    return statistics.quantiles([o.seconds for o in result.outcomes], n=100)[98] * 1000
+
+
 def _p50(result: Run) -> float:
     return statistics.median(o.seconds for o in result.outcomes) * 1000
 
@@ -367,18 +373,23 @@ def main() -> int:
     )
     parser.add_argument("--latency", action="store_true", help="Also time intake without routing.")
     parser.add_argument("--quantized", action="store_true", help="Serve the int8 encoder.")
+    parser.add_argument(
+        "--runtime", choices=["auto", "onnx", "torch"], default="auto", help="Who runs it."
+    )
     parser.add_argument("--mistakes", action="store_true", help="List every wrong decision.")
     parser.add_argument(
         "--sweep", action="store_true", help="Accuracy against coverage at other thresholds."
     )
     args = parser.parse_args()
     data = yaml.safe_load(args.cases.read_text(encoding="utf-8"))
-    routing_model.use(args.models, quantized=args.quantized)
+    routing_model.use(args.models, quantized=args.quantized, runtime=args.runtime)
     version = routing_model.warm()
     if version is None:
         print(f"no active model under {args.models}; run `qisu model build-default`")
         return 1
-    print(f"model {version}, {len(data['cases'])} appeals from {args.cases}")
+    runtime = f"{args.runtime} runtime, {'int8' if args.quantized else 'fp32'}"
+    print(f"model {version} ({runtime}), {len(data['cases'])} appeals from {args.cases}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as folder:
         result = run(data, database=Path(folder) / "routing.db")
         registered = {k: e.get("registered") for k, e in data["enterprises"].items()}
@@ -390,6 +401,7 @@ def main() -> int:
             figures["p50_ms_without_routing"] = (
                 statistics.median(o.seconds for o in bare.outcomes) * 1000
             )
+            figures["p99_ms_without_routing"] = _p99(bare)
             figures["p50_ratio"] = figures["p50_ms"] / figures["p50_ms_without_routing"]
     if args.mistakes:
         for o in result.outcomes:

@@ -242,6 +242,39 @@ def activate(
     typer.echo(message)
 
 
+@model_cli.command("export-onnx")
+def export_onnx(
+    version: Annotated[str, typer.Argument(help="A folder name under QISU_DATA_DIR/models.")],
+) -> None:
+    """Add the ONNX Runtime files to a model built before builds exported them."""
+    import shutil
+    import tempfile
+
+    from classifier import onnx_export
+    from classifier.inference import Classifier
+
+    settings = get_classifier_settings()
+    folder = settings.models_dir / version
+    try:
+        model = Classifier(folder, threads=settings.torch_threads, runtime="torch")
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+    if (folder / onnx_export.FOLDER).exists():
+        raise _fail(f"{folder}: already has {onnx_export.FOLDER}/")
+    assert model.encoder is not None
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        written = onnx_export.export(
+            Path(scratch), model.encoder, model.head, similarity_layer=model.similarity_layer,
+            progress=typer.echo,
+        )  # fmt: skip
+        shutil.move(Path(scratch) / onnx_export.FOLDER, folder / onnx_export.FOLDER)
+    card = {**model.card, "onnx": written}
+    partial = folder / "model.json.partial"
+    partial.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    partial.replace(folder / "model.json")
+    typer.echo(f"{version}: served by ONNX Runtime from its next load")
+
+
 @model_cli.command("build-default")
 def build_default(
     if_missing: Annotated[

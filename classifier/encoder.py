@@ -44,10 +44,7 @@ class Encoder(nn.Module):
 
     def token_ids(self, texts: list[str], max_tokens: int) -> list[list[int]]:
         """Token ids of each prefixed text, cut to `max_tokens` (a long text keeps its head)."""
-        encoded = self.tokenizer(
-            [PREFIX + t for t in texts], truncation=True, max_length=max_tokens
-        )
-        return [list(ids) for ids in encoded["input_ids"]]
+        return token_ids(self.tokenizer, texts, max_tokens)
 
     def pad(self, ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """A padded id matrix and its attention mask."""
@@ -75,6 +72,22 @@ class Encoder(nn.Module):
         for layer in self.bert.encoder.layer[start:stop]:
             hidden = layer(hidden, attention)
         return hidden
+
+
+def load_tokenizer(folder: Path) -> PreTrainedTokenizerBase:
+    """The tokenizer of a local model folder alone (ONNX Runtime serves without the weights)."""
+    try:
+        return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ClassifierError(f"{folder}: cannot load the tokenizer ({exc})") from None
+
+
+def token_ids(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], max_tokens: int
+) -> list[list[int]]:
+    """Token ids of each prefixed text, cut to `max_tokens` (a long text keeps its head)."""
+    encoded = tokenizer([PREFIX + t for t in texts], truncation=True, max_length=max_tokens)
+    return [list(ids) for ids in encoded["input_ids"]]
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -14,10 +14,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from classifier.calibration import log_softmax
-from classifier.encoder import Encoder, mean_pool
+from classifier.encoder import Encoder, load_tokenizer, mean_pool, token_ids
 from classifier.errors import ClassifierError
 from classifier.metrics import evaluate
 from classifier.ngram import ngram_scores
+from classifier.ort_runner import OrtRunner
 from classifier.pipeline import FORMAT, HELDOUT
 from classifier.repeat_scorer import RepeatScorer
 from classifier.repeat_scorer import load as load_repeat_scorer
@@ -49,10 +50,21 @@ def read_card(folder: Path) -> dict[str, Any]:
     return dict(card)
 
 
-class Classifier:
-    """A trained model folder, loaded once; batched, no gradients, a fixed thread count."""
+RUNTIMES = ("auto", "onnx", "torch")
 
-    def __init__(self, folder: Path, *, threads: int = 2, quantized: bool = False) -> None:
+
+class Classifier:
+    """A trained model folder, loaded once; batched, no gradients, a fixed thread count.
+
+    `runtime` "auto" serves the folder's ONNX export with ONNX Runtime when it has one and
+    torch otherwise (folders built before the export); `quantized` picks the int8 weights.
+    """
+
+    def __init__(
+        self, folder: Path, *, threads: int = 2, quantized: bool = False, runtime: str = "auto"
+    ) -> None:
+        if runtime not in RUNTIMES:
+            raise ClassifierError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
         self.folder = folder
         self.card = read_card(folder)
         self.labels: list[str] = self.card["labels"]
@@ -61,25 +73,26 @@ class Classifier:
         self.t_encoder = float(calibration["encoder_temperature"])
         self.t_ngram = float(calibration["ngram_temperature"])
         self.weight = float(calibration["encoder_weight"])
-        torch.set_num_threads(threads)
-        self.encoder = Encoder.load(folder / "encoder")
-        self.head = Head(self.encoder.width, len(self.labels))
+        self.quantized = quantized
         try:
-            self.head.load_state_dict(load_file(str(folder / "head.safetensors")))
             with (folder / "ngram.pkl").open("rb") as handle:
                 self.ngram = pickle.load(handle)
-        except (OSError, RuntimeError, SafetensorError, pickle.UnpicklingError) as exc:
+        except (OSError, pickle.UnpicklingError) as exc:
             raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
-        self.head.eval()
-        if quantized:
-            # int8 weights for the Linear layers, activations quantised on the fly. torch marks
-            # this eager API deprecated in favour of torchao, which is not a dependency here.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=DeprecationWarning)
-                warnings.simplefilter("ignore", category=UserWarning)
-                self.encoder = torch.ao.quantization.quantize_dynamic(
-                    self.encoder, {torch.nn.Linear}, dtype=torch.qint8
-                )
+        exported = self.card.get("onnx") or {}
+        onnx_file = folder / exported.get("int8" if quantized else "fp32", "-")
+        if runtime == "onnx" and not onnx_file.is_file():
+            raise ClassifierError(f"{folder}: no ONNX export ({onnx_file.name})")
+        self.runtime = "onnx" if runtime != "torch" and onnx_file.is_file() else "torch"
+        self.ort: OrtRunner | None = None
+        self.encoder: Encoder | None = None
+        if self.runtime == "onnx":
+            self.tokenizer = load_tokenizer(folder / "encoder")
+            self.ort = OrtRunner(onnx_file, threads=threads)
+            self.width = int(self.ort.session.get_outputs()[1].shape[1])
+            self._similarity_layer = int(exported["similarity_layer"])
+        else:
+            self._load_torch(folder, threads=threads, quantized=quantized)
         self.version = folder.name
         # Repeat detection's pair scorer; routing falls back (and says why) when it is missing.
         self.repeat_scorer: RepeatScorer | None = None
@@ -89,35 +102,80 @@ class Classifier:
         except ClassifierError as exc:
             self.repeat_scorer_failure = str(exc)
 
+    def _load_torch(self, folder: Path, *, threads: int, quantized: bool) -> None:
+        torch.set_num_threads(threads)
+        encoder = Encoder.load(folder / "encoder")
+        self.tokenizer, self.width = encoder.tokenizer, encoder.width
+        self.head = Head(encoder.width, len(self.labels))
+        try:
+            self.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+        except (OSError, RuntimeError, SafetensorError) as exc:
+            raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
+        self.head.eval()
+        if quantized:
+            # int8 weights for the Linear layers, activations quantised on the fly. torch marks
+            # this eager API deprecated in favour of torchao, which is not a dependency here.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=DeprecationWarning)
+                warnings.simplefilter("ignore", category=UserWarning)
+                encoder = torch.ao.quantization.quantize_dynamic(
+                    encoder, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        self.encoder = encoder
+        self._similarity_layer = self._card_similarity_layer(encoder.depth)
+
+    @property
+    def name(self) -> str:
+        """Which path serves: torch or ONNX Runtime, fp32 or int8."""
+        runtime = "ort" if self.runtime == "onnx" else "torch"
+        return f"{runtime}-{'int8' if self.quantized else 'fp32'}"
+
     @property
     def similarity_layer(self) -> int:
-        """The layer whose states embed a text for similarity.
+        """The layer whose states embed a text for similarity."""
+        return self._similarity_layer
+
+    def _card_similarity_layer(self, depth: int) -> int:
+        """The layer the card names.
 
         A model card names it: the last frozen layer, e5's own states (the `query: ` prefix,
         before routing's fine-tune), so one pass gives both. Older cards fall back to three
         quarters of the way up, where the fine-tuned states still tell matters apart.
         """
         named = self.card.get("similarity", {}).get("layer")
-        return int(named) if named else max(1, round(self.encoder.depth * 3 / 4))
+        return int(named) if named else max(1, round(depth * 3 / 4))
 
-    def _pooled(self, texts: list[str], batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean-pooled states of the last and of the similarity layer, batched by length."""
-        ids = self.encoder.token_ids(texts, self.max_tokens)
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        """Each text's token ids as the encoder reads them."""
+        return token_ids(self.tokenizer, texts, self.max_tokens)
+
+    def _encoded(self, texts: list[str], batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """The head's scores and the similarity layer's pooled states, batched by length."""
+        ids = self.token_ids(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        last = torch.empty((len(ids), self.encoder.width))
-        middle = torch.empty((len(ids), self.encoder.width))
+        scores = np.empty((len(ids), len(self.labels)), dtype=np.float32)
+        middle = np.empty((len(ids), self.width), dtype=np.float32)
+        pad_id = self.tokenizer.pad_token_id or 0
+        for start in range(0, len(order), batch):
+            chunk = order[start : start + batch]
+            rows = [ids[i] for i in chunk]
+            if self.ort is not None:
+                scores[chunk], middle[chunk] = self.ort.run(rows, pad_id)
+            else:
+                scores[chunk], middle[chunk] = self._torch_pass(rows)
+        return scores, middle
+
+    def _torch_pass(self, rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        assert self.encoder is not None
         with torch.inference_mode():
-            for start in range(0, len(order), batch):
-                chunk = order[start : start + batch]
-                matrix, mask = self.encoder.pad([ids[i] for i in chunk])
-                states = self.encoder.lower(matrix, mask, self.similarity_layer)
-                middle[chunk] = mean_pool(states, mask)
-                states = self.encoder.upper(states, mask, self.similarity_layer)
-                last[chunk] = mean_pool(states, mask)
-        return last, middle
+            matrix, mask = self.encoder.pad(rows)
+            states = self.encoder.lower(matrix, mask, self.similarity_layer)
+            middle = mean_pool(states, mask)
+            states = self.encoder.upper(states, mask, self.similarity_layer)
+            return self.head(mean_pool(states, mask)).numpy(), middle.numpy()
 
     @cached_property
-    def _centre(self) -> torch.Tensor:
+    def _centre(self) -> np.ndarray:
         """What all texts' states share (the card's, else the held-out texts' mean).
 
         Every text's state points roughly the same way, so raw cosines crowd near 1; taking
@@ -125,27 +183,27 @@ class Classifier:
         """
         stored = self.card.get("similarity", {}).get("centre")
         if stored:
-            return torch.tensor(stored, dtype=torch.float32)
+            return np.array(stored, dtype=np.float32)
         path = self.folder / HELDOUT
         lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
         texts = [json.loads(line)["text"] for line in lines if line.strip()][:CENTRE_TEXTS]
         if not texts:
-            return torch.zeros(self.encoder.width)
-        return self._pooled(texts, 32)[1].mean(0)
+            return np.zeros(self.width, dtype=np.float32)
+        return self._encoded(texts, 32)[1].mean(0)
 
-    def _similarity_vectors(self, middle: torch.Tensor) -> np.ndarray:
-        return torch.nn.functional.normalize(middle - self._centre, dim=1).numpy()
+    def _similarity_vectors(self, middle: np.ndarray) -> np.ndarray:
+        centred = middle - self._centre
+        norms = np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+        return (centred / norms).astype(np.float32)
 
     def components(self, texts: list[str], batch: int = 32) -> dict[str, np.ndarray]:
         """Probabilities [texts, labels] of the encoder, the n-gram model and the ensemble."""
         if not texts:
             empty = np.zeros((0, len(self.labels)), dtype=np.float32)
             return dict.fromkeys(COMPONENTS, empty)
-        return self._mix(texts, self._pooled(texts, batch)[0])
+        return self._mix(texts, self._encoded(texts, batch)[0])
 
-    def _mix(self, texts: list[str], pooled: torch.Tensor) -> dict[str, np.ndarray]:
-        with torch.inference_mode():
-            scores = self.head(pooled).numpy()
+    def _mix(self, texts: list[str], scores: np.ndarray) -> dict[str, np.ndarray]:
         encoder = log_softmax(scores, self.t_encoder)
         ngram = log_softmax(ngram_scores(self.ngram, texts, len(self.labels)), self.t_ngram)
         mixed = log_softmax(self.weight * encoder + (1 - self.weight) * ngram)
@@ -176,19 +234,17 @@ class Classifier:
 
     def truncated(self, texts: list[str]) -> int:
         """How many texts fill the token limit, so that only their beginning is read."""
-        return sum(
-            len(ids) >= self.max_tokens for ids in self.encoder.token_ids(texts, self.max_tokens)
-        )
+        return sum(len(ids) >= self.max_tokens for ids in self.token_ids(texts))
 
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """Unit-length, centred embeddings for similarity (cosine is their dot product)."""
         if not texts:
-            return np.zeros((0, self.encoder.width), dtype=np.float32)
-        return self._similarity_vectors(self._pooled(texts, batch)[1])
+            return np.zeros((0, self.width), dtype=np.float32)
+        return self._similarity_vectors(self._encoded(texts, batch)[1])
 
     def analyse(self, texts: list[str], batch: int = 32) -> tuple[np.ndarray, np.ndarray]:
         """The ensemble's probabilities and the embeddings, from one pass of the encoder."""
         if not texts:
             return self.probabilities([]), self.embed([])
-        last, middle = self._pooled(texts, batch)
-        return self._mix(texts, last)["ensemble"], self._similarity_vectors(middle)
+        scores, middle = self._encoded(texts, batch)
+        return self._mix(texts, scores)["ensemble"], self._similarity_vectors(middle)

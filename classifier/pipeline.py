@@ -6,6 +6,7 @@ A model folder describes itself:
   head.safetensors    the linear head over mean-pooled tokens
   ngram.pkl           the character n-gram TF-IDF linear model
   heldout.jsonl       the validation rows it was calibrated on
+  onnx/               the encoder and head exported for ONNX Runtime, fp32 and int8 (serving)
 """
 
 import json
@@ -20,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from safetensors.torch import save_file
 from sklearn.model_selection import train_test_split
 
+from classifier import onnx_export
 from classifier.calibration import fit_temperature, fit_weight, log_softmax
 from classifier.encoder import Encoder
 from classifier.errors import ClassifierError
 from classifier.ngram import fit_ngram, ngram_scores
-from classifier.training import TrainConfig, fine_tune
+from classifier.training import TrainConfig, Trained, fine_tune
 
 FORMAT = "qisu-classifier/1"
 HELDOUT = "heldout.jsonl"  # the validation rows, kept to compare a later model against this one
@@ -171,7 +172,7 @@ def train_model(
         "training_minutes": round(minutes, 2),
     }
     heldout = [{"text": texts[i], "label": labels[i]} for i in val]
-    _save(out, trained.encoder, trained.head.state_dict(), ngram, card, heldout)
+    _save(out, trained, ngram, card, heldout, progress)
     progress(
         f"saved {out}: validation accuracy encoder {accuracy['encoder']:.4f}, "
         f"n-gram {accuracy['ngram']:.4f}, ensemble {accuracy['ensemble']:.4f} "
@@ -184,19 +185,25 @@ def train_model(
 
 def _save(
     out: Path,
-    encoder: Encoder,
-    head: dict[str, torch.Tensor],
+    trained: Trained,
     ngram: Any,
     card: dict[str, Any],
     heldout: list[dict[str, str]],
+    progress: Callable[[str], None],
 ) -> None:
     """Write into a sibling folder and rename it, so a crash never leaves half a model."""
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    encoder, head = trained.encoder, trained.head.state_dict()
     encoder.bert.save_pretrained(partial / "encoder")
     encoder.tokenizer.save_pretrained(partial / "encoder")
     save_file({k: v.contiguous() for k, v in head.items()}, str(partial / "head.safetensors"))
+    # Serving's path, exported once here so that a serving process needs no torch export.
+    card["onnx"] = onnx_export.export(
+        partial, encoder, trained.head, similarity_layer=card["similarity"]["layer"],
+        progress=progress,
+    )  # fmt: skip
     with (partial / "ngram.pkl").open("wb") as handle:
         pickle.dump(ngram, handle, protocol=pickle.HIGHEST_PROTOCOL)
     with (partial / HELDOUT).open("w", encoding="utf-8") as handle:

@@ -95,8 +95,11 @@ def activate(models_dir: Path, name: str, *, force: bool = False, threads: int =
 class ActiveModel:
     """The active classifier of a serving process, reloaded when ACTIVE names another version."""
 
-    def __init__(self, models_dir: Path, *, threads: int = 2, quantized: bool = False) -> None:
+    def __init__(
+        self, models_dir: Path, *, threads: int = 2, quantized: bool = False, runtime: str = "auto"
+    ) -> None:
         self.models_dir, self.threads, self.quantized = models_dir, threads, quantized
+        self.runtime = runtime
         self._lock = threading.Lock()
         self._loaded: Classifier | None = None
 
@@ -108,6 +111,9 @@ class ActiveModel:
                 self._loaded = None
             elif self._loaded is None or self._loaded.version != name:
                 self._loaded = Classifier(
-                    self.models_dir / name, threads=self.threads, quantized=self.quantized
+                    self.models_dir / name,
+                    threads=self.threads,
+                    quantized=self.quantized,
+                    runtime=self.runtime,
                 )
             return self._loaded

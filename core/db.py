@@ -90,4 +90,15 @@ def request_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def read_only_session(request: Request) -> Iterator[Session]:
+    """A session for a request that stores nothing, whatever its method: it never takes the
+    SQLite writer lock and is rolled back when the endpoint returns."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 SessionDep = Annotated[Session, Depends(request_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(read_only_session, scope="function")]

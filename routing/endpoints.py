@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from accounts.dependencies import require_roles
-from core.db import SessionDep
+from core.db import ReadSessionDep, SessionDep
 from core.errors import NotFound
 from core.timezone import local_span
 from core.validation import Instant, PathId
@@ -43,10 +43,10 @@ def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[da
 
 
 @router.post("/routing/preview", response_model=PreviewOut)
-def preview(body: PreviewIn, session: SessionDep, user: DeskUser) -> PreviewOut:
+def preview(body: PreviewIn, session: ReadSessionDep, user: DeskUser) -> PreviewOut:
     """What routing would decide for an appeal, its likely repeats and similar answered cases.
 
-    Nothing is stored.
+    Nothing is stored: a read-only session, so a preview never holds up a write.
     """
     at = body.received_at or utcnow()
     assessment = service.assess(

@@ -37,11 +37,15 @@ class NoModel(ModelUnavailable):
     """No model is active."""
 
 
-def use(models_dir: Path | None, *, quantized: bool = False) -> None:
+def use(models_dir: Path | None, *, quantized: bool = False, runtime: str = "auto") -> None:
     """Serve the registry's active model from this folder (None: route without a model)."""
     global _active, _failed
     _failed = None
-    _active = ActiveModel(models_dir, quantized=quantized) if models_dir is not None else None
+    _active = (
+        ActiveModel(models_dir, quantized=quantized, runtime=runtime)
+        if models_dir is not None
+        else None
+    )
 
 
 def warm() -> str | None:

@@ -48,6 +48,29 @@ class Appeal:
         return " ".join(part for part in (self.title, self.text) if part)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the classifier made of an appeal's words, or why it could not."""
+
+    analysis: model.Analysis | None
+    failure: str | None = None
+
+
+def read(appeal: Appeal, settings: RoutingSettings | None = None) -> Reading:
+    """The encoder's one pass over an appeal. It needs no session, so a caller runs it before
+    its transaction's first statement and no database lock is held while the model runs."""
+    settings = settings or get_routing_settings()
+    if not (screening.readable(appeal.words) and settings.enabled):
+        return Reading(None)
+    try:
+        return Reading(model.analyse(appeal.words))
+    except model.NoModel:
+        return Reading(None)
+    except model.ModelUnavailable as exc:
+        log.warning("routing without a model: %s", exc)
+        return Reading(None, str(exc))
+
+
 def line_units(session: Session) -> frozenset[str]:
     """Codes of the active units that hold authority: line units, utilities, coordinators."""
     kinds = [UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR]
@@ -59,6 +82,7 @@ def assess(
     session: Session,
     *,
     appeal: Appeal,
+    reading: Reading | None = None,
     exclude_id: int | None = None,
     exclude_territorial: bool = False,
     flags: tuple[str, ...] = (),
@@ -66,22 +90,15 @@ def assess(
     reason: str | None = None,
     settings: RoutingSettings | None = None,
 ) -> Assessment:
-    """Everything routing concludes about an appeal, read-only."""
+    """Everything routing concludes about an appeal, read-only; `reading` is the encoder's pass
+    when the caller made it already (`read`)."""
     settings = settings or get_routing_settings()
+    reading = reading or read(appeal, settings)
+    analysis, failure = reading.analysis, reading.failure
     enterprise = session.get(Enterprise, appeal.enterprise_code) if appeal.enterprise_code else None
     place = locality.from_address(
         appeal.address, registered=enterprise.subdistrict if enterprise else None
     )
-    readable = screening.readable(appeal.words)
-    analysis, failure = None, None
-    if readable and settings.enabled:
-        try:
-            analysis = model.analyse(appeal.words)
-        except model.NoModel:
-            pass
-        except model.ModelUnavailable as exc:
-            log.warning("routing without a model: %s", exc)
-            failure = str(exc)
     scored = repeats.Scored([], [], "no model")
     if analysis is not None:
         top = max(analysis.probabilities, key=analysis.probabilities.__getitem__, default=None)
@@ -115,7 +132,7 @@ def assess(
         exclude_territorial=exclude_territorial,
         returns=returns,
         failure=failure,
-        readable=readable,
+        readable=screening.readable(appeal.words),
         named=tuple(named_units(session, reason=reason)) if reason and exclude_territorial else (),
     )
     return Assessment(

@@ -1,6 +1,7 @@
 """Routing's thresholds and windows (prefix QISU_ROUTING_), chosen on routing-eval-v2/dev.yaml."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,9 @@ class RoutingSettings(BaseSettings):
     enabled: bool = True
     # Serve the encoder with int8 weights: about twice as fast, a little less accurate.
     quantized: bool = False
+    # Who runs the encoder: "auto" is ONNX Runtime where the model folder has its export (every
+    # build since issue 14) and torch for older folders; "torch" or "onnx" insist on one.
+    runtime: Literal["auto", "onnx", "torch"] = "auto"
     # A line unit leads on its own above this probability...
     lead_threshold: float = Field(default=0.60, ge=0, le=1)
     # ...and a screened ticket (repeat, returned, legacy, 街镇 cannot solve) at this lower one.

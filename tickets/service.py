@@ -40,6 +40,11 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     same enterprise or phone within minutes is merged into the first ticket, not counted as a
     repeat.
     """
+    # The encoder runs before the transaction's first statement: on SQLite a write transaction
+    # holds the process's writer lock from its first statement to its commit, so every other
+    # write (actions on other tickets, sweeps) would wait for the model. A resubmission, rare,
+    # pays one pass it does not need.
+    reading = routing_service.read(_appeal(data))
     first = repeats.duplicate_submission(
         session,
         source=data.source,
@@ -57,9 +62,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
                 session, ticket=first, user=user, action="merged", before=before, note=note
             )
         return first, False
-    # Routing reads (the model, the repeat lookup) come before the first write, so a SQLite
-    # writer holds its lock only for the inserts.
-    assessment = routing_service.assess(session, appeal=_appeal(data))
+    assessment = routing_service.assess(session, appeal=_appeal(data), reading=reading)
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:

@@ -42,6 +42,7 @@ def test_the_folder_describes_itself(model: Path, labelled_csv: Path) -> None:
         "head.safetensors",
         "ngram.pkl",
         "heldout.jsonl",
+        "onnx",
     }
     card = json.loads((model / "model.json").read_text(encoding="utf-8"))
     assert card["labels"] == sorted(TOPICS)
@@ -95,10 +96,11 @@ def test_embeddings_are_unit_vectors_close_for_similar_texts(model: Path) -> Non
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
 
 
-def test_quantised_path_agrees_with_fp32(model: Path) -> None:
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_quantised_path_agrees_with_fp32(model: Path, runtime: str) -> None:
     texts = [row[1] for row in corpus()]
-    full = Classifier(model).probabilities(texts).argmax(1)
-    fast = Classifier(model, quantized=True).probabilities(texts).argmax(1)
+    full = Classifier(model, runtime=runtime).probabilities(texts).argmax(1)
+    fast = Classifier(model, quantized=True, runtime=runtime).probabilities(texts).argmax(1)
     assert (full == fast).mean() >= 0.95
 
 

@@ -123,7 +123,8 @@ def broken(settings: Settings, models_dir: Path) -> Iterator[TestClient]:
     """An app whose active model folder is damaged."""
     models = settings.data_dir / "models"
     shutil.copytree(models_dir, models)
-    (models / VERSION / "head.safetensors").write_bytes(b"not a tensor file")
+    # The graph ONNX Runtime serves (the torch weights are not read when it is there).
+    (models / VERSION / "onnx" / "encoder.onnx").write_bytes(b"not an ONNX graph")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
@@ -133,7 +134,7 @@ def test_a_model_that_fails_to_load_never_fails_intake(
 ) -> None:
     ticket = post(broken, operator, appeal(1, LICENCE))
     assert (ticket["status"], ticket["routing"]["rule"]) == ("triage", "model failed")
-    assert "damaged model folder" in ticket["routing"]["reasons"][0]
+    assert "ONNX Runtime cannot load it" in ticket["routing"]["reasons"][0]
     assert post(broken, operator, appeal(2, LICENCE))["routing"]["rule"] == "model failed"
     # Activating a sound version recovers without a restart.
     models = settings.data_dir / "models"
