@@ -31,8 +31,10 @@ from evaluations.whistle_endpoints import router as whistles_router
 from models import SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
+from routing.model_endpoints import router as models_router
 from routing.settings import get_routing_settings
 from tickets import connectors
+from tickets.dashboard_endpoints import router as dashboard_router
 from tickets.endpoints import router as tickets_router
 from tickets.enterprise_endpoints import router as enterprise_router
 from tickets.inbound_endpoints import router as inbound_router
@@ -41,6 +43,7 @@ from tickets.open311_endpoints import router as open311_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
+from units.endpoints import admin_router as units_admin_router
 from units.endpoints import router as units_router
 from web.console import mount_console
 
@@ -176,8 +179,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(units_router)
+    app.include_router(units_admin_router)
     app.include_router(tickets_router)
     app.include_router(routing_router)
+    app.include_router(dashboard_router)
+    app.include_router(models_router)
     app.include_router(evaluations_router)
     app.include_router(whistles_router)
     app.include_router(rankings_router)

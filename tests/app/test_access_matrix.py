@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from models import Role, utcnow
 from tests.conftest import MakeUser, credit_code, ticket_payload
 from tickets.working_time import SHANGHAI
+from units.service import DEFAULT_REGISTRY
 
 MONTH = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
 ALL = {"operator", "unit", "subdistrict", "supervisor", "admin"}
@@ -72,9 +73,21 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/tickets/{ticket_id}/locality"): DESK,
     ("POST", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
     ("DELETE", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
+    ("GET", "/api/v1/dashboard/volume"): BOSS,
+    ("GET", "/api/v1/dashboard/units"): BOSS,
+    ("GET", "/api/v1/dashboard/funnel"): BOSS,
+    ("GET", "/api/v1/dashboard/rates"): BOSS,
+    ("GET", "/api/v1/dashboard/repeats"): BOSS,
+    ("GET", "/api/v1/dashboard/routing"): BOSS,
+    ("GET", "/api/v1/admin/models"): {"admin"},
+    ("POST", "/api/v1/admin/models/{name}/activate"): {"admin"},
+    ("POST", "/api/v1/admin/units/load"): {"admin"},
 }
 # Allowed roles may find nothing here (no such dead letter); the others must still be refused.
-NO_SUBJECT = {("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay")}
+NO_SUBJECT = {
+    ("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay"),
+    ("POST", "/api/v1/admin/models/{name}/activate"),  # the test app has no trained model
+}
 
 # Routes that no role opens: each checks its own credential, tested in its own module.
 OWN_CHECK: dict[tuple[str, str], str] = {
@@ -116,6 +129,7 @@ BODIES: dict[str, Any] = {
     "outcome": {"unit": "market_regulation", "content": "已处理完毕"},
     "reopen": {"reason": "问题仍未解决"},
     "locality": {"subdistrict": "anting"},
+    "load": {"yaml": DEFAULT_REGISTRY.read_text(encoding="utf-8")},  # the registry it has
 }
 
 
@@ -185,7 +199,7 @@ class Scene:
         ids = self.ids if method == "GET" else {**self.ids, **self.subjects()}
         url = path.format(**{k: ids[k] for k in ("ticket_id", "whistle_id", "period", "code")},
                           evaluation_id=ids["evaluation_id"], credit_code=credit_code(1),
-                          letter_id=2**31 - 1)  # fmt: skip
+                          letter_id=2**31 - 1, name="no-such-model")  # fmt: skip
         action = path.rsplit("/", 1)[-1]
         body: Any = BODIES.get(action)
         if path == "/api/v1/tickets" and method == "POST":
