@@ -269,3 +269,60 @@ def test_supervision_the_dashboard_and_the_ranking_through_the_console(
     assert header[:4] == ("排名", "单位", "单位代码", "综合得分") and "满意率" in header
     units = [r[2] for r in sheet.iter_rows(min_row=2, values_only=True)]
     assert "market_regulation" in units and len(units) == 27
+
+
+def test_an_administrator_deactivates_a_user_whose_open_session_is_then_refused(
+    server: LiveServer, person: Callable[..., Person], contexts: Callable[[], BrowserContext]
+) -> None:
+    admin = person("系统管理员", "admin", Role.ADMIN)
+    market = person("李经办", "li.market", Role.UNIT_HANDLER, "market_regulation")
+    unit = contexts().new_page()
+    sign_in(unit, server, market.login)
+    unit.wait_for_url("**/workbench")
+
+    office = contexts().new_page()
+    sign_in(office, server, admin.login)
+    office.goto(f"{server.url}/admin/users")
+    users = office.locator('[data-test="users"]')
+    expect(users).to_contain_text("李经办")
+    # A new user with a role and a unit.
+    office.locator('[data-test="new-user"]').click()
+    dialog = office.locator('[data-test="user-dialog"]')
+    dialog.get_by_label("姓名").fill("赵街镇")
+    dialog.get_by_label("登录名").fill("zhao.malu")
+    dialog.locator(".el-select").first.click()
+    office.locator(".el-select-dropdown__item:visible", has_text="街镇经办人").click()
+    dialog.locator(".el-select").nth(1).click()
+    office.locator(".el-select-dropdown__item:visible", has_text="马陆镇").click()
+    dialog.get_by_label("初始密码").fill("Zhao-malu-2026!")
+    office.locator('[data-test="create-user"]').click()
+    success(office)
+    expect(users).to_contain_text("赵街镇")
+    shoot(office, "part2-users")
+    # Deactivation takes effect at once: the department's open session is refused.
+    office.locator('[data-deactivate="li.market"]').click()
+    office.locator(".el-message-box__btns .el-button--primary").click()
+    success(office)
+    expect(office.locator('[data-user-state="li.market"]')).to_contain_text("已停用")
+    unit.locator('[data-tab="doing"]').click()
+    unit.wait_for_url("**/login**")
+    refused = httpx.get(f"{server.url}/api/v1/tickets", headers=market.headers)
+    assert refused.status_code == 401
+    sign_in_again = unit.request.post(
+        f"{server.url}/api/v1/session", data={"login": market.login, "password": "Qisu-test-2026"}
+    )
+    assert sign_in_again.status >= 400
+
+
+def test_the_units_and_models_pages_for_an_administrator(
+    server: LiveServer, person: Callable[..., Person], contexts: Callable[[], BrowserContext]
+) -> None:
+    admin = person("系统管理员", "admin", Role.ADMIN)
+    office = contexts().new_page()
+    sign_in(office, server, admin.login)
+    office.goto(f"{server.url}/admin/units")
+    expect(office.locator('[data-test="units"]')).to_contain_text("区市场监管局")
+    shoot(office, "part2-units")
+    office.goto(f"{server.url}/admin/models")
+    expect(office.locator('[data-test="models"]')).to_contain_text("使用中")
+    shoot(office, "part2-models")
