@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
@@ -15,6 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from accounts.admin_endpoints import router as admin_router
+from accounts.audit import Action, Outcome, record
+from accounts.audit_endpoints import router as audit_router
+from accounts.dependencies import SCOPE_USER, actor_of
 from accounts.endpoints import router as accounts_router
 from app.contract import document_errors, known_query_only
 from app.guard import RequestGuard
@@ -80,7 +85,9 @@ _SOURCES = ("body", "query", "path", "header", "cookie")
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.status_code == 403:
+            await _record_refusal(request, exc)
         return _error(exc.status_code, exc.code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
@@ -111,6 +118,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
         return _error(409, "conflict", "与刚刚保存的数据冲突，您的操作没有保存，请刷新后重试")
+
+
+async def _record_refusal(request: Request, exc: DomainError) -> None:
+    """A permission refusal goes to the audit log, in a transaction of its own."""
+    user = request.scope.get(SCOPE_USER)
+    if user is None:  # refused before the caller was known (a failed CSRF check)
+        return
+    route = request.scope.get("route")
+    where = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    await run_in_threadpool(
+        record,
+        request.app.state.engine,
+        actor=actor_of(request, user),
+        action=Action.REFUSED,
+        outcome=Outcome.REFUSED,
+        target=where,
+        detail=exc.code,
+    )
 
 
 def _calendar() -> dict[str, str]:
@@ -178,6 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)  # outermost: refusals by the guard are counted too
     _install_error_handlers(app)
     app.include_router(accounts_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     app.include_router(units_router)
     app.include_router(units_admin_router)
     app.include_router(tickets_router)

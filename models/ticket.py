@@ -123,6 +123,8 @@ class Ticket(SQLModel, table=True):
     reply: str | None = Field(default=None, sa_type=Text)
     satisfaction: Satisfaction | None = Field(default=None, sa_type=EnumString(Satisfaction, 24))
     closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # When `qisu data purge` replaced the contact's name and phone (retention, PIPL art. 19).
+    anonymised_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     version: int = Field(default=1, sa_column=_version)
 
 

@@ -1,6 +1,6 @@
 // The API's shapes (README "What works today" and CONSOLE-CONTRACT.md), as the console reads them.
 
-export type Role = 'operator' | 'unit_handler' | 'subdistrict' | 'supervisor' | 'admin'
+export type Role = 'operator' | 'unit_handler' | 'subdistrict' | 'supervisor' | 'admin' | 'auditor'
 export type TicketStatus =
   | 'triage'
   | 'dispatched'

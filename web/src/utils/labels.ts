@@ -8,6 +8,7 @@ export const ROLE: Record<Role, string> = {
   subdistrict: '街镇经办人',
   supervisor: '督办人员（区营商办）',
   admin: '系统管理员',
+  auditor: '审计员',
 }
 
 export const STATUS: Record<TicketStatus, string> = {
