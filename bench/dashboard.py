@@ -115,6 +115,8 @@ def seed(engine: Engine, *, tickets: int, rng: random.Random) -> None:
     step = 365 * 86_400 / tickets
     received = sql.at(f"{end} - CAST(({tickets} - n) * {step} AS INTEGER)")
     status = f"(CASE WHEN {_r(1)} % 100 < 82 THEN 'closed' ELSE {_pick(OPEN, _r(2))} END)"
+    # A repeat names its chain's root: tickets numbered 5 mod 10 are never repeats themselves.
+    repeat = f"(n > 1000 AND n % 10 = 0 AND {_r(6)} % 100 < 60)"
     with engine.begin() as connection:
         # The enterprises by number, so each ticket joins one in the same statement.
         connection.execute(
@@ -138,8 +140,8 @@ def seed(engine: Engine, *, tickets: int, rng: random.Random) -> None:
                 '张', '139' || n, '营业执照问题', '企业反映营业执照变更办理缓慢，编号' || n || '。',
                 '嘉定区某路1号', {_pick(areas, _r(4))}, 'complaint', 'normal', t.status,
                 CASE WHEN t.status = 'triage' THEN NULL ELSE {_pick(leads + areas[:3], _r(5))} END,
-                CASE WHEN n > 1000 AND {_r(6)} % 100 < 6 THEN n - 1 - {_r(7)} % 1000 END,
-                CASE WHEN n > 1000 AND {_r(6)} % 100 < 6 THEN 1 ELSE 0 END,
+                CASE WHEN {repeat} THEN n - 5 - 10 * ({_r(7)} % 100) END,
+                CASE WHEN {repeat} THEN 1 ELSE 0 END,
                 0, 0, 0, 0,
                 CASE WHEN t.status = 'closed' THEN {_pick(VERDICTS, _r(8))} END,
                 1

@@ -58,8 +58,8 @@ class Deadline(SQLModel, table=True):
         # Cover the rates of a span (tickets.kpis, the dashboard, rankings).
         Index(
             "ix_deadline_started_cover",
-            "started_at",
             "stage",
+            "started_at",
             "unit_code",
             "status",
             "ticket_id",

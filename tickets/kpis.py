@@ -109,23 +109,22 @@ def on_time_rates_by_unit(
     were decided; `whistles` counts the whistles' deadlines instead of the tickets'.
     """
     owner = col(Deadline.whistle_id) if whistles else col(Deadline.ticket_id)
-    met = func.sum(case((col(Deadline.status) == DeadlineStatus.MET, 1), else_=0))
-    breached = func.sum(case((col(Deadline.status) == DeadlineStatus.BREACHED, 1), else_=0))
     rows = session.exec(
-        select(Deadline.unit_code, Deadline.stage, met, breached)
+        select(Deadline.unit_code, Deadline.stage, Deadline.status, func.count())
         .where(
-            owner.is_not(None),
-            col(Deadline.stage).in_(stages),
-            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
+            col(Deadline.stage).in_(stages),  # the stage first: an index range per stage
             col(Deadline.started_at) >= start,
             col(Deadline.started_at) < end,
+            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
+            owner.is_not(None),
         )
-        .group_by(col(Deadline.unit_code), col(Deadline.stage))
+        .group_by(col(Deadline.unit_code), col(Deadline.stage), col(Deadline.status))
     ).all()
-    return {
-        (unit or "", Stage(stage)): (_rate(int(m or 0), int(b or 0)), int(m or 0) + int(b or 0))
-        for unit, stage, m, b in rows
-    }
+    tally: dict[tuple[str, Stage], list[int]] = {}
+    for unit, stage, status, n in rows:
+        counts = tally.setdefault((unit or "", Stage(stage)), [0, 0])
+        counts[0 if status == DeadlineStatus.MET else 1] += int(n)
+    return {key: (_rate(met, late), met + late) for key, (met, late) in tally.items()}
 
 
 def led_by_unit(session: Session, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:

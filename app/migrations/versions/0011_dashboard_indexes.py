@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 # an index range and never a scan of the year (bench/dashboard.py).
 INDEXES = {
     'ticket': ('ix_ticket_received_cover', ['received_at', 'status', 'channel', 'lead_unit', 'subdistrict', 'repeat_of']),
-    'deadline': ('ix_deadline_started_cover', ['started_at', 'stage', 'unit_code', 'status', 'ticket_id', 'whistle_id']),
+    'deadline': ('ix_deadline_started_cover', ['stage', 'started_at', 'unit_code', 'status', 'ticket_id', 'whistle_id']),
     'assignment': ('ix_assignment_created_cover', ['created_at', 'role', 'unit_code', 'state', 'ticket_id']),
     'routing_decision': ('ix_routing_decision_created_cover', ['created_at', 'trigger', 'model_version', 'dispatched', 'correct']),
 }
