@@ -72,10 +72,10 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     town.wait_for_url("**/whistles?**")
     dialog = town.locator('[data-test="raise-dialog"]')
     expect(dialog).to_contain_text(f"工单 {ticket['id']}")
-    dialog.locator('[data-test="raise-units"]').click()
+    dialog.locator(".el-select").first.click()
     town.locator(".el-select-dropdown__item:visible", has_text="区市场监管局").click()
     town.keyboard.press("Escape")
-    town.locator('[data-test="raise-text"] textarea').fill(
+    town.locator('textarea[data-test="raise-text"]').fill(
         "企业营业执照变更卡在审核环节，请区市场监管局到现场与企业一起核对材料。"
     )
     shoot(town, "part2-whistle-raise")
@@ -94,12 +94,12 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     unit.locator('[data-test="to-whistles"]').click()
     unit.wait_for_url("**/whistles")
     call_row(unit, whistle, "market_regulation").locator('[data-action="report"]').click()
-    unit.locator('[data-field="contact"] input').fill("张科长 59990000")
-    unit.locator('[data-field="plan"] textarea').fill("明日上午到企业现场核对变更材料")
+    unit.locator('input[data-field="contact"]').fill("张科长 59990000")
+    unit.locator('textarea[data-field="plan"]').fill("明日上午到企业现场核对变更材料")
     unit.locator('[data-test="call-submit"]').click()
     success(unit)
     call_row(unit, whistle, "market_regulation").locator('[data-action="outcome"]').click()
-    unit.locator('[data-field="content"] textarea').fill("已现场核对，变更登记当日办结")
+    unit.locator('textarea[data-field="content"]').fill("已现场核对，变更登记当日办结")
     unit.locator('[data-test="call-submit"]').click()
     success(unit)
     expect(call_row(unit, whistle, "market_regulation")).to_contain_text("已反馈结果")
@@ -122,16 +122,16 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     expect(todo).to_contain_text("吹哨 1 次")
     todo.locator('[data-action="evaluate"]').click()
     form = town.locator('[data-test="evaluation-dialog"]')
-    for score in ("timeliness", "effectiveness", "cooperation"):
-        form.locator(f'[data-score="{score}"] .el-rate__item').nth(3).click()  # 4 分
-    form.locator('[data-test="comment"] textarea').fill("响应及时，现场核查到位")
+    for k in range(3):  # 响应及时, 解决实效, 协同配合
+        form.locator(".el-rate").nth(k).locator(".el-rate__item").nth(3).click()  # 4 分
+    form.locator('textarea[data-test="comment"]').fill("响应及时，现场核查到位")
     town.locator('[data-test="save-evaluation"]').click()
     success(town)
     expect(todo).to_contain_text("响应及时，现场核查到位")
     # Edited while the period is open.
     todo.locator('[data-action="evaluate"]').click()
-    form.locator('[data-score="cooperation"] .el-rate__item').nth(4).click()  # 5 分
-    form.locator('[data-test="comment"] textarea').fill("响应及时，现场核查到位，当日办结")
+    form.locator(".el-rate").nth(2).locator(".el-rate__item").nth(4).click()  # 协同配合 5 分
+    form.locator('textarea[data-test="comment"]').fill("响应及时，现场核查到位，当日办结")
     shoot(town, "part2-evaluation-form")
     town.locator('[data-test="save-evaluation"]').click()
     success(town)
@@ -172,7 +172,7 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     todo.locator('[data-action="view"]').click()
     expect(form.locator('[data-test="read-only"]')).to_be_visible()
     expect(town.locator('[data-test="save-evaluation"]')).to_have_count(0)
-    expect(form.locator('[data-test="comment"] textarea')).to_be_disabled()
+    expect(form.locator('textarea[data-test="comment"]')).to_be_disabled()
     shoot(town, "part2-evaluation-closed")
     refused = httpx.patch(
         f"{server.url}/api/v1/evaluations/{mine[0]['id']}",
@@ -243,6 +243,7 @@ def test_supervision_the_dashboard_and_the_ranking_through_the_console(
     office.locator('[data-chart="clusters"] canvas').first.wait_for()
     shoot(office, "part2-dashboard")
     chart = office.locator('[data-chart="clusters"]')
+    chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     assert box is not None
     office.mouse.click(box["x"] + 140, box["y"] + box["height"] / 2)
