@@ -140,8 +140,8 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     assert [(e["timeliness"], e["cooperation"]) for e in mine] == [(4, 5)]
 
     # Two more 街镇 who worked with the department evaluate it (three voices are shown).
-    for code, login in (("malu", "malu"), ("nanxiang", "nanxiang")):
-        other = person(f"{code}街镇", login, Role.SUBDISTRICT, code)
+    for code, said in (("malu", "还需加快"), ("nanxiang", "沟通顺畅")):
+        other = person(f"{code}街镇", code, Role.SUBDISTRICT, code)
         api(
             server,
             other,
@@ -153,7 +153,7 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
         body = {
             "period": MONTH,
             "unit": "market_regulation",
-            "comment": f"{code}：还需加快",
+            "comment": said,
             **scores,
         }
         api(server, other, "POST", "/evaluations", json=body)
@@ -186,9 +186,10 @@ def test_a_whistle_an_evaluation_and_the_scorecard_through_the_console(
     comments = unit.locator('[data-test="comments"]')
     expect(comments).to_contain_text("响应及时，现场核查到位，当日办结")
     expect(comments).to_contain_text("还需加快")
+    expect(comments).to_contain_text("沟通顺畅")
     card = unit.locator('[data-test="scorecard"]')
     expect(card).to_contain_text("区市场监管局")
-    for author in ("安亭", "anting", "马陆"):
+    for author in ("安亭", "anting", "马陆", "malu", "南翔", "nanxiang"):
         expect(card).not_to_contain_text(author)
     shoot(unit, "part2-scorecard")
 
