@@ -11,7 +11,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from accounts import service, sessions
+from accounts import sessions, tokens
+from accounts.audit import Action, Actor, record
+from core.addresses import client_address
 from core.config import Settings
 from core.db import session_scope
 from core.errors import Forbidden, NotAuthenticated
@@ -28,7 +30,11 @@ ROLE_NAMES: dict[Role, str] = {
     Role.SUBDISTRICT: "街镇经办人",
     Role.SUPERVISOR: "督办人员",
     Role.ADMIN: "管理员",
+    Role.AUDITOR: "审计员",
 }
+# Where the request guard leaves the user it looked the bearer token up for (one query).
+SCOPE_USER = "qisu.user"
+AUDITOR_ONLY = "审计员只能查阅安全审计日志"
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `qisu users create`.")
 _cookie = APIKeyCookie(
@@ -44,9 +50,10 @@ class Caller:
     session: UserSession | None
 
 
-def _look_up(engine: Engine, token: str) -> User | None:
+def look_up(engine: Engine, token: str) -> User | None:
+    """The active user holding this live bearer token, if any."""
     with Session(engine) as session:
-        return service.user_for_token(session, token=token)
+        return tokens.user_for_token(session, token=token)
 
 
 def _resume(engine: Engine, settings: Settings, token: str, csrf: str | None) -> Caller:
@@ -73,31 +80,49 @@ async def current_caller(
 ) -> Caller:
     """The caller: a bearer token as before, or else the console's session cookie."""
     if credentials is not None:
-        token = credentials.credentials
-        # A known token costs no thread and no query; an unknown one is looked up off the loop.
-        user = service.cached_user(token) or await run_in_threadpool(
-            _look_up, request.app.state.engine, token
+        # The guard looked the token up already; a route outside it (none today) looks it up.
+        user = request.scope.get(SCOPE_USER) or await run_in_threadpool(
+            look_up, request.app.state.engine, credentials.credentials
         )
         if user is None:
-            raise NotAuthenticated("令牌无效，请检查 Authorization: Bearer 请求头")
+            raise NotAuthenticated("令牌无效、已过期或已吊销，请检查 Authorization 请求头")
+        request.scope[SCOPE_USER] = user
         return Caller(user=user, session=None)
     if not cookie:
         raise NotAuthenticated(sessions.SIGN_IN_FIRST)
     csrf = None if request.method in SAFE_METHODS else request.headers.get(CSRF_HEADER, "")
-    return await run_in_threadpool(
+    caller = await run_in_threadpool(
         _resume, request.app.state.engine, request.app.state.settings, cookie, csrf
     )
+    request.scope[SCOPE_USER] = caller.user  # for the audit record of a refusal
+    return caller
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
 async def current_user(caller: CurrentCaller) -> User:
-    """The user behind the request's bearer token or session; 401 without a valid one."""
+    """The user behind the request's bearer token or session; 401 without a valid one.
+
+    An auditor is refused here: they read the audit log (through `current_auditor`) and
+    nothing else, 等保's separation of duties.
+    """
+    if caller.user.role == Role.AUDITOR:
+        raise Forbidden(AUDITOR_ONLY)
     return caller.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_auditor(caller: CurrentCaller) -> User:
+    """The auditor behind the request; everyone else, administrators included, is refused."""
+    if caller.user.role != Role.AUDITOR:
+        raise Forbidden(f"安全审计日志只供审计员查阅；您的角色是{ROLE_NAMES[caller.user.role]}")
+    return caller.user
+
+
+CurrentAuditor = Annotated[User, Depends(current_auditor)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
@@ -112,3 +137,25 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
         return user
 
     return check
+
+
+def address_of(request: Request) -> str:
+    """Where the request came from; X-Forwarded-For counts only from QISU_TRUSTED_PROXIES."""
+    return client_address(
+        request.client.host if request.client else None,
+        request.headers.get("x-forwarded-for"),
+        request.app.state.settings.trusted_proxies,
+    )
+
+
+def actor_of(request: Request, user: User) -> Actor:
+    """The audit log's actor for a signed-in user's request."""
+    return Actor.of(user, address_of(request))
+
+
+def audit_read(request: Request, user: User, action: Action, **what: str | None) -> None:
+    """Record a read (an export, a view of personal data) in a write transaction of its own.
+
+    A GET's session only reads; the record must not wait on, or be lost with, the request's.
+    """
+    record(request.app.state.engine, actor=actor_of(request, user), action=action, **what)

@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from sqlmodel import Session
 
-from accounts import sessions
-from accounts.dependencies import SESSION_COOKIE, Caller, CurrentCaller
-from accounts.schemas import Me, SessionOut, SignInIn, UnitBrief
-from core.addresses import client_address
+from accounts import admin, sessions, totp
+from accounts.audit import Action, Actor, Outcome, append
+from accounts.dependencies import SESSION_COOKIE, Caller, CurrentCaller, actor_of, address_of
+from accounts.schemas import Me, SessionOut, SignInIn, TotpConfirm, TotpStart, UnitBrief
 from core.config import Settings
 from core.db import SessionDep
 from core.errors import DomainError, NotAuthenticated
@@ -36,6 +36,7 @@ def _me(session: Session, user: User) -> Me:
         unit=UnitBrief(code=unit.code, name=unit.name, short_name=unit.short_name, kind=unit.kind)
         if unit
         else None,
+        second_factor=user.totp_secret is not None,
     )
 
 
@@ -43,7 +44,10 @@ def _me(session: Session, user: User) -> Me:
     "/session",
     response_model=SessionOut,
     responses={
-        401: {"description": "`bad_credentials`: unknown login or wrong password."},
+        401: {
+            "description": "`bad_credentials`: unknown login or wrong password; "
+            "`totp_required` / `bad_totp`: the second factor is missing or wrong."
+        },
         403: {"description": "`account_inactive`."},
         423: {"description": "`account_locked`: too many wrong passwords."},
     },
@@ -53,6 +57,7 @@ def sign_in(
 ) -> SessionOut:
     """Sign in with a login and a password: sets the HttpOnly session cookie."""
     settings: Settings = request.app.state.settings
+    address = address_of(request)
     try:
         user, row, token = sessions.sign_in(
             session,
@@ -61,15 +66,18 @@ def sign_in(
             settings=settings,
             now=utcnow(),
             user_agent=request.headers.get("user-agent"),
-            address=client_address(
-                request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
-                settings.trusted_proxies,
-            ),
+            address=address,
+            totp_code=body.totp,
         )
-    except DomainError:
+    except DomainError as refusal:
+        # The attempted login names the actor: the record is of who tried, not who is.
+        tried = Actor(name=f"login:{body.login.strip()[:64]}", address=address)
+        append(session, actor=tried, action=Action.SIGN_IN, outcome=Outcome.FAILURE,
+               detail=refusal.code)  # fmt: skip
         session.commit()  # a wrong password is counted even though the request is refused
         raise
+    append(session, actor=Actor.of(user, address), action=Action.SIGN_IN,
+           target=f"session:{row.id}")  # fmt: skip
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -101,6 +109,8 @@ def sign_out(caller: ConsoleCaller, request: Request, session: SessionDep) -> Re
     """Sign out: the session ends and its cookie is cleared."""
     assert caller.session is not None
     sessions.end(session, session_id=caller.session.id or 0, now=utcnow())
+    append(session, actor=actor_of(request, caller.user), action=Action.SIGN_OUT,
+           target=f"session:{caller.session.id}")  # fmt: skip
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(
         SESSION_COOKIE,
@@ -110,3 +120,25 @@ def sign_out(caller: ConsoleCaller, request: Request, session: SessionDep) -> Re
         secure=request.app.state.settings.session_secure_cookie,
     )
     return response
+
+
+@router.post("/session/totp", response_model=TotpStart)
+def start_totp(caller: ConsoleCaller, session: SessionDep) -> TotpStart:
+    """Begin enrolling an authenticator (supervisors, administrators, auditors): its secret."""
+    user = session.get(User, caller.user.id)
+    assert user is not None
+    secret = admin.start_totp(session, user=user)
+    return TotpStart(secret=secret, uri=totp.provisioning_uri(secret, user.login or user.name))
+
+
+@router.post("/session/totp/confirm", status_code=status.HTTP_204_NO_CONTENT)
+def confirm_totp(
+    body: TotpConfirm, caller: ConsoleCaller, request: Request, session: SessionDep
+) -> Response:
+    """Turn the second factor on with the authenticator's first code; later sign-ins ask for it."""
+    user = session.get(User, caller.user.id)
+    assert user is not None
+    admin.confirm_totp(
+        session, actor=actor_of(request, user), user=user, code=body.code, now=utcnow()
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from models import Role
 
@@ -12,6 +12,9 @@ class SignInIn(BaseModel):
 
     login: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    totp: Annotated[str | None, StringConstraints(max_length=16)] = Field(
+        default=None, description="The authenticator's 6-digit code, once enrolled."
+    )
 
 
 class UnitBrief(BaseModel):
@@ -31,6 +34,7 @@ class Me(BaseModel):
     login: str | None
     role: Role
     unit: UnitBrief | None
+    second_factor: bool = Field(description="Whether sign-in asks for a TOTP code.")
 
 
 class SessionOut(BaseModel):
@@ -39,3 +43,16 @@ class SessionOut(BaseModel):
     user: Me
     csrf_token: str
     idle_minutes: int
+
+
+class TotpStart(BaseModel):
+    """A pending second factor: the secret to type in, or the URI a QR code carries."""
+
+    secret: str
+    uri: str
+
+
+class TotpConfirm(BaseModel):
+    """The first code the authenticator shows."""
+
+    code: Annotated[str, StringConstraints(min_length=1, max_length=16)]

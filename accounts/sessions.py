@@ -8,8 +8,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from accounts import passwords
-from accounts.service import hash_token
+from accounts import passwords, totp
+from accounts.tokens import hash_token
 from core.config import Settings
 from core.errors import Forbidden, Locked, NotAuthenticated
 from models import LoginFailure, User, UserSession
@@ -22,6 +22,8 @@ BAD_CREDENTIALS = "登录名或密码错误"
 SIGN_IN_FIRST = "请先登录"
 EXPIRED = "登录已超时，请重新登录"
 INACTIVE = "账户已停用，请联系管理员"
+TOTP_REQUIRED = "请输入身份验证器上的 6 位动态口令"
+BAD_TOTP = "动态口令错误或已使用过，请输入验证器上当前的口令"
 
 
 def locked_message(settings: Settings) -> str:
@@ -41,10 +43,12 @@ def sign_in(
     now: datetime,
     user_agent: str | None = None,
     address: str | None = None,
+    totp_code: str | None = None,
 ) -> tuple[User, UserSession, str]:
-    """Check the password and open a session; returns the user, the session and its cookie value.
+    """Check the password (and the second factor, if enrolled) and open a session.
 
-    A refusal may have counted a wrong password: the caller commits before answering.
+    Returns the user, the session and its cookie value. A refusal may have counted a wrong
+    password: the caller commits before answering.
     """
     login = passwords.normalize_login(login)[:64]
     failure = session.get(LoginFailure, login)
@@ -58,11 +62,15 @@ def sign_in(
         raise NotAuthenticated(BAD_CREDENTIALS, code="bad_credentials")
     if not user.active:
         raise Forbidden(INACTIVE, code="account_inactive")
+    if user.totp_secret is not None:
+        _check_second_factor(session, user=user, code=totp_code, settings=settings, now=now)
     if failure is not None:
         session.delete(failure)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
         session.add(user)
+    user.last_sign_in_at = now
+    session.add(user)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_hash=hash_token(token),
@@ -77,6 +85,31 @@ def sign_in(
     session.add(row)
     session.flush()
     return user, row, token
+
+
+def _check_second_factor(
+    session: Session, *, user: User, code: str | None, settings: Settings, now: datetime
+) -> None:
+    """The TOTP code of an enrolled user: absent asks for it, wrong or replayed counts a failure."""
+    assert user.totp_secret is not None and user.login is not None
+    if not code:
+        raise NotAuthenticated(TOTP_REQUIRED, code="totp_required", field="totp")
+    used = totp.matching_step(user.totp_secret, code, now)
+    if used is None or (user.totp_last_step is not None and used <= user.totp_last_step):
+        if _count_failure(session, login=user.login, settings=settings, now=now):
+            raise Locked(locked_message(settings), code="account_locked")
+        raise NotAuthenticated(BAD_TOTP, code="bad_totp", field="totp")
+    user.totp_last_step = used
+
+
+def end_all(session: Session, *, user_id: int, now: datetime) -> int:
+    """End every open session of the user (deactivation, a new password); how many."""
+    result = session.execute(
+        update(UserSession)
+        .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
+        .values(ended_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _count_failure(session: Session, *, login: str, settings: Settings, now: datetime) -> bool:

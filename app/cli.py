@@ -14,6 +14,12 @@ from core.errors import DomainError
 from models import Role
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    from sqlmodel import Session
+
+    from accounts.audit import Actor
     from tickets.policy import SlaPolicy
 
 cli = typer.Typer(
@@ -25,6 +31,8 @@ db_cli = typer.Typer(help="The database schema.", no_args_is_help=True)
 units_cli = typer.Typer(help="The district's unit registry.", no_args_is_help=True)
 users_cli = typer.Typer(help="Users, their tokens and console logins.", no_args_is_help=True)
 demo_cli = typer.Typer(help="Demo data for trying qisu out.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The security audit log.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(units_cli, name="units")
 cli.add_typer(users_cli, name="users")
@@ -216,6 +224,166 @@ def users_create(
     except DomainError as exc:
         raise _fail(exc.message) from None
     typer.echo(token)
+
+
+def _users_session() -> "AbstractContextManager[Session]":
+    """A write transaction on the migrated database."""
+    from app.setup import prepare_database
+
+    engine = _engine()
+    prepare_database(engine)
+    return session_scope(engine, write=True)
+
+
+@users_cli.command("list")
+def users_list(
+    role: Annotated[Role | None, typer.Option(help="Only this role.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Only users of this unit code.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Only active or inactive users.")
+    ] = None,
+    q: Annotated[str | None, typer.Option(help="Part of the name or login.")] = None,
+) -> None:
+    """List users: id, login, role, unit, whether active, last console sign-in."""
+    from accounts import admin
+
+    filters = admin.UserFilters(role=role, unit=unit, active=active, q=q)
+    with _users_session() as session:
+        total, users = admin.search(session, filters=filters, limit=10_000, offset=0)
+        for user in users:
+            seen = (
+                user.last_sign_in_at.isoformat(timespec="seconds") if user.last_sign_in_at else "-"
+            )
+            typer.echo(
+                f"{user.id:>5}  {user.login or '-':16} {user.role:13} {user.unit_code or '-':20} "
+                f"{'active' if user.active else 'INACTIVE':9} {seen}  {user.name}"
+            )
+    typer.echo(f"{total} users", err=True)
+
+
+def _admin_change(change: "Callable[[Session, Actor, int], str]", who: str) -> None:
+    """Run one change on the user named by id, login or name; print what it did."""
+    from accounts import admin
+    from accounts.audit import Actor
+
+    try:
+        with _users_session() as session:
+            user = admin.find(session, who=who)
+            typer.echo(change(session, Actor.command_line(), user.id or 0))
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+
+
+UserArg = Annotated[str, typer.Argument(help="The user's id, login or name.")]
+
+
+@users_cli.command("deactivate")
+def users_deactivate(user: UserArg) -> None:
+    """Deactivate at once: console sessions end, every token is revoked, in every worker."""
+    from accounts import admin
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        done = admin.deactivate(session, actor=actor, user_id=user_id)
+        return f"deactivated {done.name}: its sessions ended and its tokens are revoked"
+
+    _admin_change(change, user)
+
+
+@users_cli.command("reactivate")
+def users_reactivate(user: UserArg) -> None:
+    """Let a deactivated user sign in again (give it a token with rotate-token)."""
+    from accounts import admin
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        return f"reactivated {admin.reactivate(session, actor=actor, user_id=user_id).name}"
+
+    _admin_change(change, user)
+
+
+@users_cli.command("rotate-token")
+def users_rotate_token(
+    user: UserArg,
+    name: Annotated[str, typer.Option(help="What the new token is for.")] = "轮换令牌",
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days the token is valid.")] = 90,
+) -> None:
+    """Revoke the user's tokens and print a new one alone on the last line, once."""
+    from accounts import admin
+
+    issued: list[str] = []
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        row, token, revoked = admin.rotate_token(
+            session, actor=actor, user_id=user_id, name=name, days=days
+        )
+        issued.append(token)
+        return f"revoked {revoked} tokens; the new one expires {row.expires_at.isoformat()}"
+
+    _admin_change(change, user)
+    typer.echo(issued[0])
+
+
+@users_cli.command("set-role")
+def users_set_role(
+    user: UserArg,
+    role: Annotated[Role, typer.Option(help="The new role.")],
+    unit: Annotated[
+        str | None, typer.Option(help="Unit code, for unit_handler and subdistrict users.")
+    ] = None,
+) -> None:
+    """Give a user a new role (and unit); it holds from their next request."""
+    from accounts import admin
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        done = admin.set_role(session, actor=actor, user_id=user_id, role=role, unit_code=unit)
+        return f"{done.name} is now {done.role}{' of ' + done.unit_code if done.unit_code else ''}"
+
+    _admin_change(change, user)
+
+
+@users_cli.command("set-password")
+def users_set_password(user: UserArg) -> None:
+    """Set a console password read from the first line of standard input; sessions end."""
+    import sys
+
+    from accounts import admin
+
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        done = admin.set_password(session, actor=actor, user_id=user_id, password=password)
+        return f"new password set for {done.login}; its console sessions ended"
+
+    _admin_change(change, user)
+
+
+@users_cli.command("reset-totp")
+def users_reset_totp(user: UserArg) -> None:
+    """Remove a user's second factor (a lost phone)."""
+    from accounts import admin
+
+    def change(session: "Session", actor: "Actor", user_id: int) -> str:
+        done = admin.reset_totp(session, actor=actor, user_id=user_id)
+        return f"second factor removed for {done.name}"
+
+    _admin_change(change, user)
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit log's hash chain; exit 1 naming every edited or deleted record."""
+    from accounts import audit
+    from app.setup import prepare_database
+
+    engine = _engine()
+    prepare_database(engine)
+    with session_scope(engine) as session:
+        found = audit.verify(session)
+    for problem in found.problems:
+        typer.secho(problem, fg=typer.colors.RED, err=True)
+    typer.echo(f"{found.count} records; head {found.head}")
+    if found.problems:
+        raise typer.Exit(code=1)
+    typer.echo("the chain is whole")
 
 
 @demo_cli.command("load")

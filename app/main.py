@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
@@ -15,6 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from accounts.admin_endpoints import router as admin_router
+from accounts.audit import Action, Outcome, record
+from accounts.audit_endpoints import router as audit_router
+from accounts.dependencies import SCOPE_USER, actor_of
 from accounts.endpoints import router as accounts_router
 from app.contract import document_errors, known_query_only
 from app.guard import RequestGuard
@@ -32,8 +37,10 @@ from evaluations.whistle_endpoints import router as whistles_router
 from models import SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
+from routing.model_endpoints import router as models_router
 from routing.settings import get_routing_settings
 from tickets import connectors
+from tickets.dashboard_endpoints import router as dashboard_router
 from tickets.endpoints import router as tickets_router
 from tickets.enterprise_endpoints import router as enterprise_router
 from tickets.inbound_endpoints import router as inbound_router
@@ -43,6 +50,7 @@ from tickets.outbound_endpoints import router as outbound_router
 from tickets.policy import current_policy, load_policy
 from tickets.working_time import SHANGHAI
 from units import service as units_service
+from units.endpoints import admin_router as units_admin_router
 from units.endpoints import router as units_router
 from web.console import mount_console
 
@@ -79,7 +87,9 @@ _SOURCES = ("body", "query", "path", "header", "cookie")
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.status_code == 403:
+            await _record_refusal(request, exc)
         return _error(exc.status_code, exc.code, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
@@ -110,6 +120,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity error: %s", exc.orig)
         return _error(409, "conflict", "与刚刚保存的数据冲突，您的操作没有保存，请刷新后重试")
+
+
+async def _record_refusal(request: Request, exc: DomainError) -> None:
+    """A permission refusal goes to the audit log, in a transaction of its own."""
+    user = request.scope.get(SCOPE_USER)
+    if user is None:  # refused before the caller was known (a failed CSRF check)
+        return
+    route = request.scope.get("route")
+    where = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    await run_in_threadpool(
+        record,
+        request.app.state.engine,
+        actor=actor_of(request, user),
+        action=Action.REFUSED,
+        outcome=Outcome.REFUSED,
+        target=where,
+        detail=exc.code,
+    )
 
 
 def _calendar() -> dict[str, str]:
@@ -180,9 +208,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)  # outermost: refusals by the guard are counted too
     _install_error_handlers(app)
     app.include_router(accounts_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     app.include_router(units_router)
+    app.include_router(units_admin_router)
     app.include_router(tickets_router)
     app.include_router(routing_router)
+    app.include_router(dashboard_router)
+    app.include_router(models_router)
     app.include_router(evaluations_router)
     app.include_router(whistles_router)
     app.include_router(rankings_router)

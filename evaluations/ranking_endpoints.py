@@ -4,7 +4,6 @@ import csv
 import io
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -12,6 +11,7 @@ from fastapi.responses import Response
 from accounts.dependencies import CurrentUser
 from core.config import get_settings
 from core.db import SessionDep
+from core.downloads import attachment
 from core.validation import PeriodName
 from evaluations import rankings
 from models import Role, User
@@ -66,15 +66,8 @@ def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
 
 
 PeriodQuery = Annotated[PeriodName, Query(description="e.g. 2026-11")]
-# What a spreadsheet's sheet title may not hold (Excel's rule), and what a file name should not.
+# What a spreadsheet's sheet title may not hold (Excel's rule).
 _NOT_IN_SHEET = re.compile(r"[\\/*?:\[\]]")
-_NOT_IN_FILE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def attachment(name: str) -> str:
-    """A Content-Disposition for any name: an ASCII fallback and the RFC 5987 UTF-8 form."""
-    fallback = _NOT_IN_FILE.sub("_", name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def sheet_title(period: str) -> str:

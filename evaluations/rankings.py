@@ -9,24 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from evaluations.service import MIN_SHOWN, TOO_FEW, get_period, span
-from models import (
-    Assignment,
-    AssignmentRole,
-    AssignmentState,
-    Deadline,
-    DeadlineStatus,
-    Evaluation,
-    EvaluationPeriod,
-    Satisfaction,
-    Stage,
-    Ticket,
-    Unit,
-    UnitKind,
-)
-from tickets.kpis import on_time_rate, unit_kpis
+from models import Evaluation, EvaluationPeriod, Stage, Unit, UnitKind
+from tickets.kpis import led_by_unit, on_time_rates_by_unit
 from tickets.working_time import WorkingCalendar
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "ranking-weights.yaml"
@@ -79,69 +67,67 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _scorecard(
-    session: Session, unit: Unit, period: EvaluationPeriod, calendar: WorkingCalendar
-) -> Scorecard:
-    start, end = span(period)
-    rows = list(
-        session.exec(
-            select(Evaluation).where(
-                Evaluation.period == period.period, Evaluation.unit == unit.code
-            )
+def _evaluation_averages(
+    session: Session, period: EvaluationPeriod
+) -> dict[str, tuple[int, dict[str, float | None]]]:
+    """Per department, how many evaluations it has and their 1..5 means (one query)."""
+    names = ("timeliness", "effectiveness", "cooperation")
+    rows = session.execute(
+        sa_select(
+            col(Evaluation.unit),
+            func.count(),
+            *(func.avg(getattr(Evaluation, name)) for name in names),
         )
-    )
-    # Below MIN_SHOWN evaluations their averages would be one 街镇's own scores: left out.
-    enough = len(rows) >= MIN_SHOWN
-    averages: dict[str, float | None] = {
-        name: round(sum(getattr(r, name) for r in rows) / len(rows), 4) if enough else None
-        for name in ("timeliness", "effectiveness", "cooperation")
-    }
-    reports = list(
-        session.exec(
-            select(Deadline).where(
-                col(Deadline.whistle_id).is_not(None),
-                Deadline.stage == Stage.REPORT,
-                Deadline.unit_code == unit.code,
-                col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
-                col(Deadline.started_at) >= start,
-                col(Deadline.started_at) < end,
-            )
-        )
-    )
-    tickets = unit_kpis(session, unit=unit.code, start=start, end=end, calendar=calendar)
-    led = select(Assignment).where(
-        Assignment.unit_code == unit.code,
-        Assignment.role == AssignmentRole.LEAD,
-        col(Assignment.created_at) >= start,
-        col(Assignment.created_at) < end,
-    )
-    assignments = list(session.exec(led))
-    led_ids = {a.ticket_id for a in assignments}
-    verdicts = session.exec(
-        select(Ticket.satisfaction, func.count())
-        .where(col(Ticket.id).in_(led_ids), col(Ticket.satisfaction).is_not(None))
-        .group_by(col(Ticket.satisfaction))
+        .where(col(Evaluation.period) == period.period)
+        .group_by(col(Evaluation.unit))
     ).all()
-    rated = sum(n for _, n in verdicts)
-    pleased = sum(n for s, n in verdicts if s != Satisfaction.UNSATISFIED)
-    repeats = session.exec(
-        select(func.count()).where(col(Ticket.id).in_(led_ids), col(Ticket.repeat_of).is_not(None))
-    ).one()
-    returned = sum(a.state == AssignmentState.RETURNED for a in assignments)
-    figures: dict[str, float | None] = {
-        **{k: None if v is None else round((v - 1) / 4, 4) for k, v in averages.items()},
-        "whistle_report_on_time_rate": on_time_rate(reports, Stage.REPORT),
-        "acknowledged_on_time_rate": tickets.acknowledged_on_time_rate,
-        "replied_on_time_rate": tickets.replied_on_time_rate,
-        "satisfaction_rate": _share(pleased, rated),
-        "return_rate": _share(returned, len(assignments)),
-        "repeat_rate": _share(int(repeats), len(led_ids)),
-    }
-    card = Scorecard(unit=unit.code, name=unit.short_name, evaluations=len(rows), figures=figures)
-    card.evaluation_note = None if enough else TOO_FEW
-    card.averages = averages
-    card.counts = {"led": len(assignments), "rated": rated, "whistle_reports": len(reports)}
-    return card
+    out: dict[str, tuple[int, dict[str, float | None]]] = {}
+    for unit, n, *means in rows:
+        # Below MIN_SHOWN evaluations their averages would be one 街镇's own scores: left out.
+        enough = n >= MIN_SHOWN
+        out[unit] = (
+            int(n),
+            {k: round(float(m), 4) if enough else None for k, m in zip(names, means, strict=True)},
+        )
+    return out
+
+
+def _scorecards(session: Session, units: list[Unit], period: EvaluationPeriod) -> list[Scorecard]:
+    """Every department's scorecard for a period, from a handful of grouped queries in all."""
+    start, end = span(period)
+    evaluations = _evaluation_averages(session, period)
+    tickets = on_time_rates_by_unit(
+        session, start=start, end=end, stages=(Stage.ACKNOWLEDGE, Stage.REPLY)
+    )
+    reports = on_time_rates_by_unit(
+        session, start=start, end=end, stages=(Stage.REPORT,), whistles=True
+    )
+    led = led_by_unit(session, start=start, end=end)
+    empty: dict[str, float | None] = dict.fromkeys(("timeliness", "effectiveness", "cooperation"))
+    cards = []
+    for unit in units:
+        count, averages = evaluations.get(unit.code, (0, dict(empty)))
+        work = led.get(unit.code, {})
+        report_rate, report_count = reports.get((unit.code, Stage.REPORT), (None, 0))
+        figures: dict[str, float | None] = {
+            **{k: None if v is None else round((v - 1) / 4, 4) for k, v in averages.items()},
+            "whistle_report_on_time_rate": report_rate,
+            "acknowledged_on_time_rate": tickets.get((unit.code, Stage.ACKNOWLEDGE), (None, 0))[0],
+            "replied_on_time_rate": tickets.get((unit.code, Stage.REPLY), (None, 0))[0],
+            "satisfaction_rate": _share(work.get("satisfied", 0), work.get("rated", 0)),
+            "return_rate": _share(work.get("returned", 0), work.get("led", 0)),
+            "repeat_rate": _share(work.get("repeats", 0), work.get("tickets", 0)),
+        }
+        card = Scorecard(unit=unit.code, name=unit.short_name, evaluations=count, figures=figures)
+        card.evaluation_note = None if count >= MIN_SHOWN else TOO_FEW
+        card.averages = averages
+        card.counts = {
+            "led": work.get("led", 0),
+            "rated": work.get("rated", 0),
+            "whistle_reports": report_count,
+        }
+        cards.append(card)
+    return cards
 
 
 def _score(figures: dict[str, float | None], weights: dict[str, float]) -> float | None:
@@ -181,7 +167,7 @@ def _ranked(
     units = session.exec(
         select(Unit).where(Unit.kind == UnitKind.LINE, Unit.active == True)  # noqa: E712
     ).all()
-    cards = [_scorecard(session, unit, period, calendar) for unit in units]
+    cards = _scorecards(session, list(units), period)
     for card in cards:
         card.score = _score(card.figures, weights)
     scored = sorted(

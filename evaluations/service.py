@@ -38,7 +38,7 @@ def month_span(period: str) -> tuple[date, date]:
     match = MONTH.match(period)
     if not match:
         raise InvalidInput(
-            "a period is a month like 2026-11, or has its starts and ends days", field="period"
+            "评价期应为 2026-11 这样的月份，或给出起止日期（starts、ends）", field="period"
         )
     year, month = int(match[1]), int(match[2])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
@@ -52,9 +52,9 @@ def open_period(
         month_starts, month_ends = month_span(period)
         starts, ends = starts or month_starts, ends or month_ends
     if ends < starts:
-        raise InvalidInput("the period ends before it starts", field="ends")
+        raise InvalidInput("评价期的结束日期早于开始日期", field="ends")
     if session.get(EvaluationPeriod, period):
-        raise Conflict("that period exists already", field="period")
+        raise Conflict("该评价期已存在", field="period")
     row = EvaluationPeriod(period=period, starts=starts, ends=ends, status=PeriodStatus.OPEN)
     session.add(row)
     session.flush()
@@ -65,7 +65,7 @@ def close_period(session: Session, *, period: str) -> EvaluationPeriod:
     """Freeze a period's evaluations."""
     row = get_period(session, period)
     if row.status == PeriodStatus.CLOSED:
-        raise Conflict("that period is closed already")
+        raise Conflict("该评价期已关闭")
     row.status, row.closed_at = PeriodStatus.CLOSED, utcnow()
     session.add(row)
     return row
@@ -75,20 +75,20 @@ def get_period(session: Session, period: str) -> EvaluationPeriod:
     """A period by name; 404 when there is none."""
     row = session.get(EvaluationPeriod, period)
     if row is None:
-        raise NotFound("no evaluation period of that name")
+        raise NotFound("没有该名称的评价期")
     return row
 
 
 def _open_period(session: Session, period: str) -> EvaluationPeriod:
     row = get_period(session, period)
     if row.status != PeriodStatus.OPEN:
-        raise Conflict("the period is closed: its evaluations cannot change")
+        raise Conflict("评价期已关闭，其评价不能再填写或修改")
     return row
 
 
 def _own_subdistrict(user: User) -> str:
     if user.role != Role.SUBDISTRICT or not user.unit_code:
-        raise Forbidden("only a 街镇 user evaluates departments, as its own 街镇")
+        raise Forbidden("只有街镇用户能以本街镇名义评价部门")
     return user.unit_code
 
 
@@ -110,16 +110,13 @@ def create(
     window = _open_period(session, period)
     target = session.get(Unit, unit)
     if target is None:
-        raise InvalidInput("no unit with that code", field="unit")
+        raise InvalidInput("没有该代码的单位，请从待评价部门中选择", field="unit")
     if target.kind != UnitKind.LINE:
-        raise InvalidInput(
-            f"{target.name} is a {target.kind}; only line departments are evaluated", field="unit"
-        )
+        raise InvalidInput(f"{target.name}不是职能部门，只评价职能部门", field="unit")
     worked = worked_with(session, subdistrict=subdistrict, period=window)
     if unit not in worked:
         raise InvalidInput(
-            f"{subdistrict} did not work with {target.name} in this period "
-            "(no shared ticket, no whistle): see /evaluations/todo",
+            f"本评价期内本街镇与{target.name}没有共同办理的工单或吹哨，只能评价待评价清单中的部门",
             field="unit",
         )
     _check_links(session, user=user, ticket_ids=ticket_ids, whistle_ids=whistle_ids)
@@ -131,10 +128,7 @@ def create(
         )
     ).first()
     if duplicate is not None:
-        raise Conflict(
-            f"{subdistrict} has evaluated {unit} for {period} already (evaluation {duplicate}); "
-            "edit that one"
-        )
+        raise Conflict(f"本街镇已在 {period} 评价过该部门（评价 {duplicate}），请修改原评价")
     row = Evaluation(
         period=period,
         subdistrict=subdistrict,
@@ -159,7 +153,7 @@ def update(
     subdistrict = _own_subdistrict(user)
     row = session.get(Evaluation, evaluation_id)
     if row is None or row.subdistrict != subdistrict:
-        raise NotFound(f"no evaluation {evaluation_id} of yours")
+        raise NotFound(f"没有本街镇的评价 {evaluation_id}")
     _open_period(session, row.period)
     _check_links(
         session,
@@ -180,11 +174,11 @@ def _check_links(
     """An evaluation links only tickets the 街镇 may see and whistles it blew itself."""
     for ticket_id in set(ticket_ids):
         if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:
-            raise InvalidInput(f"no ticket {ticket_id} that you may see", field="ticket_ids")
+            raise InvalidInput(f"没有您可查看的工单 {ticket_id}", field="ticket_ids")
     for whistle_id in set(whistle_ids):
         whistle = session.get(Whistle, whistle_id)
         if whistle is None or whistle.subdistrict != user.unit_code:
-            raise InvalidInput(f"no whistle {whistle_id} of yours", field="whistle_ids")
+            raise InvalidInput(f"没有本街镇的吹哨 {whistle_id}", field="whistle_ids")
 
 
 def visible(session: Session, *, user: User, period: str | None) -> list[Evaluation]:
@@ -197,7 +191,7 @@ def visible(session: Session, *, user: User, period: str | None) -> list[Evaluat
     elif user.role == Role.UNIT_HANDLER:
         query = query.where(Evaluation.unit == user.unit_code)
     elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("operators do not see evaluations")
+        raise Forbidden("话务员不能查看评价")
     rows = list(session.exec(query.order_by(col(Evaluation.unit), col(Evaluation.id))))
     if user.role != Role.UNIT_HANDLER:
         return rows
@@ -212,9 +206,9 @@ def visible(session: Session, *, user: User, period: str | None) -> list[Evaluat
 def summary(session: Session, *, user: User, period: str, unit: str) -> dict[str, object]:
     """A department's evaluation averages for a period, given only from MIN_SHOWN evaluations."""
     if user.role == Role.UNIT_HANDLER and unit != user.unit_code:
-        raise Forbidden("a department sees its own evaluations only")
+        raise Forbidden("部门只能查看对本部门的评价")
     if user.role not in (Role.UNIT_HANDLER, Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("only the department and supervisors see its evaluation summary")
+        raise Forbidden("只有被评价部门和督办人员能查看评价汇总")
     get_period(session, period)
     rows = list(
         session.exec(select(Evaluation).where(Evaluation.period == period, Evaluation.unit == unit))

@@ -26,6 +26,14 @@ from tickets import deadlines
 from tickets import repository as tickets_repository
 from tickets.policy import current_policy
 
+# How the console names a called department's progress, for refusals people read.
+CALL_STATE_NAMES: dict[str, str] = {
+    CallState.CALLED: "待报到",
+    CallState.REPORTED: "已报到",
+    CallState.DONE: "已反馈结果",
+    CallState.CONFIRMED: "已确认",
+}
+
 
 def _log(
     session: Session, whistle: Whistle, user: User, action: str, unit: str | None, note: str | None
@@ -63,19 +71,17 @@ def raise_whistle(
 ) -> Whistle:
     """A 街镇 calls line departments in; each gets a 报到 deadline."""
     if user.role != Role.SUBDISTRICT or not user.unit_code:
-        raise Forbidden("only a 街镇 user blows the whistle, as its own 街镇")
+        raise Forbidden("只有街镇用户能以本街镇名义吹哨")
     called = list(dict.fromkeys(units))
     for code in called:
         unit = session.get(Unit, code)
         if unit is None or not unit.active:
-            raise InvalidInput("no active unit with that code", field="units")
+            raise InvalidInput("没有该代码的在用单位，请从职能部门中选择", field="units")
         if unit.kind != UnitKind.LINE:
-            raise InvalidInput(
-                f"{unit.name} is a {unit.kind}; a whistle calls line departments", field="units"
-            )
+            raise InvalidInput(f"{unit.name}不是职能部门，吹哨只能呼叫职能部门", field="units")
     for ticket_id in set(ticket_ids):
         if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:
-            raise InvalidInput(f"no ticket {ticket_id} that you may see", field="ticket_ids")
+            raise InvalidInput(f"没有您可查看的工单 {ticket_id}", field="ticket_ids")
     whistle = Whistle(
         subdistrict=user.unit_code,
         text=text,
@@ -96,7 +102,7 @@ def get(session: Session, *, whistle_id: int, user: User) -> Whistle:
     """A whistle the caller may see: its 街镇, a called department, or a supervisor."""
     whistle = session.get(Whistle, whistle_id)
     if whistle is None or not _may_see(session, whistle, user):
-        raise NotFound(f"no whistle {whistle_id}")
+        raise NotFound(f"没有吹哨 {whistle_id}")
     return whistle
 
 
@@ -118,20 +124,21 @@ def _call(session: Session, whistle: Whistle, user: User, unit: str | None) -> W
     """The call a department acts on: its own; a supervisor names the unit."""
     if user.role == Role.UNIT_HANDLER:
         if unit not in (None, user.unit_code):
-            raise Forbidden(f"you act for {user.unit_code} only")
+            raise Forbidden(f"您只能代表本单位（{user.unit_code}）操作")
         unit = user.unit_code
     elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
-        raise Forbidden("only the called department (or a supervisor) does this")
+        raise Forbidden("只有被呼叫的部门（或督办人员）能进行此操作")
     found = [c for c in calls(session, whistle_id=whistle.id or 0) if c.unit_code == unit]
     if not found:
-        raise NotFound(f"whistle {whistle.id} did not call that unit")
+        raise NotFound(f"吹哨 {whistle.id} 没有呼叫该单位")
     return found[0]
 
 
 def _expect(call: WhistleCall, *states: CallState) -> None:
     if call.state not in states:
-        wanted = " or ".join(states)
-        raise Conflict(f"{call.unit_code} is {call.state}; this needs it {wanted}")
+        wanted = "或".join(CALL_STATE_NAMES.get(s, s) for s in states)
+        now = CALL_STATE_NAMES.get(call.state, call.state)
+        raise Conflict(f"{call.unit_code} 当前为“{now}”，此操作需要“{wanted}”")
 
 
 def report(
@@ -168,17 +175,17 @@ def outcome(
 def _own(session: Session, whistle_id: int, user: User) -> Whistle:
     whistle = get(session, whistle_id=whistle_id, user=user)
     if user.role != Role.ADMIN and user.unit_code != whistle.subdistrict:
-        raise Forbidden("only the 街镇 that blew the whistle does this")
+        raise Forbidden("只有吹哨的街镇能进行此操作")
     return whistle
 
 
 def _done_calls(session: Session, whistle: Whistle, unit: str | None) -> list[WhistleCall]:
     chosen = [c for c in calls(session, whistle_id=whistle.id or 0) if unit in (None, c.unit_code)]
     if unit and not chosen:
-        raise NotFound(f"whistle {whistle.id} did not call that unit")
+        raise NotFound(f"吹哨 {whistle.id} 没有呼叫该单位")
     done = [c for c in chosen if c.state == CallState.DONE]
     if not done:
-        raise Conflict("no department has reported an outcome to act on")
+        raise Conflict("还没有部门报告办理结果，无可确认或退回")
     return done
 
 
@@ -225,7 +232,7 @@ def listing(
     elif user.role == Role.UNIT_HANDLER:
         unit = unit or user.unit_code
         if unit != user.unit_code:
-            raise Forbidden(f"you see the whistles calling {user.unit_code} only")
+            raise Forbidden(f"您只能查看呼叫本单位（{user.unit_code}）的吹哨")
     if unit:
         called = select(WhistleCall.whistle_id).where(WhistleCall.unit_code == unit)
         query = query.where(col(Whistle.id).in_(called))

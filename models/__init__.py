@@ -1,5 +1,6 @@
 """SQLModel tables and their enums; importing this registers every table on the metadata."""
 
+from models.audit import AuditRecord
 from models.base import AwareDateTime, replaying_at, utcnow
 from models.deadline import (
     OPEN_STATUSES,
@@ -42,17 +43,19 @@ from models.ticket import (
     Urgency,
 )
 from models.unit import Unit, UnitKind
-from models.user import LoginFailure, Role, User, UserSession
+from models.user import ApiToken, LoginFailure, Role, User, UserSession
 from models.whistle import CallState, Whistle, WhistleCall, WhistleEvent, WhistleStatus
 
 __all__ = [
     "OPEN_STATUSES",
     "TICKET_STAGES",
     "WHISTLE_STAGES",
+    "ApiToken",
     "AppealType",
     "Assignment",
     "AssignmentRole",
     "AssignmentState",
+    "AuditRecord",
     "AwareDateTime",
     "CallState",
     "Channel",

@@ -55,6 +55,16 @@ class Deadline(SQLModel, table=True):
         # each ticket's lights and next deadline, without reading the rows themselves.
         Index("ix_deadline_ticket_state", "status", "met_at", "stage", "ticket_id"),
         Index("ix_deadline_ticket_clock", "ticket_id", "status", "stage", "met_at", "due_at"),
+        # Cover the rates of a span (tickets.kpis, the dashboard, rankings).
+        Index(
+            "ix_deadline_started_cover",
+            "stage",
+            "started_at",
+            "unit_code",
+            "status",
+            "ticket_id",
+            "whistle_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from models.base import AwareDateTime, utcnow
@@ -13,6 +13,17 @@ class RoutingDecision(SQLModel, table=True):
     """What routing proposed for a ticket, from what, by which rule; later judged by operators."""
 
     __tablename__ = "routing_decision"
+    # Cover the dashboard's share sent to triage per model version over a span.
+    __table_args__ = (
+        Index(
+            "ix_routing_decision_created_cover",
+            "created_at",
+            "trigger",
+            "model_version",
+            "dispatched",
+            "correct",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.base import AwareDateTime, EnumString, utcnow
@@ -78,7 +78,19 @@ _version = Column("version", Integer, nullable=False, default=1)
 class Ticket(SQLModel, table=True):
     """One enterprise appeal and where it stands in the loop."""
 
-    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),)
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_ticket_source_external"),
+        # Cover the dashboard's charts of a span (tickets.dashboard).
+        Index(
+            "ix_ticket_received_cover",
+            "received_at",
+            "status",
+            "channel",
+            "lead_unit",
+            "subdistrict",
+            "repeat_of",
+        ),
+    )
     # Optimistic locking: every UPDATE carries "WHERE version = <read version>".
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _version}
 
@@ -111,11 +123,20 @@ class Ticket(SQLModel, table=True):
     reply: str | None = Field(default=None, sa_type=Text)
     satisfaction: Satisfaction | None = Field(default=None, sa_type=EnumString(Satisfaction, 24))
     closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # When `qisu data purge` replaced the contact's name and phone (retention, PIPL art. 19).
+    anonymised_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     version: int = Field(default=1, sa_column=_version)
 
 
 class Assignment(SQLModel, table=True):
     """A unit's part in a ticket: leading or assisting."""
+
+    # Cover the lead assignments of a span (tickets.kpis: rankings, the dashboard's rates).
+    __table_args__ = (
+        Index(
+            "ix_assignment_created_cover", "created_at", "role", "unit_code", "state", "ticket_id"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import ColumnElement, and_, case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models import (
@@ -50,21 +52,40 @@ class Accuracy:
 
 
 def accuracy(session: Session, *, since: datetime, until: datetime) -> list[Accuracy]:
-    """Online accuracy per model version of decisions made in [since, until)."""
-    query = select(RoutingDecision).where(
-        col(RoutingDecision.created_at) >= since, col(RoutingDecision.created_at) < until
-    )
-    figures: dict[str | None, Accuracy] = {}
-    for row in session.exec(query):
-        entry = figures.setdefault(row.model_version, Accuracy(row.model_version))
-        entry.decisions += 1
-        entry.dispatched += row.dispatched
-        if row.correct is not None:
-            entry.judged += 1
-            entry.correct += row.correct
-            entry.dispatched_judged += row.dispatched
-            entry.dispatched_correct += row.dispatched and row.correct
-    return sorted(figures.values(), key=lambda a: a.model_version or "")
+    """Online accuracy per model version of decisions made in [since, until), one grouped query."""
+
+    def count(*conditions: ColumnElement[bool]) -> Any:
+        return func.sum(case((and_(*conditions), 1), else_=0))
+
+    dispatched = col(RoutingDecision.dispatched).is_(True)
+    judged = col(RoutingDecision.correct).is_not(None)
+    right = col(RoutingDecision.correct).is_(True)
+    rows = session.execute(
+        sa_select(
+            col(RoutingDecision.model_version),
+            func.count(),
+            count(dispatched),
+            count(judged),
+            count(right),
+            count(dispatched, judged),
+            count(dispatched, right),
+        )
+        .where(col(RoutingDecision.created_at) >= since, col(RoutingDecision.created_at) < until)
+        .group_by(col(RoutingDecision.model_version))
+    ).all()
+    figures = [
+        Accuracy(
+            version,
+            decisions=int(n),
+            dispatched=int(d or 0),
+            judged=int(j or 0),
+            correct=int(c or 0),
+            dispatched_judged=int(dj or 0),
+            dispatched_correct=int(dc or 0),
+        )
+        for version, n, d, j, c, dj, dc in rows
+    ]
+    return sorted(figures, key=lambda a: a.model_version or "")
 
 
 FEEDBACK_COLUMNS = ["ticket", "title", "text", "label", "proposed", "model_version"]

@@ -48,6 +48,11 @@ def use(models_dir: Path | None, *, quantized: bool = False, runtime: str = "aut
     )
 
 
+def registry_dir() -> Path | None:
+    """The model registry this process serves from, if one is configured."""
+    return _active.models_dir if _active is not None else None
+
+
 def warm() -> str | None:
     """Load the active model ahead of the first appeal; its version, or None (logged why)."""
     try:

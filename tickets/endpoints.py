@@ -93,6 +93,12 @@ def list_tickets(
     appeal_type: AppealType | None = None,
     channel: Channel | None = None,
     urgency: Urgency | None = None,
+    escalation: Annotated[
+        int | None, Query(ge=1, le=3, description="督办 at this level or above.")
+    ] = None,
+    extension: Annotated[
+        bool | None, Query(description="With (true) or without (false) an extension request.")
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -121,6 +127,8 @@ def list_tickets(
         channel=channel,
         urgency=urgency,
         q=q.strip() if q and q.strip() else None,
+        escalation=escalation,
+        extension=extension,
     )
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, sort=sort

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
 
-from core.addresses import client_address
+from accounts.dependencies import address_of
 from core.db import SessionDep
 from integrations.settings import get_integration_settings
 from models import utcnow
@@ -22,20 +22,11 @@ router = APIRouter(prefix="/api/v1/enterprise", tags=["enterprise channel"])
 TOO_MANY = "提交过于频繁，请稍后再试"
 
 
-def _address(request: Request) -> str:
-    """The client's address; X-Forwarded-For counts only from QISU_TRUSTED_PROXIES."""
-    return client_address(
-        request.client.host if request.client else None,
-        request.headers.get("x-forwarded-for"),
-        request.app.state.settings.trusted_proxies,
-    )
-
-
 def _limit_follow(request: Request, receipt_code: str) -> None:
     """Guessing receipts or phone digits is slowed per address and per receipt."""
     settings, engine, now = get_integration_settings(), request.app.state.engine, utcnow()
     rate_limits.check(
-        engine, key=f"follow:ip:{_address(request)}", now=now, window=timedelta(minutes=10),
+        engine, key=f"follow:ip:{address_of(request)}", now=now, window=timedelta(minutes=10),
         limit=settings.enterprise_follows_per_address_10min,
         message="查询过于频繁，请 10 分钟后再试",
     )  # fmt: skip
@@ -60,7 +51,7 @@ def submit_appeal(
     settings, engine, now = get_integration_settings(), request.app.state.engine, utcnow()
     # Counted before the request's own transaction, which a refusal rolls back.
     rate_limits.check(
-        engine, key=f"submit:ip:{_address(request)}", now=now, window=timedelta(hours=1),
+        engine, key=f"submit:ip:{address_of(request)}", now=now, window=timedelta(hours=1),
         limit=settings.enterprise_submits_per_address_hour, message=TOO_MANY,
     )  # fmt: skip
     rate_limits.check(

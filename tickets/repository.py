@@ -57,6 +57,8 @@ class TicketFilter:
     urgency: Urgency | None = None
     q: str | None = None  # in title, text, enterprise name or credit code
     rule: str | None = None  # the rule of routing's latest decision
+    escalation: int | None = None  # 督办 at this level or above
+    extension: bool | None = None  # with (true) or without (false) an extension request
 
 
 def _latest_rule(rule: str) -> ColumnElement[bool]:
@@ -145,6 +147,11 @@ def conditions(user: User, where: TicketFilter) -> list[ColumnElement[bool]]:
         found.append(_search(where.q))
     if where.rule is not None:
         found.append(_latest_rule(where.rule))
+    if where.escalation is not None:
+        found.append(col(Ticket.escalation_level) >= where.escalation)
+    if where.extension is not None:
+        requested = col(Ticket.extension_requested_days)
+        found.append(requested.is_not(None) if where.extension else requested.is_(None))
     return found
 
 

@@ -29,7 +29,11 @@ def read_registry(path: Path) -> RegistryFile:
 
 def load_registry(session: Session, *, path: Path = DEFAULT_REGISTRY) -> int:
     """Make the file the registry: upsert its units and deactivate the ones it leaves out."""
-    registry = read_registry(path)
+    return _apply(session, read_registry(path))
+
+
+def _apply(session: Session, registry: RegistryFile) -> int:
+    """Upsert the registry's units and retire the ones it leaves out; how many it names."""
     existing = {unit.code: unit for unit in session.exec(select(Unit))}
     for item in registry.units:
         unit = existing.pop(item.code, None) or Unit(
@@ -71,3 +75,18 @@ def active_unit(session: Session, *, code: str, field: str) -> Unit:
     if unit is None or not unit.active:
         raise InvalidInput("没有该代码的在用单位，请从单位列表中选择", field=field)
     return unit
+
+
+def load_registry_text(session: Session, *, text: str) -> int:
+    """Load a registry given as YAML text (an administrator's upload), checked like a file."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"单位名录不是有效的 YAML：{exc}", field="yaml") from exc
+    try:
+        registry = RegistryFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"单位名录有误：{where}：{first['msg']}", field="yaml") from exc
+    return _apply(session, registry)

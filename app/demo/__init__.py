@@ -15,10 +15,13 @@ from sqlalchemy import delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from accounts import passwords
 from accounts import service as accounts_service
 from app.demo import plan, replay
 from core.db import session_scope
+from core.errors import InvalidInput
 from models import (
+    ApiToken,
     Assignment,
     Deadline,
     Enterprise,
@@ -33,6 +36,7 @@ from models import (
     Unit,
     UnitKind,
     User,
+    UserSession,
     Whistle,
     WhistleCall,
     WhistleEvent,
@@ -89,10 +93,14 @@ def has_demo(session: Session) -> bool:
 
 
 def _password() -> str:
-    """A random demo password: 12 characters, never only digits."""
-    while (password := secrets.token_urlsafe(9)).isdigit():
-        pass
-    return password
+    """A random demo password: 12 characters that pass the password rules."""
+    while True:
+        password = secrets.token_urlsafe(9)
+        try:
+            passwords.check_password(password)
+        except InvalidInput:
+            continue
+        return password
 
 
 def _users(session: Session) -> tuple[dict[str, User], dict[str, str], list[str]]:
@@ -210,6 +218,8 @@ def clear_demo(engine: Engine) -> dict[str, int]:
                     col(Enterprise.credit_code).not_in(select(col(Ticket.enterprise_code))),
                 ),
             ),
+            ("tokens", delete(ApiToken).where(col(ApiToken.user_id).in_(users))),
+            ("sessions", delete(UserSession).where(col(UserSession.user_id).in_(users))),
             ("users", delete(User).where(col(User.name).startswith(PREFIX))),
         ]
         if alone:
@@ -218,4 +228,6 @@ def clear_demo(engine: Engine) -> dict[str, int]:
         for name, statement in statements:
             removed[name] = session.execute(statement).rowcount  # type: ignore[attr-defined]
     removed.pop("links")
+    removed.pop("tokens")
+    removed.pop("sessions")
     return removed

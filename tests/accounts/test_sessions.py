@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from accounts import service as accounts_service
-from accounts.service import hash_token
+from accounts.tokens import hash_token
 from core.db import session_scope
 from models import LoginFailure, Role, User, UserSession, utcnow
 from tests.conftest import row_count, ticket_payload
@@ -328,10 +328,10 @@ def test_weak_passwords_and_odd_logins_are_refused(
 
 
 def test_a_login_is_unique(make_person: MakePerson, engine: Engine) -> None:
-    from core.errors import InvalidInput
+    from core.errors import Conflict
 
     make_person("op")
-    with session_scope(engine, write=True) as session, pytest.raises(InvalidInput) as refused:
+    with session_scope(engine, write=True) as session, pytest.raises(Conflict) as refused:
         accounts_service.create_user(
             session, name="另一人", role=Role.OPERATOR, login="OP", password=PASSWORD
         )

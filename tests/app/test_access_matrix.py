@@ -9,13 +9,16 @@ from fastapi.testclient import TestClient
 from models import Role, utcnow
 from tests.conftest import MakeUser, credit_code, ticket_payload
 from tickets.working_time import SHANGHAI
+from units.service import DEFAULT_REGISTRY
 
 MONTH = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
 ALL = {"operator", "unit", "subdistrict", "supervisor", "admin"}
 DESK = {"operator", "supervisor", "admin"}
 LEAD = {"unit", "admin"}  # the fixture ticket's lead unit is the unit handler's
 BOSS = {"supervisor", "admin"}
-PUBLIC = {"anonymous", *ALL}
+PUBLIC = {"anonymous", *ALL, "auditor"}
+ADMIN = {"admin"}
+AUDITOR = {"auditor"}  # and not the administrator: separation of duties
 
 # Who may use each endpoint (the others get 403, or 404 where the thing is hidden from them);
 # the subject of each: its ticket (led by market_regulation, in and assisted by anting), its
@@ -75,12 +78,35 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/v1/tickets/{ticket_id}/locality"): DESK,
     ("POST", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
     ("DELETE", "/api/v1/tickets/{ticket_id}/repeat-of"): DESK,
+    ("GET", "/api/v1/dashboard/volume"): BOSS,
+    ("GET", "/api/v1/dashboard/units"): BOSS,
+    ("GET", "/api/v1/dashboard/funnel"): BOSS,
+    ("GET", "/api/v1/dashboard/rates"): BOSS,
+    ("GET", "/api/v1/dashboard/repeats"): BOSS,
+    ("GET", "/api/v1/dashboard/routing"): BOSS,
+    ("GET", "/api/v1/admin/models"): {"admin"},
+    ("POST", "/api/v1/admin/models/{name}/activate"): {"admin"},
+    ("POST", "/api/v1/admin/units/load"): {"admin"},
+    ("GET", "/api/v1/admin/users"): ADMIN,
+    ("POST", "/api/v1/admin/users"): ADMIN,
+    ("POST", "/api/v1/admin/users/{user_id}/deactivate"): ADMIN,
+    ("POST", "/api/v1/admin/users/{user_id}/reactivate"): ADMIN,
+    ("PUT", "/api/v1/admin/users/{user_id}/password"): ADMIN,
+    ("PUT", "/api/v1/admin/users/{user_id}/role"): ADMIN,
+    ("DELETE", "/api/v1/admin/users/{user_id}/totp"): ADMIN,
+    ("GET", "/api/v1/admin/users/{user_id}/tokens"): ADMIN,
+    ("POST", "/api/v1/admin/users/{user_id}/tokens"): ADMIN,
+    ("DELETE", "/api/v1/admin/users/{user_id}/tokens/{token_id}"): ADMIN,
+    ("GET", "/api/v1/audit/records"): AUDITOR,
+    ("GET", "/api/v1/audit/records/export"): AUDITOR,
+    ("GET", "/api/v1/audit/verify"): AUDITOR,
 }
 # Allowed roles may find nothing here (no such dead letter); the others must still be refused.
 NO_SUBJECT = {
     ("POST", "/api/v1/inbound/dead-letters/{letter_id}/replay"),
     ("POST", "/api/v1/outbound/{event_id}/retry"),
     ("POST", "/api/v1/outbound/{event_id}/skip"),
+    ("POST", "/api/v1/admin/models/{name}/activate"),  # the test app has no trained model
 }
 
 # Routes that no role opens: each checks its own credential, tested in its own module.
@@ -88,6 +114,8 @@ OWN_CHECK: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/session"): "a login and a password (tests/accounts)",
     ("GET", "/api/v1/session"): "the session cookie (tests/accounts)",
     ("DELETE", "/api/v1/session"): "the session cookie (tests/accounts)",
+    ("POST", "/api/v1/session/totp"): "the session cookie (tests/accounts)",
+    ("POST", "/api/v1/session/totp/confirm"): "the session cookie (tests/accounts)",
     ("POST", "/api/v1/inbound/{source}"): "the platform's signature (tests/integrations)",
     ("POST", "/api/v1/enterprise/appeals"): "public, rate-limited (tests/tickets)",
     ("POST", "/api/v1/enterprise/follow"): "a receipt code and a phone (tests/tickets)",
@@ -124,6 +152,10 @@ BODIES: dict[str, Any] = {
     "reopen": {"reason": "问题仍未解决"},
     "locality": {"subdistrict": "anting"},
     "skip": {"reason": "平台已人工补录"},
+    "load": {"yaml": DEFAULT_REGISTRY.read_text(encoding="utf-8")},  # the registry it has
+    "password": {"password": "Another-pass-2026"},
+    "role": {"role": "operator"},
+    "tokens": {"name": "对接脚本", "days": 30},
 }
 
 
@@ -158,6 +190,7 @@ class Scene:
             "subdistrict": make_user(Role.SUBDISTRICT, "anting"),
             "supervisor": make_user(Role.SUPERVISOR),
             "admin": make_user(Role.ADMIN),
+            "auditor": make_user(Role.AUDITOR),
         }
         self.post("/api/v1/evaluation-periods", "supervisor", {"period": MONTH})
         self.ids = self.subjects()
@@ -181,23 +214,36 @@ class Scene:
         whistle = {"units": ["market_regulation"], "text": "请协助核查"}
         period = {"period": f"P{n}", "starts": "2026-01-01", "ends": "2026-01-31"}
         self.post("/api/v1/evaluation-periods", "supervisor", period)
+        user = self.post("/api/v1/admin/users", "admin", self.new_user())
+        token = self.post(f"/api/v1/admin/users/{user['id']}/tokens", "admin", BODIES["tokens"])
         return {
+            "user_id": user["id"],
+            "token_id": token["id"],
             "ticket_id": ticket["id"],
             "whistle_id": self.post("/api/v1/whistles", "subdistrict", whistle)["id"],
             "period": f"P{n}",
             "code": "market_regulation",
         }
 
+    def new_user(self) -> dict[str, Any]:
+        n = next(self.numbers)
+        return {"name": f"话务员{n}", "login": f"op{n}", "role": "operator",
+                "password": "Operator-pass-1"}  # fmt: skip
+
     def request(self, method: str, path: str, who: str) -> int:
         # What a change does, the next request never sees; a read changes nothing.
         ids = self.ids if method == "GET" else {**self.ids, **self.subjects()}
-        url = path.format(**{k: ids[k] for k in ("ticket_id", "whistle_id", "period", "code")},
+        keys = ("ticket_id", "whistle_id", "period", "code", "user_id", "token_id")
+        url = path.format(**{k: ids[k] for k in keys},
                           evaluation_id=ids["evaluation_id"], credit_code=credit_code(1),
-                          letter_id=2**31 - 1, event_id=2**31 - 1)  # fmt: skip
+                          letter_id=2**31 - 1, event_id=2**31 - 1,
+                          name="no-such-model")  # fmt: skip
         action = path.rsplit("/", 1)[-1]
         body: Any = BODIES.get(action)
         if path == "/api/v1/tickets" and method == "POST":
             body = ticket_payload(1000 + next(self.numbers))
+        elif path == "/api/v1/admin/users" and method == "POST":
+            body = self.new_user()
         elif path == "/api/v1/evaluation-periods" and method == "POST":
             body = {
                 "period": f"Q{next(self.numbers)}",

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from accounts import passwords
+from accounts import passwords, tokens
 from accounts import service as accounts_service
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
-from models import Role, Ticket, User
+from models import ApiToken, Role, Ticket, User
 from tests.conftest import ticket_payload
 from tickets.schemas import TicketCreate
 from tickets.service import intake
@@ -85,9 +85,9 @@ def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
     token = result.stdout.strip().splitlines()[-1]
     engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
     with Session(engine) as session:
-        user = accounts_service.user_for_token(session, token=token)
+        user = tokens.user_for_token(session, token=token)
         assert user is not None and user.name == "王科长" and user.unit_code == "tax"
-        assert token not in {u.token_hash for u in session.exec(select(User))}
+        assert token not in {t.token_hash for t in session.exec(select(ApiToken))}
 
 
 def test_users_create_with_a_console_login(tmp_path: Path) -> None:
@@ -128,8 +128,8 @@ def test_users_create_refuses_a_weak_password(
     [
         (["--role", "unit_handler"], "须指明所代表的单位"),
         (["--role", "subdistrict", "--unit", "tax"], "不能代表 line 类单位"),
-        (["--role", "operator", "--unit", "tax"], "请不要给出 --unit"),
-        (["--role", "unit_handler", "--unit", "atlantis"], "没有代码为 atlantis 的在用单位"),
+        (["--role", "operator", "--unit", "tax"], "请不要给出单位"),
+        (["--role", "unit_handler", "--unit", "atlantis"], "没有这个代码的在用单位"),
         (["--role", "king"], "Invalid value"),
     ],
 )

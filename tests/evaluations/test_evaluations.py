@@ -76,7 +76,7 @@ def test_a_subdistrict_scores_a_line_department_once(people: People, engine: Eng
     made = people.evaluate(people.anting, comment="报到及时", ticket_ids=[second, second, first])
     assert made["subdistrict"] == "anting" and made["ticket_ids"] == sorted([first, second])
     duplicate = people.evaluate(people.anting, expect=409)
-    assert "edit that one" in duplicate["detail"]
+    assert "请修改原评价" in duplicate["detail"]
     assert people.evaluate(people.malu)["subdistrict"] == "malu"
     assert row_count(engine, "evaluation") == 2
 
@@ -86,13 +86,13 @@ def test_a_subdistrict_scores_a_line_department_once(people: People, engine: Eng
     [
         ({"timeliness": 6}, "anting", 422, "timeliness"),
         ({"cooperation": 0}, "anting", 422, "cooperation"),
-        ({"unit": "malu"}, "anting", 422, "only line departments"),
-        ({"unit": "business_office"}, "anting", 422, "only line departments"),
-        ({"unit": "power_supply"}, "anting", 422, "only line departments"),
-        ({"unit": "nope"}, "anting", 422, "no unit"),
-        ({"period": "2020-01"}, "anting", 404, "no evaluation period"),
-        ({}, "market", 403, "only a 街镇"),
-        ({}, "desk", 403, "only a 街镇"),
+        ({"unit": "malu"}, "anting", 422, "只评价职能部门"),
+        ({"unit": "business_office"}, "anting", 422, "只评价职能部门"),
+        ({"unit": "power_supply"}, "anting", 422, "只评价职能部门"),
+        ({"unit": "nope"}, "anting", 422, "没有该代码的单位"),
+        ({"period": "2020-01"}, "anting", 404, "没有该名称的评价期"),
+        ({}, "market", 403, "只有街镇用户"),
+        ({}, "desk", 403, "只有街镇用户"),
     ],
 )
 def test_wrong_evaluations_are_refused_and_write_nothing(
@@ -115,7 +115,7 @@ def test_edits_until_the_period_closes(people: People) -> None:
     assert people.client.patch(path, json={"timeliness": 1}, headers=people.malu).status_code == 404
     people.post(f"evaluation-periods/{MONTH}/close", people.supervisor, expect=200)
     frozen = people.client.patch(path, json={"timeliness": 5}, headers=people.anting)
-    assert frozen.status_code == 409 and "closed" in frozen.json()["detail"]
+    assert frozen.status_code == 409 and "已关闭" in frozen.json()["detail"]
     people.evaluate(people.malu, expect=409)
     people.post(f"evaluation-periods/{MONTH}/close", people.supervisor, expect=409)
 

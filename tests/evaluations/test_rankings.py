@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.main import create_app
@@ -205,3 +206,24 @@ def test_wrong_weights_stop_the_app(
     app = create_app(settings.model_copy(update={"ranking_weights": weights}))
     with pytest.raises(ValueError, match=says), TestClient(app):
         pass
+
+
+def test_a_ranking_runs_a_fixed_number_of_queries(
+    month: None, client: TestClient, make_user: MakeUser
+) -> None:
+    """The figures come from grouped queries, not one query per department per figure."""
+    boss = make_user(Role.SUPERVISOR)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        response = client.get("/api/v1/rankings?period=2026-10", headers=boss)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert response.status_code == 200 and len(response.json()) == 27  # every line department
+    # Two periods (this one and the one before for the change) of six grouped queries each,
+    # plus the caller and the periods: per department it would be hundreds.
+    assert len(statements) <= 25, len(statements)

@@ -83,12 +83,12 @@ def test_whistle_report_outcome_send_back_and_confirm(w: Whistles) -> None:
 @pytest.mark.parametrize(
     ("who", "units", "status", "says"),
     [
-        ("anting", ["malu"], 422, "a whistle calls line departments"),
-        ("anting", ["business_office"], 422, "a whistle calls line departments"),
-        ("anting", ["power_supply"], 422, "a whistle calls line departments"),
-        ("anting", ["nope"], 422, "no active unit"),
-        ("market", ["hrss"], 403, "only a 街镇"),
-        ("desk", ["hrss"], 403, "only a 街镇"),
+        ("anting", ["malu"], 422, "吹哨只能呼叫职能部门"),
+        ("anting", ["business_office"], 422, "吹哨只能呼叫职能部门"),
+        ("anting", ["power_supply"], 422, "吹哨只能呼叫职能部门"),
+        ("anting", ["nope"], 422, "没有该代码的在用单位"),
+        ("market", ["hrss"], 403, "只有街镇用户"),
+        ("desk", ["hrss"], 403, "只有街镇用户"),
     ],
 )
 def test_wrong_whistles_are_refused_and_write_nothing(

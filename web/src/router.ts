@@ -4,6 +4,7 @@ import { ElMessage } from 'element-plus'
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 
 import { setUnauthorizedHandler } from './api/client'
+import { PART2_ROUTES } from './routesPart2'
 import type { Role } from './api/types'
 import { useAuth } from './stores/auth'
 import { adminIntegrationRoutes } from './views/admin/routes'
@@ -71,6 +72,7 @@ const routes: RouteRecordRaw[] = [
         component: () => import('./views/tickets/TicketView.vue'),
         meta: { title: '工单详情' },
       },
+      ...PART2_ROUTES,
       ...adminIntegrationRoutes,
       {
         path: ':rest(.*)*',

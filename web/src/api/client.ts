@@ -97,4 +97,6 @@ export const api = {
   get: <T>(path: string, query?: Query) => request<T>('GET', path, { query }),
   post: <T>(path: string, body: unknown = {}) => request<T>('POST', path, { body }),
   del: <T>(path: string) => request<T>('DELETE', path),
+  put: <T>(path: string, body: unknown = {}) => request<T>('PUT', path, { body }),
+  patch: <T>(path: string, body: unknown = {}) => request<T>('PATCH', path, { body }),
 }

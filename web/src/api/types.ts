@@ -1,6 +1,6 @@
 // The API's shapes (README "What works today" and CONSOLE-CONTRACT.md), as the console reads them.
 
-export type Role = 'operator' | 'unit_handler' | 'subdistrict' | 'supervisor' | 'admin'
+export type Role = 'operator' | 'unit_handler' | 'subdistrict' | 'supervisor' | 'admin' | 'auditor'
 export type TicketStatus =
   | 'triage'
   | 'dispatched'
@@ -203,3 +203,141 @@ export interface WorkbenchCounts {
 export type TicketRow = { row: any }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type DeadlineRow = { row: any }
+
+// ---- part 2: whistles, evaluations, rankings, the dashboard, administration ----
+
+export interface WhistleClock {
+  stage: string
+  status: string
+  due_at: string | null
+}
+
+export interface WhistleCall {
+  unit: string
+  state: 'called' | 'reported' | 'done' | 'confirmed'
+  contact: string | null
+  plan: string | null
+  reported_at: string | null
+  outcome: string | null
+  outcome_at: string | null
+  confirmed_at: string | null
+  sent_back: number
+  deadline: WhistleClock | null
+}
+
+export interface Whistle {
+  id: number
+  subdistrict: string
+  text: string
+  ticket_ids: number[]
+  status: string
+  escalation_level: number
+  created_at: string
+  calls: WhistleCall[]
+}
+
+export interface Period {
+  period: string
+  starts: string
+  ends: string
+  status: 'open' | 'closed'
+  opened_at: string
+  closed_at: string | null
+}
+
+export interface Evaluation {
+  id: number | null
+  period: string
+  subdistrict: string | null
+  unit: string
+  timeliness: number | null
+  effectiveness: number | null
+  cooperation: number | null
+  comment: string | null
+  whistle_ids: number[]
+  ticket_ids: number[]
+  created_at: string | null
+  updated_at: string | null
+}
+
+export interface TodoItem {
+  unit: string
+  ticket_ids: number[]
+  whistle_ids: number[]
+  evaluation_id: number | null
+}
+
+export interface EvaluationSummary {
+  period: string
+  unit: string
+  evaluations: number
+  enough: boolean
+  note: string | null
+  timeliness: number | null
+  effectiveness: number | null
+  cooperation: number | null
+}
+
+export interface RankingRow {
+  unit: string
+  name: string
+  rank: number | null
+  score: number | null
+  previous_rank: number | null
+  score_change: number | null
+  evaluations: number
+  evaluation_note: string | null
+  timeliness: number | null
+  effectiveness: number | null
+  cooperation: number | null
+  whistle_report_on_time_rate: number | null
+  acknowledged_on_time_rate: number | null
+  replied_on_time_rate: number | null
+  satisfaction_rate: number | null
+  return_rate: number | null
+  repeat_rate: number | null
+}
+
+export interface Cluster {
+  size: number
+  lead_unit: string
+  tickets: number[]
+  enterprises: string[]
+  enterprise_names: string[]
+  subdistricts: string[]
+  representative: number
+  text: string
+  first_received_at: string
+  last_received_at: string
+}
+
+export interface ModelVersion {
+  name: string
+  created_at: string
+  labels: number
+  validation_accuracy: number | null
+  active: boolean
+}
+
+export interface UserAdmin {
+  id: number
+  name: string
+  login: string | null
+  role: Role
+  unit_code: string | null
+  unit_name: string | null
+  active: boolean
+  created_at: string
+  last_sign_in_at: string | null
+}
+
+export interface Page<T> {
+  count: number
+  limit: number
+  offset: number
+  items: T[]
+}
+
+/** A table slot's row in part 2's tables (Element Plus types its rows loosely, as above). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Row = { row: any }

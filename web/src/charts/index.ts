@@ -1,4 +1,4 @@
-// ECharts, loaded only when a view first draws a chart (part 2's dashboards): the initial bundle
+// ECharts, loaded only when a view first draws a chart (the supervisors' dashboard): the initial bundle
 // carries none of it. Only the pieces the charts use are registered.
 
 import type { EChartsCoreOption, EChartsType } from 'echarts/core'
@@ -16,6 +16,7 @@ function loadEcharts(): Promise<typeof import('echarts/core')> {
       charts.BarChart,
       charts.LineChart,
       charts.PieChart,
+      charts.FunnelChart,
       components.GridComponent,
       components.TooltipComponent,
       components.LegendComponent,

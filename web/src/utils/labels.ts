@@ -8,6 +8,7 @@ export const ROLE: Record<Role, string> = {
   subdistrict: '街镇经办人',
   supervisor: '督办人员（区营商办）',
   admin: '系统管理员',
+  auditor: '审计员',
 }
 
 export const STATUS: Record<TicketStatus, string> = {
@@ -221,4 +222,53 @@ export function eventNote(note: string, unit: (code: string) => string): string 
   if (confidence) parts.push(`把握 ${pct(Number(confidence))}`)
   if (rest) parts.push(...rest.split('; ').map((r) => reason(r, unit)))
   return parts.join('；')
+}
+
+export const CALL_STATE: Record<string, string> = {
+  called: '待报到',
+  reported: '已报到·办理中',
+  done: '已反馈结果',
+  confirmed: '已确认',
+}
+export const CALL_STATE_TAG: Record<string, 'primary' | 'success' | 'info' | 'warning' | 'danger'> = {
+  called: 'warning',
+  reported: 'primary',
+  done: 'info',
+  confirmed: 'success',
+}
+export const WHISTLE_STATUS: Record<string, string> = { open: '进行中', confirmed: '已办结' }
+export const PERIOD_STATUS: Record<string, string> = { open: '评价中', closed: '已关闭' }
+export const SCORE: Record<string, string> = {
+  timeliness: '响应及时',
+  effectiveness: '解决实效',
+  cooperation: '协同配合',
+}
+export const FIGURE: Record<string, string> = {
+  ...SCORE,
+  whistle_report_on_time_rate: '吹哨报到及时率',
+  acknowledged_on_time_rate: '签收及时率',
+  replied_on_time_rate: '按时办结率',
+  satisfaction_rate: '满意率',
+  return_rate: '退单率',
+  repeat_rate: '重复投诉率',
+}
+export const STEP: Record<string, string> = {
+  received: '受理',
+  dispatched: '分拨',
+  acknowledged: '签收',
+  replied: '答复',
+  closed: '结案',
+}
+
+/** The first and the day after the last day of a YYYY-MM month, as Shanghai instants. */
+export function monthSpan(month: string): { from: string; to: string } {
+  const [y, m] = month.split('-').map(Number)
+  const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`
+  return { from: `${month}-01T00:00:00+08:00`, to: `${next}-01T00:00:00+08:00` }
+}
+
+/** This month in Shanghai, as YYYY-MM. */
+export function thisMonth(): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(new Date())
+  return parts.slice(0, 7)
 }
