@@ -164,7 +164,8 @@ def users_create(
     """Create a user; its bearer token is printed alone on the last line, once."""
     import sys
 
-    from accounts import service
+    from accounts import admin
+    from accounts.audit import Actor
     from app.setup import prepare_database
 
     if password_stdin and login is None:
@@ -176,8 +177,14 @@ def users_create(
     prepare_database(engine)
     try:
         with session_scope(engine, write=True) as session:
-            user, token = service.create_user(
-                session, name=name, role=role, unit_code=unit, login=login, password=password
+            user, token = admin.create(
+                session,
+                actor=Actor.command_line(),
+                name=name,
+                role=role,
+                unit_code=unit,
+                login=login,
+                password=password,
             )
             signs_in = f", signs in as {user.login}" if user.login else ""
             typer.echo(
