@@ -2,6 +2,7 @@
 
 import base64
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,7 +54,7 @@ def _person(engine: Engine, login: str, role: Role) -> None:
         )
 
 
-def _sign_in(client: TestClient, login: str, code: str | None = None) -> tuple[int, dict[str, str]]:
+def _sign_in(client: TestClient, login: str, code: str | None = None) -> tuple[int, Any]:
     body = {"login": login, "password": PASSWORD} | ({"totp": code} if code else {})
     response = client.post(SESSION, json=body)
     return response.status_code, response.json()
