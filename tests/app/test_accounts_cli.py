@@ -98,3 +98,17 @@ def test_audit_verify_finds_an_edited_and_a_deleted_record(tmp_path: Path) -> No
         session.execute(text("DELETE FROM audit_record WHERE seq IN (2, 3)"))
     deleted = qisu("audit", "verify", data_dir=tmp_path)
     assert deleted.returncode == 1 and "第 2–3 条记录缺失" in deleted.stderr
+
+
+def test_data_purge_dry_run_counts_and_writes_nothing(tmp_path: Path) -> None:
+    dry = qisu("data", "purge", "--dry-run", data_dir=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "would anonymise the contacts of 0 tickets" in dry.stdout
+    real = qisu("data", "purge", "--now", "2030-01-01T00:00:00+08:00", data_dir=tmp_path)
+    assert (
+        real.returncode == 0
+        and "anonymised the contacts of 0 tickets closed before 2027-01-02" in real.stdout
+    )
+    with Session(make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")) as session:
+        actions = [r.action for r in session.exec(select(AuditRecord))]
+    assert actions == ["data_purge"]  # the real run is audited, the dry one is not
