@@ -40,7 +40,6 @@ class Action(StrEnum):
     CONTACT_VIEW = "contact_view"
     CONTACT_REVEAL = "contact_reveal"
     EXPORT = "export"
-    AUDIT_READ = "audit_read"
     DATA_PURGE = "data_purge"
 
 

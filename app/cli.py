@@ -33,6 +33,8 @@ users_cli = typer.Typer(help="Users, their tokens and console logins.", no_args_
 demo_cli = typer.Typer(help="Demo data for trying qisu out.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The security audit log.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+data_cli = typer.Typer(help="Personal data: retention.", no_args_is_help=True)
+cli.add_typer(data_cli, name="data")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(units_cli, name="units")
 cli.add_typer(users_cli, name="users")
@@ -201,7 +203,8 @@ def users_create(
     """Create a user; its bearer token is printed alone on the last line, once."""
     import sys
 
-    from accounts import service
+    from accounts import admin
+    from accounts.audit import Actor
     from app.setup import prepare_database
 
     if password_stdin and login is None:
@@ -213,8 +216,14 @@ def users_create(
     prepare_database(engine)
     try:
         with session_scope(engine, write=True) as session:
-            user, token = service.create_user(
-                session, name=name, role=role, unit_code=unit, login=login, password=password
+            user, token = admin.create(
+                session,
+                actor=Actor.command_line(),
+                name=name,
+                role=role,
+                unit_code=unit,
+                login=login,
+                password=password,
             )
             signs_in = f", signs in as {user.login}" if user.login else ""
             typer.echo(
@@ -384,6 +393,40 @@ def audit_verify() -> None:
     if found.problems:
         raise typer.Exit(code=1)
     typer.echo("the chain is whole")
+
+
+@data_cli.command("purge")
+def data_purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be anonymised; change nothing.")
+    ] = False,
+    now: Annotated[
+        str | None, typer.Option(help="Purge as of this ISO 8601 instant (default: now).")
+    ] = None,
+) -> None:
+    """Anonymise contacts of tickets closed longer ago than QISU_PERSONAL_DATA_RETENTION_DAYS."""
+    from accounts.audit import Actor
+    from app.setup import prepare_database
+    from models import utcnow
+    from tickets import retention
+
+    settings = get_settings()
+    engine = _engine()
+    prepare_database(engine)
+    with session_scope(engine, write=not dry_run) as session:
+        done = retention.purge(
+            session,
+            now=_instant(now) if now else utcnow(),
+            retention_days=settings.personal_data_retention_days,
+            actor=Actor.command_line(),
+            dry_run=dry_run,
+        )
+    verb = "would anonymise" if dry_run else "anonymised"
+    typer.echo(
+        f"{verb} the contacts of {done.tickets} tickets closed before "
+        f"{done.cutoff.isoformat(timespec='seconds')} and the payloads of {done.dead_letters} "
+        "dead letters received before it"
+    )
 
 
 @demo_cli.command("load")

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     session_secure_cookie: bool = False  # true behind HTTPS: the cookie is sent only there
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    # Personal data (PIPL): a closed ticket's contact is anonymised by `qisu data purge` this
+    # many days after closing (3 years by default).
+    personal_data_retention_days: int = Field(default=3 * 365, ge=30)
     # Request limits (see README, Security).
     max_body_bytes: int = 1024 * 1024  # a request body above this is refused with 413
     body_timeout_seconds: float = 15.0  # a body that stalls this long between chunks: 408

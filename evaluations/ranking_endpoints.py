@@ -5,10 +5,11 @@ import io
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from accounts.dependencies import CurrentUser
+from accounts.audit import Action
+from accounts.dependencies import CurrentUser, audit_read
 from core.config import get_settings
 from core.db import SessionDep
 from core.downloads import attachment
@@ -84,12 +85,14 @@ def ranking(period: PeriodQuery, session: SessionDep, user: CurrentUser) -> list
 @router.get("/rankings/export")
 def export(
     period: PeriodQuery,
+    request: Request,
     session: SessionDep,
     user: CurrentUser,
     file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
 ) -> Response:
-    """The ranking as a spreadsheet with Chinese column headers."""
+    """The ranking as a spreadsheet with Chinese column headers (the export is audited)."""
     rows = _rows(session, user, period)
+    audit_read(request, user, Action.EXPORT, target=f"ranking:{period}", detail=file_format)
     table = [[header for _, header in COLUMNS]] + [[r[k] for k, _ in COLUMNS] for r in rows]
     name = f"qisu-ranking-{period}"
     if file_format == "csv":

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from accounts.dependencies import CurrentUser, require_roles
+from accounts.audit import Action, append
+from accounts.dependencies import CurrentUser, actor_of, audit_read, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
@@ -18,6 +19,8 @@ from tickets.repository import Sort
 from tickets.schemas import (
     CallbackIn,
     ContactActionIn,
+    ContactPublic,
+    ContactRevealIn,
     DispatchIn,
     EnterpriseDetail,
     EventPublic,
@@ -189,10 +192,30 @@ def get_enterprise(credit_code: str, session: SessionDep, user: DeskUser) -> Ent
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
-def get_ticket(ticket_id: PathId, session: SessionDep, user: CurrentUser) -> TicketPublic:
-    """One ticket with its assignments."""
+def get_ticket(
+    ticket_id: PathId, request: Request, session: SessionDep, user: CurrentUser
+) -> TicketPublic:
+    """One ticket with its assignments; opening one whose contact shows in full is logged."""
     ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
-    return presenters.present_ticket(session, ticket, viewer=user)
+    shown = presenters.present_ticket(session, ticket, viewer=user)
+    if presenters.sees_contact(ticket, user) and ticket.anonymised_at is None:
+        audit_read(request, user, Action.CONTACT_VIEW, target=f"ticket:{ticket.id}")
+    return shown
+
+
+@router.post("/tickets/{ticket_id}/contact-reveal", response_model=ContactPublic)
+def reveal_contact(
+    ticket_id: PathId,
+    body: ContactRevealIn,
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+) -> ContactPublic:
+    """The full contact, for a role that sees it masked: an explicit reading, logged with why."""
+    ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
+    append(session, actor=actor_of(request, user), action=Action.CONTACT_REVEAL,
+           target=f"ticket:{ticket.id}", detail=body.reason)  # fmt: skip
+    return presenters.full_contact(ticket)
 
 
 @router.get("/tickets/{ticket_id}/events", response_model=list[EventPublic])

@@ -51,9 +51,19 @@ def mask_phone(phone: str) -> str:
     return "".join(digits[:3]) + "****" + "".join(digits[-4:])
 
 
+def sees_contact(ticket: Ticket, viewer: User) -> bool:
+    """Whether the viewer reads the ticket's contact in full: the desk and the lead unit."""
+    return viewer.role in _DESK or bool(viewer.unit_code and viewer.unit_code == ticket.lead_unit)
+
+
+def full_contact(ticket: Ticket) -> ContactPublic:
+    """The contact as stored (after `qisu data purge`: its anonymised form)."""
+    return ContactPublic(name=ticket.contact_name, phone=ticket.contact_phone)
+
+
 def _contact(ticket: Ticket, viewer: User) -> ContactPublic:
-    if viewer.role in _DESK or (viewer.unit_code and viewer.unit_code == ticket.lead_unit):
-        return ContactPublic(name=ticket.contact_name, phone=ticket.contact_phone)
+    if sees_contact(ticket, viewer) or ticket.anonymised_at is not None:
+        return full_contact(ticket)
     name, phone = mask_name(ticket.contact_name), mask_phone(ticket.contact_phone)
     return ContactPublic(name=name, phone=phone)
 

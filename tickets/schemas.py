@@ -163,6 +163,12 @@ class ContactPublic(BaseModel):
     phone: str
 
 
+class ContactRevealIn(BaseModel):
+    """Why the caller needs the full contact (PIPL: each reading has a purpose, logged)."""
+
+    reason: Line
+
+
 class AssignmentPublic(BaseModel):
     """A unit's part in a ticket."""
 

@@ -87,6 +87,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/v1/admin/models"): {"admin"},
     ("POST", "/api/v1/admin/models/{name}/activate"): {"admin"},
     ("POST", "/api/v1/admin/units/load"): {"admin"},
+    ("POST", "/api/v1/tickets/{ticket_id}/contact-reveal"): ALL,
     ("GET", "/api/v1/admin/users"): ADMIN,
     ("POST", "/api/v1/admin/users"): ADMIN,
     ("POST", "/api/v1/admin/users/{user_id}/deactivate"): ADMIN,
@@ -153,6 +154,7 @@ BODIES: dict[str, Any] = {
     "locality": {"subdistrict": "anting"},
     "skip": {"reason": "平台已人工补录"},
     "load": {"yaml": DEFAULT_REGISTRY.read_text(encoding="utf-8")},  # the registry it has
+    "contact-reveal": {"reason": "回访核实企业诉求"},
     "password": {"password": "Another-pass-2026"},
     "role": {"role": "operator"},
     "tokens": {"name": "对接脚本", "days": 30},
