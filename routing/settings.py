@@ -37,9 +37,8 @@ class RoutingSettings(BaseSettings):
     ]  # fmt: skip
     # Repeats: earlier tickets of the same enterprise, phone or address within the window...
     repeat_window_days: int = Field(default=180, ge=1)
-    # ...that the pair scorer (the model folder's repeats.json) rates at least this likely (the
-    # best F1 of 8-fold cross-validation over the dev part's pairs: precision 0.76, recall 0.82)...
-    repeat_threshold: float = Field(default=0.35, ge=0, le=1)
+    # ...that the pair scorer (the model folder's repeats.json) rates at least this likely...
+    repeat_threshold: float = Field(default=0.4, ge=0, le=1)
     # ...or, without a pair scorer, whose similarity reaches this: the embeddings' cosine with
     # this weight, the share of character pairs the texts have in common with the rest.
     repeat_similarity: float = Field(default=0.42, ge=0, le=1)
