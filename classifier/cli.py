@@ -23,8 +23,6 @@ ModelOpt = Annotated[Path, typer.Option(help="A trained model folder.")]
 TextOpt = Annotated[str, typer.Option(help="Column holding the appeal text.")]
 TitleOpt = Annotated[str | None, typer.Option(help="Column holding a title, put before the text.")]
 LabelOpt = Annotated[str, typer.Option(help="Column holding the unit that handled it.")]
-# The pair scorer's weights are chosen on this labelled set's dev part; its test part is never read.
-REPEAT_PAIRS = Path("bench/data/routing-eval-v2/dev.yaml")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -288,13 +286,6 @@ def build_default(
             "--repeats`), JSONL, for the pair scorer."
         ),
     ] = None,
-    repeat_pairs: Annotated[
-        Path,
-        typer.Option(
-            help="Labelled appeals (a routing-eval YAML) whose pairs give the repeat scorer its "
-            "weights; when the file is missing, pairs rendered from the corpus do."
-        ),
-    ] = REPEAT_PAIRS,
     haikou: Annotated[
         Path | None,
         typer.Option(
@@ -344,7 +335,6 @@ def build_default(
         )  # fmt: skip
         default_model.fit_repeat_scorer(
             folder, rows, report.similarity[: len(rows)], confirmed=repeats,
-            labelled=repeat_pairs if repeat_pairs.is_file() else None,
             threads=settings.torch_threads, progress=typer.echo,
         )  # fmt: skip
         default_model.evaluate(folder, threads=settings.torch_threads, progress=typer.echo)

@@ -1,20 +1,15 @@
 """Repeat detection as a trained pair scorer: is a new appeal the same matter as an earlier one?
 
-A logistic regression over what the texts say: the similarity embeddings' cosine, the texts'
-share of character pairs, whether both texts' top units agree, and re-complaint phrases in the
-new text (再次, 仍未, 上次反映 …). Its weights come from labelled appeals written the way
-enterprises write (a routing-eval set's dev part: each case against the earlier cases retrieval
-would find), or, without one, from pairs built from the bootstrap corpus (each matter's
+A logistic regression over features known at intake: the similarity embeddings' cosine, the
+texts' share of character pairs, whether both texts' top units agree, the time gap, whether the
+earlier ticket was answered, re-complaint phrases in the new text (再次, 仍未, 上次反映 …) and
+shared phone and address. It is trained on pairs built from the bootstrap corpus (each matter's
 renderings are repeats of each other; the same unit's and the same enterprise's other matters
-are not); the repeats operators confirmed or unlinked join either. Saved as JSON in the model
-folder.
-
-Shared phone or address, the time gap and whether the earlier ticket was answered are left out:
-the corpus can only simulate them, and a labelled set's authors decide them, so a weight learnt
-for them would be an artefact of whoever wrote the pairs.
+are not) plus the repeats operators confirmed or unlinked, and saved as JSON in the model folder.
 """
 
 import json
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -22,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sklearn.linear_model import LogisticRegression
 
-from classifier.bootstrap import Rendering
+from classifier.bootstrap import FIRST_STYLES, Rendering
 from classifier.errors import ClassifierError
 from classifier.pairs import Pair, corpus_pairs, overlap
 
 FILE = "repeats.json"
-FORMAT = "qisu-repeat-scorer/2"
-FEATURES = ("cosine", "overlap", "same_top_unit", "again")
+FORMAT = "qisu-repeat-scorer/1"
+FEATURES = (
+    "cosine", "overlap", "same_top_unit", "again", "earlier_answered", "again_and_answered",
+    "log_gap_days", "same_phone", "same_address",
+)  # fmt: skip
 # Words with which an enterprise raises a matter again; whitespace is ignored.
 _AGAIN = re.compile(
     r"再次|再度|又(来|一次|反映|打|问|找)|仍(未|然|旧|没)|还(没|是没|未)|依(然|旧)|至今|"
@@ -53,15 +50,26 @@ class PairFacts:
     new_text: str
     earlier_text: str
     same_top_unit: bool
+    gap_days: float
+    earlier_answered: bool
+    same_phone: bool
+    same_address: bool
 
 
 def features(facts: PairFacts) -> list[float]:
     """The scorer's inputs for one pair, in FEATURES order."""
+    raised = float(again(facts.new_text))
+    answered = float(facts.earlier_answered)
     return [
         facts.cosine,
         overlap(facts.new_text, facts.earlier_text),
         float(facts.same_top_unit),
-        float(again(facts.new_text)),
+        raised,
+        answered,
+        raised * answered,
+        math.log1p(max(facts.gap_days, 0.0)),
+        float(facts.same_phone),
+        float(facts.same_address),
     ]
 
 
@@ -126,6 +134,8 @@ def fit(rows: list[list[float]], targets: list[bool], weights: list[float]) -> R
     return RepeatScorer(list(model.coef_[0]), float(model.intercept_[0]), list(mean), list(scale))
 
 
+# What the corpus cannot tell is simulated alike for repeats and other matters, so only
+# confirmed repeats can give it weight; what it can (a follow-up comes after a reply) is not.
 _NOISE = 0.15  # how often the classifier's top unit is another (held-out error, about)
 
 
@@ -142,11 +152,16 @@ def corpus_rows(
     out, targets = [], []
     for pair in pairs:
         a, b = rows[pair.earlier], rows[pair.later]
+        follow_up = pair.repeat and b.style >= FIRST_STYLES
         facts = PairFacts(
             cosine=float(vectors[pair.earlier] @ vectors[pair.later]),
             new_text=b.text,
             earlier_text=a.text,
             same_top_unit=top(pair.earlier) == top(pair.later),
+            gap_days=math.exp(rng.uniform(0, math.log(150))),
+            earlier_answered=rng.random() < (0.85 if follow_up else 0.5),
+            same_phone=rng.random() < 0.7,
+            same_address=rng.random() < 0.7,
         )
         out.append(features(facts))
         targets.append(pair.repeat)
@@ -155,7 +170,8 @@ def corpus_rows(
 
 def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]]:
     """Features and targets of the pairs operators settled (routing's feedback export, JSONL:
-    text, earlier_text, repeat, same_top_unit and more), the texts embedded by the new model."""
+    text, earlier_text, repeat, gap_days, earlier_answered, same_phone, same_address,
+    same_top_unit), the texts embedded by the new model."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
@@ -175,6 +191,10 @@ def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]
                         new_text=row["text"],
                         earlier_text=row["earlier_text"],
                         same_top_unit=bool(row["same_top_unit"]),
+                        gap_days=float(row["gap_days"]),
+                        earlier_answered=bool(row["earlier_answered"]),
+                        same_phone=bool(row["same_phone"]),
+                        same_address=bool(row["same_address"]),
                     )
                 ),
                 bool(row["repeat"]),
@@ -183,32 +203,3 @@ def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]
         ]
     except (KeyError, TypeError, ValueError) as exc:
         raise ClassifierError(f"{path}: a repeat pair lacks a field ({exc})") from None
-
-
-def labelled_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]]:
-    """Features and targets of a labelled set's pairs (a routing-eval YAML: cases in time order
-    with id, ent, phone, address, text and repeat_of): each case against every earlier case
-    sharing its enterprise, phone or address, as retrieval finds them at intake (the sets span
-    less than its window); a pair is a repeat when both cases belong to one chain."""
-    try:
-        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
-        root: dict[int, int] = {}
-        for case in cases:  # a chain's root is its first case; the set lists cases in order
-            root[case["id"]] = root.get(case.get("repeat_of") or case["id"], case["id"])
-        probabilities, vectors = classifier.analyse([case["text"] for case in cases])
-        tops = [classifier.labels[int(i)] for i in np.argmax(probabilities, axis=1)]
-        out = []
-        for j, new in enumerate(cases):
-            for i, old in enumerate(cases[:j]):
-                if not any(new[key] == old[key] for key in ("ent", "phone", "address")):
-                    continue
-                facts = PairFacts(
-                    cosine=float(vectors[i] @ vectors[j]),
-                    new_text=new["text"],
-                    earlier_text=old["text"],
-                    same_top_unit=tops[i] == tops[j],
-                )
-                out.append((features(facts), root[new["id"]] == root[old["id"]]))
-        return out
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise ClassifierError(f"{path}: not a labelled set of appeals ({exc})") from None

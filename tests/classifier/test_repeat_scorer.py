@@ -5,21 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from classifier.bootstrap import FIRST_STYLES, STYLES, renderings
 from classifier.errors import ClassifierError
 from classifier.pairs import REPEAT, SAME_ENTERPRISE, SAME_UNIT, corpus_pairs, overlap
-from classifier.repeat_scorer import (
-    FEATURES,
-    PairFacts,
-    again,
-    corpus_rows,
-    features,
-    fit,
-    labelled_rows,
-    load,
-)
+from classifier.repeat_scorer import FEATURES, PairFacts, again, corpus_rows, features, fit, load
 
 
 @pytest.mark.parametrize(
@@ -67,7 +57,7 @@ def test_the_scorer_learns_from_pairs_and_round_trips_its_file(tmp_path: Path) -
     scorer.save(tmp_path, {"corpus_pairs": len(x)})
     again_loaded = load(tmp_path)
     assert np.allclose(again_loaded.score(x[:50]), scores[:50], atol=1e-4)
-    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", True)
+    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", True, 20.0, True, True, False)
     assert len(features(facts)) == len(FEATURES)
     assert overlap("执照变更", "执照变更办理") == 1.0
 
@@ -78,29 +68,3 @@ def test_a_missing_or_damaged_scorer_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "repeats.json").write_text(json.dumps({"format": "other"}), encoding="utf-8")
     with pytest.raises(ClassifierError, match="format"):
         load(tmp_path)
-
-
-def test_a_labelled_set_gives_pairs_as_retrieval_finds_them(tmp_path: Path) -> None:
-    cases = [
-        {"id": 1, "ent": "E1", "phone": "1", "address": "甲路1号", "text": "园区垃圾一周未清运"},
-        {"id": 2, "ent": "E2", "phone": "2", "address": "乙路2号", "text": "执照变更怎么办"},
-        {"id": 3, "ent": "E1", "phone": "3", "address": "丙路3号", "text": "再次反映垃圾没人收",
-         "repeat_of": 1},
-        {"id": 4, "ent": "E9", "phone": "3", "address": "丁路4号", "text": "厂门口路灯坏了"},
-    ]  # fmt: skip
-    path = tmp_path / "dev.yaml"
-    path.write_text(yaml.safe_dump({"cases": cases}, allow_unicode=True), encoding="utf-8")
-
-    class Encoder:  # each text its own direction, but the two about rubbish share one
-        labels = ("greening", "market")
-
-        def analyse(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-            vectors = np.eye(4)[[0, 1, 0, 2]]
-            return np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.6, 0.4]]), vectors
-
-    found = labelled_rows(path, Encoder())
-    # 3 shares E1 with 1 (a repeat); 4 shares a phone with 3 (not one); 2 shares nothing.
-    assert [target for _, target in found] == [True, False]
-    assert found[0][0] == [1.0, overlap("再次反映垃圾没人收", "园区垃圾一周未清运"), 1.0, 1.0]
-    with pytest.raises(ClassifierError, match="not a labelled set"):
-        labelled_rows(tmp_path / "missing.yaml", Encoder())

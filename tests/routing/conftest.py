@@ -39,7 +39,6 @@ def train_test_models(models: Path, base_dir: Path) -> Path:
         models / VERSION,
         rows,
         report.similarity,
-        labelled=None,
         confirmed=None,
         threads=2,
         progress=lambda _: None,

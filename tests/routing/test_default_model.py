@@ -40,9 +40,8 @@ def test_the_default_model_meets_the_routing_goals(real_base: Path, tmp_path: Pa
         progress=lambda _: None,
     )
     default_model.fit_repeat_scorer(
-        folder, rows, report.similarity, labelled=DEV, confirmed=None, threads=2,
-        progress=lambda _: None,
-    )  # fmt: skip
+        folder, rows, report.similarity, confirmed=None, threads=2, progress=lambda _: None
+    )
     (models / "ACTIVE").write_text("jiading-ci\n", encoding="utf-8")
     routing_model.use(models)
     try:
