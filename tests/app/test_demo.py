@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from accounts import passwords
 from app.demo import AlreadyLoaded, DemoRefused, Loaded, clear_demo, load_demo
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
+from core.timezone import SHANGHAI
 from evaluations import rankings
 from models import (
     Deadline,
@@ -27,11 +29,22 @@ from models import (
     UnitKind,
     User,
     WhistleCall,
+    utcnow,
 )
 from routing import model as routing_model
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tickets import audit
 from tickets.policy import load_policy
+
+
+def a_working_afternoon(now: datetime) -> datetime:
+    """The last weekday's 16:00 in Shanghai before now: the replay then ends in working hours, so
+    its spread of stages does not depend on the hour the suite runs."""
+    local = now.astimezone(SHANGHAI)
+    day = local.date() if local.hour >= 16 else local.date() - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(16), SHANGHAI).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +57,10 @@ def demo(
     prepare_database(engine)
     routing_model.use(models_dir)
     try:
-        loaded = load_demo(engine, policy=load_policy(), seed=7, progress=lambda _: None)
+        loaded = load_demo(
+            engine, policy=load_policy(), seed=7, progress=lambda _: None,
+            now=a_working_afternoon(utcnow()),
+        )  # fmt: skip
         assert loaded.appeals >= 1900
         yield engine, loaded
     finally:
