@@ -90,7 +90,8 @@ def prime(texts: list[str], *, batch: int = 32) -> int:
     """Analyse texts in batches ahead of their intake (a bulk load); how many were analysed.
 
     A batch of 32 costs far less than 32 single passes; `analyse` then takes each text's
-    result from here once, while the same model is active.
+    result from here, as often as the text comes (a follow-up repeating it, a re-route after a
+    return), while the same model is active and until `forget_primed`.
     """
     with _lock:
         model = _load()
@@ -101,6 +102,12 @@ def prime(texts: list[str], *, batch: int = 32) -> int:
             for text, row, vector in zip(chunk, probabilities, embeddings, strict=True):
                 _primed[text] = _analysis(model, row, vector)
     return len(fresh)
+
+
+def forget_primed() -> None:
+    """Drop what `prime` analysed, once the bulk load is done."""
+    with _lock:
+        _primed.clear()
 
 
 def _analysis(model: Classifier, probabilities: np.ndarray, embedding: np.ndarray) -> Analysis:
@@ -118,7 +125,7 @@ def analyse(text: str) -> Analysis:
     # One inference at a time: the two cores are already used by torch's own threads.
     with _lock:
         model = _load()
-        primed = _primed.pop(text, None)
+        primed = _primed.get(text)
         if primed is not None and primed.model_version == model.version:
             return primed
         try:

@@ -42,6 +42,7 @@ from models import (
     WhistleEvent,
     utcnow,
 )
+from routing import model as routing_model
 from tickets import jobs
 from tickets.policy import SlaPolicy
 
@@ -151,9 +152,12 @@ def load_demo(
     script = plan.build_script(seed=seed, now=now, appeals=appeals)
     progress(f"demo: {len(script.appeals)} appeals of {len(script.firms)} enterprises, 60 days")
     replay.prime_model(script, progress)
-    run = replay.Replay(
-        engine, policy=policy, script=script, users=users, seed=seed, grace_days=grace_days
-    ).run(progress)
+    try:
+        run = replay.Replay(
+            engine, policy=policy, script=script, users=users, seed=seed, grace_days=grace_days
+        ).run(progress)
+    finally:
+        routing_model.forget_primed()
     # The replayed past's notifications count as sent: nobody was there to read them.
     while jobs.deliver(engine, notifiers=[], now=now, batch=1000) != (0, 0):
         pass

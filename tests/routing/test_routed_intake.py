@@ -3,13 +3,16 @@
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from app.cli import cli
+from classifier.inference import Classifier
 from core.config import Settings
 from models import Role
+from routing import model as routing_model
 from tests.conftest import MakeUser, row_count
 from tests.routing.conftest import appeal
 
@@ -218,3 +221,29 @@ def test_without_a_pair_scorer_repeats_fall_back_and_the_decision_says_why(
     assert method.startswith("blend (no pair scorer: ") and "repeats.json" in method
     assert second["repeat_of"] == first["id"]  # the blend still finds a near-copy
     assert first["routing"]["lead_unit"] == "market_regulation"  # routing itself is unaffected
+
+
+def test_a_primed_text_is_analysed_once_however_often_it_comes(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[int] = []
+    analyse = Classifier.analyse
+
+    def counted(self: Classifier, texts: list[str], batch: int = 32) -> Any:
+        passes.append(len(texts))
+        return analyse(self, texts, batch)
+
+    monkeypatch.setattr(Classifier, "analyse", counted)
+    routing_model.use(models_dir)
+    try:
+        assert routing_model.prime([LICENCE, VILLAGE, LICENCE]) == 2
+        first = routing_model.analyse(LICENCE)
+        again = routing_model.analyse(LICENCE)  # a follow-up in the same words, a re-route
+        routing_model.analyse(VILLAGE)
+        assert passes == [2] and first is again
+        routing_model.forget_primed()
+        routing_model.analyse(LICENCE)
+        assert passes == [2, 1]
+    finally:
+        routing_model.forget_primed()
+        routing_model.use(None)
