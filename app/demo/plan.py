@@ -74,7 +74,7 @@ class Appeal:
     address: str
     truth: str  # the unit that holds the authority, or "territorial"
     reply: str
-    kind: str = "plain"  # plain | repeat | cluster | return
+    kind: str = "plain"  # plain | repeat | cluster | return | fresh
     return_reason: str | None = None
     pace: str = "prompt"  # prompt | slow | stalled
     verdicts: list[Satisfaction] = field(default_factory=lambda: [Satisfaction.SATISFIED])
@@ -219,7 +219,9 @@ def _fate(rng: random.Random, appeal: Appeal) -> None:
     appeal.pause = rng.random() < 0.04
 
 
-def build_script(*, seed: int, now: datetime, days: int = 60, appeals: int = 2000) -> Script:
+def build_script(
+    *, seed: int, now: datetime, days: int = 60, appeals: int = 2000, fresh: int = 6
+) -> Script:
     """The whole demo from one seed: the same seed and day give the same district."""
     rng = random.Random(seed)
     data = load_matters()
@@ -261,7 +263,13 @@ def build_script(*, seed: int, now: datetime, days: int = 60, appeals: int = 200
     matters = [(label, m) for label, entries in data["matters"].items() for m in entries]
     clusters, returns = data["clusters"], data["returns"]
     repeats_wanted = appeals // 18
-    plain = appeals - sum(len(c["variants"]) for c in clusters) - 3 * len(returns) - repeats_wanted
+    plain = (
+        appeals
+        - sum(len(c["variants"]) for c in clusters)
+        - 3 * len(returns)
+        - repeats_wanted
+        - fresh
+    )
     for day in sorted(_days(rng, start, now, plain)):
         label, matter = rng.choice(matters)
         appeal(_instant(rng, day), rng.choice(firms), matter, label)
@@ -297,6 +305,19 @@ def build_script(*, seed: int, now: datetime, days: int = 60, appeals: int = 200
         if rng.random() < 0.4:  # another contact of the same enterprise calls this time
             repeat.contact = f"{rng.choice(_SURNAMES)}经理"
             repeat.phone = f"139{rng.randint(10_000_000, 99_999_999)}"
+    # The last hour's intake, which neither the desk nor the units have reached: the console
+    # opens on work to do whatever hour the demo is loaded. The first gives a warehouse outside
+    # the district as its address, which routing always leaves to the desk (OUTSIDE).
+    for i in range(fresh):
+        label, matter = rng.choice(matters)
+        firm = rng.choice(firms)
+        item = appeal(
+            now - timedelta(minutes=rng.randint(3, 60)), firm, matter, label, kind="fresh"
+        )
+        if i == 0:
+            item.address = (
+                f"宝山区{rng.choice(['沪太路', '蕴川路', '富联路'])}{firm.number}号（企业仓库）"
+            )
     script.sort(key=lambda a: a.at)
     for key, item in enumerate(script, start=1):
         item.key = key

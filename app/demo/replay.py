@@ -185,6 +185,8 @@ class Replay:
 
     def routed(self, ticket: Ticket, appeal: Appeal, *, at: datetime) -> None:
         """After routing (or a return): the desk dispatches what waits, the lead starts work."""
+        if appeal.kind == "fresh":  # it just came in: nobody has reached it yet
+            return
         if ticket.status == TicketStatus.TRIAGE:
             wrong_first = appeal.kind == "return" and ticket.return_count == 0
             lead = appeal.firm.town if wrong_first else appeal.lead

@@ -22,6 +22,7 @@ from models import (
     EvaluationPeriod,
     PeriodStatus,
     Role,
+    RoutingDecision,
     Ticket,
     TicketEvent,
     TicketStatus,
@@ -117,6 +118,25 @@ def test_the_demo_is_a_district_at_work(demo_engine: Engine) -> None:
     assert all(any(c.score is not None for c in ranked) for ranked in cards.values())
     later = max(cards)
     assert any(c.previous_rank is not None for c in cards[later]), "no change between periods"
+
+
+@pytest.mark.slow
+def test_the_last_hours_intake_waits_for_the_desk_and_the_units(demo_engine: Engine) -> None:
+    with Session(demo_engine) as session:
+        newest = session.exec(select(Ticket).order_by(col(Ticket.received_at).desc())).first()
+        assert newest is not None
+        hour = newest.received_at - timedelta(hours=1)
+        fresh = list(session.exec(select(Ticket).where(col(Ticket.received_at) > hour)))
+        outside = [t for t in fresh if t.address.startswith("宝山区")]
+        rules = {
+            d.rule
+            for d in session.exec(
+                select(RoutingDecision).where(col(RoutingDecision.ticket_id) == outside[0].id)
+            )
+        }
+    assert len(fresh) >= 6
+    assert {t.status for t in fresh} <= {TicketStatus.TRIAGE, TicketStatus.DISPATCHED}
+    assert outside[0].status == TicketStatus.TRIAGE and rules == {"outside Jiading"}, rules
 
 
 @pytest.mark.slow

@@ -109,7 +109,8 @@ def test_a_stuck_report_is_listed_retried_and_skipped_and_the_later_ones_go_on(
     platform.control("misbehave", outage_seconds=0)
     assert _deliver(engine)[0] == 6
     with Session(engine) as session:
-        rows = session.exec(select(OutboundEvent).where(OutboundEvent.ticket_id == second)).all()
+        by_id = select(OutboundEvent).where(OutboundEvent.ticket_id == second)
+        rows = session.exec(by_id.order_by(col(OutboundEvent.id))).all()
     assert [r.state for r in rows] == [OutboundState.SKIPPED] + [OutboundState.DELIVERED] * 6
     steps = platform.report()["steps"]["SH0000002"]
     assert [s["step"] for s in steps] == ["XXLX", "YQSQ", "YQTG", "DF", "HF", "BJ"]
