@@ -62,6 +62,18 @@ def _engine() -> Engine:
     return make_engine(get_settings().effective_database_url)
 
 
+def _require_current(engine: Engine) -> None:
+    """Refuse to work on a database the code's migrations have not reached: only `qisu serve`
+    and `qisu db upgrade` migrate, so no other command changes the schema as a side effect."""
+    from app.setup import schema_behind
+
+    behind = schema_behind(engine)
+    if behind is not None:
+        raise _fail(
+            f"数据库结构不是最新（库中 {behind[0]}，需要 {behind[1]}）：请先运行 qisu db upgrade"
+        )
+
+
 def _policy() -> "SlaPolicy":
     from tickets.policy import PolicyError, current_policy
 
@@ -205,7 +217,6 @@ def users_create(
 
     from accounts import admin
     from accounts.audit import Actor
-    from app.setup import prepare_database
 
     if password_stdin and login is None:
         raise _fail("--password-stdin needs --login")
@@ -213,7 +224,7 @@ def users_create(
         raise _fail("--login needs --password-stdin (the password is never an argument)")
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     try:
         with session_scope(engine, write=True) as session:
             user, token = admin.create(
@@ -237,10 +248,9 @@ def users_create(
 
 def _users_session() -> "AbstractContextManager[Session]":
     """A write transaction on the migrated database."""
-    from app.setup import prepare_database
 
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     return session_scope(engine, write=True)
 
 
@@ -381,10 +391,9 @@ def users_reset_totp(user: UserArg) -> None:
 def audit_verify() -> None:
     """Walk the audit log's hash chain; exit 1 naming every edited or deleted record."""
     from accounts import audit
-    from app.setup import prepare_database
 
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     with session_scope(engine) as session:
         found = audit.verify(session)
     for problem in found.problems:
@@ -406,13 +415,12 @@ def data_purge(
 ) -> None:
     """Anonymise contacts of tickets closed longer ago than QISU_PERSONAL_DATA_RETENTION_DAYS."""
     from accounts.audit import Actor
-    from app.setup import prepare_database
     from models import utcnow
     from tickets import retention
 
     settings = get_settings()
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     with session_scope(engine, write=not dry_run) as session:
         done = retention.purge(
             session,
@@ -438,12 +446,11 @@ def demo_load(
 ) -> None:
     """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
-    from app.setup import prepare_database
     from routing import model as routing_model
 
     settings = get_settings()
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     routing_model.use(settings.data_dir / "models")
     if routing_model.warm() is None:
         typer.echo(
@@ -506,14 +513,13 @@ def scheduler() -> None:
     """Run the deadline sweeps and notification delivery (production: one such process)."""
     from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
-    from app.setup import prepare_database
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
     _connectors()
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     recompute_fallbacks(engine, policy)
     typer.echo(
         f"qisu scheduler: sweeping every {settings.sweep_seconds:g} s, "
@@ -549,13 +555,12 @@ def sla_sweep(
 ) -> None:
     """Run one sweep: warn, breach and escalate whatever is due (for replay and tests)."""
     from app.scheduler import notifiers_for
-    from app.setup import prepare_database
     from models import utcnow
     from tickets import jobs
 
     policy = _policy()
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     instant = _instant(now) if now else utcnow()
     result = jobs.sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
     typer.echo(
@@ -617,7 +622,6 @@ def routing_export_feedback(
     import csv
     import json
 
-    from app.setup import prepare_database
     from models import utcnow
     from routing import insights
 
@@ -625,10 +629,10 @@ def routing_export_feedback(
         raise _fail(f"{file}: name a .csv or .jsonl file")
     if repeats is not None and repeats.suffix.lower() != ".jsonl":
         raise _fail(f"{repeats}: name a .jsonl file for the repeat pairs")
-    engine = _engine()
-    prepare_database(engine)
     end = _instant(until, "--to") if until else utcnow()
     start = _instant(since, "--from") if since else datetime(2000, 1, 1, tzinfo=end.tzinfo)
+    engine = _engine()
+    _require_current(engine)
     with session_scope(engine) as session:
         rows = insights.feedback(session, since=start, until=end)
         pairs = insights.repeat_feedback(session, since=start, until=end) if repeats else []
@@ -682,11 +686,10 @@ def open311_add_client(
     name: Annotated[str, typer.Argument(help="A unique name for the civic tool.")],
 ) -> None:
     """Register an Open311 client; its API key is printed alone on the last line, once."""
-    from app.setup import prepare_database
     from tickets import open311
 
     engine = _engine()
-    prepare_database(engine)
+    _require_current(engine)
     try:
         with session_scope(engine, write=True) as session:
             _, key = open311.create_client(session, name=name)

@@ -43,6 +43,7 @@ _MEANING = {
     413: "The body is larger than the limit (`payload_too_large`).",
     422: "A value is malformed (`invalid_request`, with `errors`) or not acceptable "
     "(`invalid_input`); `field` names it. Unknown query parameters are refused too.",
+    500: "An unexpected failure, logged by the server (`internal_error`).",
 }
 
 
@@ -71,7 +72,7 @@ async def known_query_only(request: Request) -> None:
 
 def refusals(route: APIRoute) -> set[int]:
     """The refusals a route can answer with."""
-    codes = {422}
+    codes = {422, 500}
     if needs_caller(route):
         codes |= {401, 403, 404}
     if route.dependant.path_params:

@@ -28,7 +28,7 @@ from app.metrics import RequestMetrics, add_metrics_route
 from app.scheduler import SWEEP_JOB, build_scheduler
 from core import metrics
 from core.config import Settings, get_settings
-from core.db import make_engine
+from core.db import is_unique_clash, make_engine
 from core.errors import DomainError
 from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
@@ -118,8 +118,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("integrity error: %s", exc.orig)
+        if not is_unique_clash(exc):  # a broken constraint is a defect, not a rival's write
+            log.error("a constraint failed", exc_info=exc)
+            return _internal_error()
+        log.warning("unique clash: %s", exc.orig)
         return _error(409, "conflict", "与刚刚保存的数据冲突，您的操作没有保存，请刷新后重试")
+
+    # The server logs the traceback of what reaches here; the caller gets the one error shape.
+    @app.exception_handler(Exception)
+    async def internal(_request: Request, _exc: Exception) -> JSONResponse:
+        return _internal_error()
+
+
+def _internal_error() -> JSONResponse:
+    return _error(500, "internal_error", "服务器内部错误，已记入日志，请稍后重试或联系管理员")
 
 
 async def _record_refusal(request: Request, exc: DomainError) -> None:

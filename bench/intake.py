@@ -227,6 +227,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         qisu_env = {"QISU_DATA_DIR": tmp, "QISU_DATABASE_URL": f"sqlite:///{tmp}/qisu.db"}
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "db", "upgrade"],
+            env={**os.environ, **qisu_env},
+            check=True,
+            capture_output=True,
+        )
         token = (
             subprocess.run(
                 [

@@ -141,6 +141,7 @@ def main() -> None:
                 "QISU_DATA_DIR": str(data_dir),
                 "QISU_EMBEDDED_SCHEDULER": "false",
             }
+            qisu("db", "upgrade", env=env)
             token = qisu("users", "create", "--name", "load", "--role", "operator", env=env)
             headers = {"Authorization": f"Bearer {token.strip().splitlines()[-1]}"}
             with socket.socket() as probe:

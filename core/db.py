@@ -9,9 +9,20 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
 WRITE_OPTION = "qisu_write"
+
+# PostgreSQL's SQLSTATE for a duplicate key; SQLite says so in its message.
+_UNIQUE_VIOLATION = "23505"
+
+
+def is_unique_clash(exc: IntegrityError) -> bool:
+    """Whether the database refused a duplicate key (a rival write won), not malformed data."""
+    if getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)
 
 
 def make_engine(url: str) -> Engine:

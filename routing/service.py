@@ -198,16 +198,22 @@ def record(
                 vector=repeats.to_bytes(assessment.embedding),
             )
         )
-    # An enterprise without a registered 街镇 takes the one its address names.
-    enterprise = session.get(Enterprise, ticket.enterprise_code)
-    if enterprise and enterprise.subdistrict is None and assessment.locality.source in _NAMED:
-        enterprise.subdistrict = assessment.locality.subdistrict
-        session.add(enterprise)
     session.flush()
     return row
 
 
 _NAMED = {"name", "generic name", "gazetteer"}
+
+
+def learn_subdistrict(
+    session: Session, *, enterprise: Enterprise, where: locality.Locality
+) -> str | None:
+    """An enterprise without a registered 街镇 takes the one its address names: that 街镇, if so."""
+    if enterprise.subdistrict is not None or where.source not in _NAMED:
+        return None
+    enterprise.subdistrict = where.subdistrict
+    session.add(enterprise)
+    return enterprise.subdistrict
 
 
 def latest(session: Session, *, ticket_id: int) -> RoutingDecision | None:

@@ -27,6 +27,17 @@ def test_compose_runs_one_scheduler_beside_the_api() -> None:
     assert scheduler["build"] == api["build"]
 
 
+def test_one_service_migrates_before_the_api_and_the_scheduler_start() -> None:
+    services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    migrate = services["migrate"]
+    assert migrate["command"] == ["qisu", "db", "upgrade"]
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    assert migrate["environment"] == services["scheduler"]["environment"]
+    for name in ("api", "scheduler"):
+        wait = services[name]["depends_on"]["migrate"]["condition"]
+        assert wait == "service_completed_successfully", name
+
+
 def test_image_copies_every_package_and_pins_torch() -> None:
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
     packages = [

@@ -93,13 +93,13 @@ def apply_routing(
     trigger: str,
 ) -> None:
     """Store routing's decision and act on it: dispatch, or call a supervisor in."""
-    enterprise = session.get(Enterprise, ticket.enterprise_code)
-    knew = enterprise.subdistrict if enterprise else None
     row = routing_service.record(session, ticket=ticket, assessment=assessment, trigger=trigger)
-    if enterprise is not None and knew is None and enterprise.subdistrict is not None:
-        add_locality(
-            session, enterprise_code=enterprise.credit_code, subdistrict=enterprise.subdistrict
-        )
+    enterprise = session.get(Enterprise, ticket.enterprise_code)
+    learnt = enterprise and routing_service.learn_subdistrict(
+        session, enterprise=enterprise, where=assessment.locality
+    )
+    if enterprise and learnt:  # the 街镇 assists the tickets its line units led without it
+        add_locality(session, enterprise_code=enterprise.credit_code, subdistrict=learnt)
     decision = assessment.decision
     if trigger == "intake" and ticket.repeat_of and ticket.escalation_level:
         _notify_supervisors(

@@ -1,5 +1,22 @@
-"""Fixtures of the app's tests: the trained tiny model the demo is routed by."""
+"""Fixtures of the app's tests: the trained tiny model the demo is routed by, and a migrated
+data directory for the commands that refuse a database behind the code (only `qisu serve` and
+`qisu db upgrade` migrate)."""
 
+from pathlib import Path
+
+import pytest
+
+from app.setup import prepare_database
+from core.db import make_engine
 from tests.routing.conftest import models_dir
 
-__all__ = ["models_dir"]
+__all__ = ["migrated", "models_dir"]
+
+
+@pytest.fixture
+def migrated(tmp_path: Path) -> Path:
+    """`tmp_path` as a data directory whose SQLite database `qisu db upgrade` prepared."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    prepare_database(engine)
+    engine.dispose()
+    return tmp_path

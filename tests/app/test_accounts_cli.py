@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
@@ -21,6 +22,7 @@ def _works(tmp_path: Path, token: str) -> bool:
         return tokens.user_for_token(session, token=token) is not None
 
 
+@pytest.mark.usefixtures("migrated")
 def test_users_are_listed_deactivated_reactivated_rotated_and_given_roles(
     tmp_path: Path,
 ) -> None:
@@ -75,6 +77,7 @@ def test_users_are_listed_deactivated_reactivated_rotated_and_given_roles(
     assert all(r.actor.startswith("cli:") and r.address == "local" for r in rows)
 
 
+@pytest.mark.usefixtures("migrated")
 def test_audit_verify_finds_an_edited_and_a_deleted_record(tmp_path: Path) -> None:
     qisu("users", "create", "--name", "机器", "--role", "operator", data_dir=tmp_path)
     for _ in range(3):
@@ -100,6 +103,7 @@ def test_audit_verify_finds_an_edited_and_a_deleted_record(tmp_path: Path) -> No
     assert deleted.returncode == 1 and "第 2–3 条记录缺失" in deleted.stderr
 
 
+@pytest.mark.usefixtures("migrated")
 def test_data_purge_dry_run_counts_and_writes_nothing(tmp_path: Path) -> None:
     dry = qisu("data", "purge", "--dry-run", data_dir=tmp_path)
     assert dry.returncode == 0, dry.stderr

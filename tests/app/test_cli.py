@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 from sqlmodel import Session, select
 
 from accounts import passwords, tokens
@@ -80,6 +81,7 @@ def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 3
 
 
+@pytest.mark.usefixtures("migrated")
 def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
     result = qisu(
         "users",
@@ -101,6 +103,7 @@ def test_users_create_prints_the_token_last(tmp_path: Path) -> None:
         assert token not in {t.token_hash for t in session.exec(select(ApiToken))}
 
 
+@pytest.mark.usefixtures("migrated")
 def test_users_create_with_a_console_login(tmp_path: Path) -> None:
     result = qisu(
         "users", "create", "--name", "李话务", "--role", "operator", "--login", "Li.Hw",
@@ -114,6 +117,7 @@ def test_users_create_with_a_console_login(tmp_path: Path) -> None:
         assert user.password_hash and passwords.verify("s3cret-pass", user.password_hash)
 
 
+@pytest.mark.usefixtures("migrated")
 @pytest.mark.parametrize(
     ("args", "stdin", "says"),
     [
@@ -134,6 +138,7 @@ def test_users_create_refuses_a_weak_password(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.usefixtures("migrated")
 @pytest.mark.parametrize(
     ("args", "says"),
     [
@@ -182,3 +187,14 @@ def test_export_feedback_refuses_other_file_kinds(tmp_path: Path) -> None:
         "routing", "export-feedback", str(tmp_path / "o.csv"), "--from", "x", data_dir=tmp_path
     )
     assert bad.returncode == 2 and "--from 'x' is not an ISO 8601 instant" in bad.stderr
+
+
+def test_only_serve_and_db_upgrade_migrate(tmp_path: Path) -> None:
+    refused = qisu("users", "list", data_dir=tmp_path)
+    assert refused.returncode == 2
+    assert "数据库结构不是最新" in refused.stderr and "qisu db upgrade" in refused.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    assert inspect(engine).get_table_names() == []  # the refusal changed nothing
+    engine.dispose()
+    assert qisu("db", "upgrade", data_dir=tmp_path).returncode == 0
+    assert qisu("users", "list", data_dir=tmp_path).returncode == 0

@@ -59,6 +59,7 @@ def test_serve_refuses_to_start_with_a_wrong_connector(tmp_path: Path) -> None:
     assert result.returncode == 2 and "line 32" in result.stderr and "relaxed" in result.stderr
 
 
+@pytest.mark.usefixtures("migrated")
 def test_add_client_prints_a_key_stored_only_hashed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'qisu.db'}"
     result = qisu(
