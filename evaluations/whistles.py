@@ -6,7 +6,9 @@ deadline rows, so the same sweep warns, breaches and escalates them.
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import (
@@ -100,18 +102,30 @@ def raise_whistle(
 
 def get(session: Session, *, whistle_id: int, user: User) -> Whistle:
     """A whistle the caller may see: its 街镇, a called department, or a supervisor."""
-    whistle = session.get(Whistle, whistle_id)
-    if whistle is None or not _may_see(session, whistle, user):
+    query = select(Whistle).where(Whistle.id == whistle_id, visible_to(user))
+    whistle = session.exec(query).first()
+    if whistle is None:
         raise NotFound(f"没有吹哨 {whistle_id}")
     return whistle
 
 
-def _may_see(session: Session, whistle: Whistle, user: User) -> bool:
+def visible_to(user: User) -> ColumnElement[bool]:
+    """The whistles a user may see, for every query of them: the desk and supervisors all, a 街镇
+    those it blew, a department those that called it."""
     if user.role in (Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR):
-        return True
+        return true()
+    if user.unit_code is None:
+        return false()
     if user.role == Role.SUBDISTRICT:
-        return whistle.subdistrict == user.unit_code
-    return any(c.unit_code == user.unit_code for c in calls(session, whistle_id=whistle.id or 0))
+        return col(Whistle.subdistrict) == user.unit_code
+    if user.role == Role.UNIT_HANDLER:
+        return col(Whistle.id).in_(_calling(user.unit_code))
+    return false()
+
+
+def _calling(unit: str) -> SelectOfScalar[int]:
+    """The ids of the whistles that called the unit."""
+    return select(WhistleCall.whistle_id).where(WhistleCall.unit_code == unit)
 
 
 def calls(session: Session, *, whistle_id: int) -> list[WhistleCall]:
@@ -226,16 +240,11 @@ def listing(
     session: Session, *, user: User, unit: str | None, status: WhistleStatus | None
 ) -> list[Whistle]:
     """Whistles the caller may see, newest first, by called unit and status."""
-    query = select(Whistle)
-    if user.role == Role.SUBDISTRICT:
-        query = query.where(Whistle.subdistrict == user.unit_code)
-    elif user.role == Role.UNIT_HANDLER:
-        unit = unit or user.unit_code
-        if unit != user.unit_code:
-            raise Forbidden(f"您只能查看呼叫本单位（{user.unit_code}）的吹哨")
+    if user.role == Role.UNIT_HANDLER and unit not in (None, user.unit_code):
+        raise Forbidden(f"您只能查看呼叫本单位（{user.unit_code}）的吹哨")
+    query = select(Whistle).where(visible_to(user))
     if unit:
-        called = select(WhistleCall.whistle_id).where(WhistleCall.unit_code == unit)
-        query = query.where(col(Whistle.id).in_(called))
+        query = query.where(col(Whistle.id).in_(_calling(unit)))
     if status:
         query = query.where(Whistle.status == status)
     return list(session.exec(query.order_by(col(Whistle.id).desc())))

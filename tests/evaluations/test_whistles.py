@@ -127,6 +127,13 @@ def test_who_sees_which_whistles(w: Whistles) -> None:
     assert w.client.get(f"/api/v1/whistles/{second}", headers=w.tax).status_code == 404
 
 
+def test_a_whistle_listed_is_one_that_opens_and_the_other_way_round(w: Whistles) -> None:
+    first = w.blow(["market_regulation"])["id"]
+    for who in (w.anting, w.malu, w.market, w.hrss, w.tax, w.supervisor, w.desk):
+        opens = w.client.get(f"/api/v1/whistles/{first}", headers=who).status_code == 200
+        assert opens is (first in w.listed(who)), who
+
+
 def test_report_deadlines_warn_breach_and_escalate_the_whistle(w: Whistles, engine: Engine) -> None:
     wid = w.blow()["id"]
     w.post(f"whistles/{wid}/report", w.market, {"contact": "王", "plan": "到场"})
