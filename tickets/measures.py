@@ -159,9 +159,9 @@ def led_tickets(session: Session, spans: Spans, *, split: bool = False) -> list[
         times = (
             sa_select(func.count())
             .where(
-                again.ticket_id == pairs.c.ticket_id,
-                again.unit_code == pairs.c.unit_code,
-                again.role == AssignmentRole.LEAD,
+                col(again.ticket_id) == pairs.c.ticket_id,
+                col(again.unit_code) == pairs.c.unit_code,
+                col(again.role) == AssignmentRole.LEAD,
             )
             .scalar_subquery()
         )
@@ -202,12 +202,14 @@ MEASURES: dict[str, Measure] = {
 
 
 def totals(counts: Sequence[Count]) -> dict[tuple[str, str], int]:
-    """Counts put together: summed, and a per-ticket count once per ticket."""
+    """Counts put together: summed, a per-ticket count once per ticket, zeros left out."""
     out: dict[tuple[str, str], int] = {}
     seen: set[tuple[str, str, int]] = set()
     for unit, key, ticket, n in counts:
+        if not n:
+            continue  # the roll-up stores no zeros: neither side keeps one
         if ticket:
-            if (unit, key, ticket) in seen or not n:
+            if (unit, key, ticket) in seen:
                 continue
             seen.add((unit, key, ticket))
             n = 1
