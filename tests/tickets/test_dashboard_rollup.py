@@ -209,9 +209,9 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
         for row in session.exec(select(Assignment).where(Assignment.ticket_id == ticket.id)):
             row.state = AssignmentState.RETURNED
             session.add(row)
-        for row in session.exec(select(Deadline).where(Deadline.ticket_id == ticket.id)):
-            row.status = DeadlineStatus.MET
-            session.add(row)
+        for clock in session.exec(select(Deadline).where(Deadline.ticket_id == ticket.id)):
+            clock.status = DeadlineStatus.MET
+            session.add(clock)
         session.add(
             Assignment(
                 ticket_id=ticket.id or 0, unit_code=ticket.lead_unit or "", role=AssignmentRole.LEAD
