@@ -34,11 +34,7 @@ class UnitKpis(BaseModel):
 
 def on_time_rate(rows: list[Deadline], stage: Stage) -> float | None:
     """The share of a stage's decided deadlines (met or breached) that were met."""
-    decided = [
-        r
-        for r in rows
-        if r.stage == stage and r.status in (DeadlineStatus.MET, DeadlineStatus.BREACHED)
-    ]
+    decided = [r for r in rows if r.stage == stage and r.status in measures.DECIDED]
     if not decided:
         return None
     return round(sum(r.status == DeadlineStatus.MET for r in decided) / len(decided), 4)

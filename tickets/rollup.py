@@ -113,8 +113,9 @@ def counts(
 ) -> list[Count]:
     """The measure over [start, end): the roll-up's clean days and the rest live.
 
-    `rolled=False` runs it all live (what the roll-up must equal); `options` filter the live
-    query and are applied to the rolled rows by `keep`.
+    `rolled=False` runs it all live (what the roll-up must equal). `options` narrow the live
+    query; the rolled rows hold every option's counts, which the caller keeps or drops (the
+    rates keep the stages they asked for).
     """
     run = MEASURES[measure]
     days = clean_days(session, start, end) if rolled else []
