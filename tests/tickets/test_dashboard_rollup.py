@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.scheduler import build_scheduler
+from core.config import Settings
 from core.db import session_scope
 from evaluations import rankings
 from evaluations.service import month_span
@@ -23,6 +25,7 @@ from models import (
     EvaluationPeriod,
     PeriodStatus,
     RollupCount,
+    RollupState,
     Satisfaction,
     Stage,
     Ticket,
@@ -275,3 +278,12 @@ def test_the_scheduler_rolls_new_days_a_few_at_a_time(engine: Engine) -> None:
         month = (now - timedelta(days=30), now)
         assert 0 < len(rollup.clean_days(session, *month)) <= 7
         same_everywhere(session, [month])
+
+
+def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings) -> None:
+    scheduler = build_scheduler(engine, settings, current_policy(), blocking=False)
+    job = scheduler.get_job("dashboard-rollup")
+    assert job is not None and job.trigger.interval == timedelta(seconds=settings.rollup_seconds)
+    job.func()  # one run, as the scheduler makes it: the recent days get rolled
+    with session_scope(engine) as session:
+        assert session.get(RollupState, 1) is not None
