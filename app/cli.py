@@ -1,5 +1,6 @@
 """The `qisu` command line."""
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -51,6 +52,8 @@ platform_cli = typer.Typer(help="City platform connectors.", no_args_is_help=Tru
 cli.add_typer(platform_cli, name="platform")
 open311_cli = typer.Typer(help="Open311 GeoReport v2 clients.", no_args_is_help=True)
 cli.add_typer(open311_cli, name="open311")
+dashboard_cli = typer.Typer(help="The supervisors' dashboard.", no_args_is_help=True)
+cli.add_typer(dashboard_cli, name="dashboard")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -572,6 +575,34 @@ def sla_sweep(
             engine, notifiers=notifiers_for(policy), now=instant, batch=10_000
         )
         typer.echo(f"notifications: {sent} delivered, {failed} failed (retried later)")
+
+
+@dashboard_cli.command("rollup")
+def dashboard_rollup(
+    since: Annotated[
+        str | None,
+        typer.Option(help="From this Shanghai date, YYYY-MM-DD (default: the first ticket's)."),
+    ] = None,
+) -> None:
+    """Roll up every complete day again (idempotent); the scheduler keeps it fresh after."""
+    from datetime import date
+
+    from tickets import rollup
+
+    try:
+        first = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise _fail(f"--since {since!r} is not a date like 2026-11-01") from None
+    engine = _engine()
+    _require_current(engine)
+    started = time.monotonic()
+
+    def progress(day: date, rows: int) -> None:
+        if day.day == 1 or day == first:
+            typer.echo(f"  {day.isoformat()}: {rows} counts ({time.monotonic() - started:.0f} s)")
+
+    days = rollup.rebuild(engine, since=first, progress=progress)
+    typer.echo(f"rolled up {days} days in {time.monotonic() - started:.1f} s")
 
 
 @sla_cli.command("check")

@@ -14,7 +14,7 @@ from core.db import session_scope
 from evaluations import service as evaluations
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import SchedulerHeartbeat, utcnow
-from tickets import deadlines, jobs, platform_jobs
+from tickets import deadlines, jobs, platform_jobs, rollup
 from tickets.policy import SlaPolicy
 from tickets.working_time import SHANGHAI
 
@@ -63,7 +63,7 @@ def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
 def build_scheduler(
     engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
 ) -> BaseScheduler:
-    """A scheduler with the sweep and the delivery jobs, each never overlapping itself."""
+    """A scheduler with the sweep, delivery and roll-up jobs, each never overlapping itself."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
@@ -86,6 +86,13 @@ def build_scheduler(
         "interval",
         hours=1,
         id="evaluation-periods",
+        **options,
+    )
+    scheduler.add_job(
+        _guarded("看板日汇总", lambda: rollup.refresh(engine)),
+        "interval",
+        seconds=settings.rollup_seconds,
+        id="dashboard-rollup",
         **options,
     )
     platform_jobs.add_jobs(scheduler, engine, options)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     embedded_scheduler: bool = True  # sweep deadlines inside `qisu serve`
     sweep_seconds: float = 30.0
     delivery_seconds: float = 10.0
+    # The dashboard's daily roll-up is refreshed this often (tickets.rollup).
+    rollup_seconds: float = 60.0
     # Console sign-in: a session ends after this long without a request, and at the latest
     # after session_max_hours; wrong passwords lock a login for a while.
     session_idle_minutes: int = Field(default=30, ge=1)

@@ -92,17 +92,19 @@ def _evaluation_averages(
     return out
 
 
-def _scorecards(session: Session, units: list[Unit], period: EvaluationPeriod) -> list[Scorecard]:
+def _scorecards(
+    session: Session, units: list[Unit], period: EvaluationPeriod, *, rolled: bool
+) -> list[Scorecard]:
     """Every department's scorecard for a period, from a handful of grouped queries in all."""
     start, end = span(period)
     evaluations = _evaluation_averages(session, period)
     tickets = on_time_rates_by_unit(
-        session, start=start, end=end, stages=(Stage.ACKNOWLEDGE, Stage.REPLY)
+        session, start=start, end=end, stages=(Stage.ACKNOWLEDGE, Stage.REPLY), rolled=rolled
     )
     reports = on_time_rates_by_unit(
         session, start=start, end=end, stages=(Stage.REPORT,), whistles=True
     )
-    led = led_by_unit(session, start=start, end=end)
+    led = led_by_unit(session, start=start, end=end, rolled=rolled)
     empty: dict[str, float | None] = dict.fromkeys(("timeliness", "effectiveness", "cooperation"))
     cards = []
     for unit in units:
@@ -140,18 +142,26 @@ def _score(figures: dict[str, float | None], weights: dict[str, float]) -> float
 
 
 def rank(
-    session: Session, *, period: str, weights: dict[str, float], calendar: WorkingCalendar
+    session: Session,
+    *,
+    period: str,
+    weights: dict[str, float],
+    calendar: WorkingCalendar,
+    rolled: bool = True,
 ) -> list[Scorecard]:
-    """Every active line department's scorecard, best first; unscored ones last, unranked."""
+    """Every active line department's scorecard, best first; unscored ones last, unranked.
+
+    The ticket figures come from the daily roll-up unless `rolled` is false (the same, live).
+    """
     current = get_period(session, period)
-    cards = _ranked(session, current, weights, calendar)
+    cards = _ranked(session, current, weights, rolled=rolled)
     previous = session.exec(
         select(EvaluationPeriod)
         .where(col(EvaluationPeriod.ends) < current.starts)
         .order_by(col(EvaluationPeriod.ends).desc())
     ).first()
     if previous is not None:
-        before = {c.unit: c for c in _ranked(session, previous, weights, calendar)}
+        before = {c.unit: c for c in _ranked(session, previous, weights, rolled=rolled)}
         for card in cards:
             old = before.get(card.unit)
             if old is not None:
@@ -162,12 +172,12 @@ def rank(
 
 
 def _ranked(
-    session: Session, period: EvaluationPeriod, weights: dict[str, float], calendar: WorkingCalendar
+    session: Session, period: EvaluationPeriod, weights: dict[str, float], *, rolled: bool
 ) -> list[Scorecard]:
     units = session.exec(
         select(Unit).where(Unit.kind == UnitKind.LINE, Unit.active == True)  # noqa: E712
     ).all()
-    cards = _scorecards(session, list(units), period)
+    cards = _scorecards(session, list(units), period, rolled=rolled)
     for card in cards:
         card.score = _score(card.figures, weights)
     scored = sorted(

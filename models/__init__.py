@@ -29,6 +29,7 @@ from models.integration import (
     PlatformOrder,
     RateCounter,
 )
+from models.rollup import RollupCount, RollupDay, RollupState
 from models.routing import RepeatLink, RoutingDecision, TicketEmbedding
 from models.ticket import (
     AppealType,
@@ -82,6 +83,9 @@ __all__ = [
     "RateCounter",
     "RepeatLink",
     "Role",
+    "RollupCount",
+    "RollupDay",
+    "RollupState",
     "RoutingDecision",
     "Satisfaction",
     "SchedulerHeartbeat",

@@ -158,7 +158,7 @@ class TicketEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime)
+    at: datetime = Field(default_factory=utcnow, sa_type=AwareDateTime, index=True)
     actor_id: int | None = Field(default=None, foreign_key="user.id")
     actor_name: str = Field(max_length=100)
     action: str = Field(max_length=32)

@@ -7,38 +7,27 @@ with the same filters (lead unit, 街镇, channel, day, status).
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Date, case, cast, func, literal_column
-from sqlalchemy import select as sa_select
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from models import (
     Channel,
-    Deadline,
     DeadlineStatus,
     RoutingDecision,
     Stage,
     Ticket,
     TicketStatus,
 )
-from tickets import kpis
+from tickets import kpis, measures, rollup
 
 
 def _in_span(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
     return col(Ticket.received_at) >= start, col(Ticket.received_at) < end
 
 
-def _local_day(session: Session) -> ColumnElement[str]:
-    """The day a ticket was received on, in Shanghai, as YYYY-MM-DD."""
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as UTC text without an offset; Shanghai keeps no daylight saving.
-        return func.date(col(Ticket.received_at), "+8 hours")
-    local = func.timezone("Asia/Shanghai", col(Ticket.received_at))
-    return func.to_char(cast(local, Date), literal_column("'YYYY-MM-DD'"))
-
-
 def volume(session: Session, *, start: datetime, end: datetime) -> dict[str, object]:
     """Appeals per day and per channel."""
-    day = _local_day(session).label("day")
+    day = measures.local_day(session, col(Ticket.received_at)).label("day")
     rows = session.exec(
         select(day, Ticket.channel, func.count())
         .where(*_in_span(start, end))
@@ -95,32 +84,21 @@ _REACHED: dict[str, list[TicketStatus]] = {
     "replied": [TicketStatus.REPLIED, TicketStatus.VERIFIED, TicketStatus.CLOSED],
     "closed": [TicketStatus.CLOSED],
 }
-_STEP_STAGE = {"acknowledged": Stage.ACKNOWLEDGE, "replied": Stage.REPLY, "closed": Stage.CALLBACK}
+_STEP_STAGE = dict(zip(("acknowledged", "replied", "closed"), measures.FUNNEL_STAGES, strict=True))
 
 
-def funnel(session: Session, *, start: datetime, end: datetime) -> dict[str, object]:
+def funnel(
+    session: Session, *, start: datetime, end: datetime, rolled: bool = True
+) -> dict[str, object]:
     """Received → dispatched → acknowledged → replied → closed, with the share on time."""
-    span = _in_span(start, end)
-    reached = [
-        func.sum(case((col(Ticket.status).in_(statuses), 1), else_=0))
-        for statuses in _REACHED.values()
-    ]
-    received, *counts = session.execute(sa_select(func.count(), *reached).where(*span)).one()
+    statuses = measures.totals(rollup.counts(session, "received", start, end, rolled=rolled))
+    received = sum(statuses.values())
     # A step is on time when its deadline was met before it was breached (decided ones only).
-    stages = tuple(_STEP_STAGE.values())
-    decided = session.exec(
-        select(Deadline.stage, Deadline.status, func.count())
-        .join(Ticket, col(Ticket.id) == col(Deadline.ticket_id))
-        .where(
-            *span,
-            col(Deadline.stage).in_(stages),
-            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
-        )
-        .group_by(col(Deadline.stage), col(Deadline.status))
-    ).all()
+    decided = rollup.counts(session, "received_deadline", start, end, rolled=rolled)
     tally: dict[Stage, dict[str, int]] = {}
-    for stage, status, n in decided:
-        tally.setdefault(Stage(stage), {})[str(status)] = int(n)
+    for (_, key), n in measures.totals(decided).items():
+        stage, status = key.split(":")
+        tally.setdefault(Stage(stage), {})[status] = n
 
     def on_time(stage: Stage | None) -> float | None:
         if stage is None:
@@ -130,26 +108,28 @@ def funnel(session: Session, *, start: datetime, end: datetime) -> dict[str, obj
         return round(met / (met + late), 4) if met + late else None
 
     steps: list[dict[str, object]] = [
-        {"step": "received", "count": int(received), "on_time_rate": None, "statuses": []}
+        {"step": "received", "count": received, "on_time_rate": None, "statuses": []}
     ]
-    for (step, statuses), n in zip(_REACHED.items(), counts, strict=True):
+    for step, reached in _REACHED.items():
         steps.append(
             {
                 "step": step,
-                "count": int(n or 0),
+                "count": sum(statuses.get(("", s.value), 0) for s in reached),
                 "on_time_rate": on_time(_STEP_STAGE.get(step)),
-                "statuses": [s.value for s in statuses],
+                "statuses": [s.value for s in reached],
             }
         )
     return {"steps": steps}
 
 
-def rates(session: Session, *, start: datetime, end: datetime) -> dict[str, object]:
+def rates(
+    session: Session, *, start: datetime, end: datetime, rolled: bool = True
+) -> dict[str, object]:
     """签收及时率, 按时办结率 and 满意率 per department, from the rankings' own definitions."""
     clocks = kpis.on_time_rates_by_unit(
-        session, start=start, end=end, stages=(Stage.ACKNOWLEDGE, Stage.REPLY)
+        session, start=start, end=end, stages=(Stage.ACKNOWLEDGE, Stage.REPLY), rolled=rolled
     )
-    led = kpis.led_by_unit(session, start=start, end=end)
+    led = kpis.led_by_unit(session, start=start, end=end, rolled=rolled)
     units = sorted({u for u, _ in clocks} | set(led))
     out = []
     for unit in units:

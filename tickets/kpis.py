@@ -4,19 +4,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import case
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from models import (
     Assignment,
     AssignmentRole,
-    AssignmentState,
     Deadline,
     DeadlineStatus,
-    Satisfaction,
     Stage,
     Ticket,
 )
+from tickets import measures, rollup
 from tickets.working_time import WorkingCalendar
 
 
@@ -36,11 +34,7 @@ class UnitKpis(BaseModel):
 
 def on_time_rate(rows: list[Deadline], stage: Stage) -> float | None:
     """The share of a stage's decided deadlines (met or breached) that were met."""
-    decided = [
-        r
-        for r in rows
-        if r.stage == stage and r.status in (DeadlineStatus.MET, DeadlineStatus.BREACHED)
-    ]
+    decided = [r for r in rows if r.stage == stage and r.status in measures.DECIDED]
     if not decided:
         return None
     return round(sum(r.status == DeadlineStatus.MET for r in decided) / len(decided), 4)
@@ -102,73 +96,47 @@ def on_time_rates_by_unit(
     end: datetime,
     stages: tuple[Stage, ...],
     whistles: bool = False,
+    rolled: bool = True,
 ) -> dict[tuple[str, Stage], tuple[float | None, int]]:
     """Every unit's on-time share of each stage's decided deadlines started in [start, end).
 
     One grouped query for all units (the share `on_time_rate` gives one unit), and how many
-    were decided; `whistles` counts the whistles' deadlines instead of the tickets'.
+    were decided; `whistles` counts the whistles' deadlines instead of the tickets'. The
+    tickets' read the daily roll-up unless `rolled` is false (the same figures, live).
     """
-    owner = col(Deadline.whistle_id) if whistles else col(Deadline.ticket_id)
-    rows = session.exec(
-        select(Deadline.unit_code, Deadline.stage, Deadline.status, func.count())
-        .where(
-            col(Deadline.stage).in_(stages),  # the stage first: an index range per stage
-            col(Deadline.started_at) >= start,
-            col(Deadline.started_at) < end,
-            col(Deadline.status).in_((DeadlineStatus.MET, DeadlineStatus.BREACHED)),
-            owner.is_not(None),
+    if whistles or not set(stages) <= set(measures.ROLLED_STAGES):
+        found = measures.decided_deadlines(
+            session, [(start, end)], stages=stages, whistles=whistles
         )
-        .group_by(col(Deadline.unit_code), col(Deadline.stage), col(Deadline.status))
-    ).all()
+    else:
+        found = rollup.counts(session, "deadline", start, end, rolled=rolled, stages=stages)
     tally: dict[tuple[str, Stage], list[int]] = {}
-    for unit, stage, status, n in rows:
-        counts = tally.setdefault((unit or "", Stage(stage)), [0, 0])
-        counts[0 if status == DeadlineStatus.MET else 1] += int(n)
+    for (unit, key), n in measures.totals(found).items():
+        stage, status = key.split(":")
+        if Stage(stage) not in stages:
+            continue
+        counts = tally.setdefault((unit, Stage(stage)), [0, 0])
+        counts[0 if status == DeadlineStatus.MET else 1] += n
     return {key: (_rate(met, late), met + late) for key, (met, late) in tally.items()}
 
 
-def led_by_unit(session: Session, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+def led_by_unit(
+    session: Session, *, start: datetime, end: datetime, rolled: bool = True
+) -> dict[str, dict[str, int]]:
     """Per unit, its lead assignments made in [start, end) and what became of their tickets.
 
     `led` and `returned` count assignments; `tickets`, `rated`, `satisfied` (satisfied or
-    basically satisfied) and `repeats` count the distinct tickets they led. One query each.
+    basically satisfied) and `repeats` count the distinct tickets they led. From the daily
+    roll-up unless `rolled` is false (the same figures, live).
     """
-    in_span = (
-        Assignment.role == AssignmentRole.LEAD,
-        col(Assignment.created_at) >= start,
-        col(Assignment.created_at) < end,
-    )
-    returned = func.sum(case((col(Assignment.state) == AssignmentState.RETURNED, 1), else_=0))
     out: dict[str, dict[str, int]] = {}
-    for unit, led, back in session.exec(
-        select(Assignment.unit_code, func.count(), returned)
-        .where(*in_span)
-        .group_by(col(Assignment.unit_code))
-    ).all():
-        out[unit] = {"led": int(led), "returned": int(back or 0)}
-    pairs = select(Assignment.unit_code, Assignment.ticket_id).where(*in_span).distinct().subquery()
-    rated = func.sum(case((col(Ticket.satisfaction).is_not(None), 1), else_=0))
-    pleased = func.sum(
-        case(
-            (
-                col(Ticket.satisfaction).in_(
-                    (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
-                ),
-                1,
-            ),
-            else_=0,
-        )
-    )
-    repeats = func.sum(case((col(Ticket.repeat_of).is_not(None), 1), else_=0))
-    for unit, tickets, n_rated, n_pleased, n_repeats in session.execute(
-        sa_select(pairs.c.unit_code, func.count(), rated, pleased, repeats)
-        .join(Ticket, col(Ticket.id) == pairs.c.ticket_id)
-        .group_by(pairs.c.unit_code)
-    ).all():
-        out.setdefault(unit, {"led": 0, "returned": 0}).update(
-            tickets=int(tickets),
-            rated=int(n_rated or 0),
-            satisfied=int(n_pleased or 0),
-            repeats=int(n_repeats or 0),
-        )
+    found = rollup.counts(session, "lead", start, end, rolled=rolled)
+    for (unit, key), n in measures.totals(found).items():
+        out.setdefault(unit, {"led": 0, "returned": 0})[key] = n
+    found = rollup.counts(session, "led_ticket", start, end, rolled=rolled)
+    for (unit, key), n in measures.totals(found).items():
+        entry = out.setdefault(unit, {"led": 0, "returned": 0})
+        for name in measures.PAIR_KEYS:
+            entry.setdefault(name, 0)
+        entry[key] = n
     return out

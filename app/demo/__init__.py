@@ -43,7 +43,7 @@ from models import (
     utcnow,
 )
 from routing import model as routing_model
-from tickets import jobs
+from tickets import jobs, rollup
 from tickets.policy import SlaPolicy
 
 SOURCE = replay.SOURCE
@@ -158,6 +158,9 @@ def load_demo(
         ).run(progress)
     finally:
         routing_model.forget_primed()
+    # The replay wrote the past with the past's clock, behind the roll-up's back: it starts over.
+    with session_scope(engine, write=True) as session:
+        rollup.clear(session)
     # The replayed past's notifications count as sent: nobody was there to read them.
     while jobs.deliver(engine, notifiers=[], now=now, batch=1000) != (0, 0):
         pass
@@ -227,6 +230,8 @@ def clear_demo(engine: Engine) -> dict[str, int]:
             statements.append(("periods", delete(EvaluationPeriod).where(empty)))
         for name, statement in statements:
             removed[name] = session.execute(statement).rowcount  # type: ignore[attr-defined]
+        # Deleted tickets leave no event behind: the roll-up starts over (read live meanwhile).
+        rollup.clear(session)
     removed.pop("links")
     removed.pop("tokens")
     removed.pop("sessions")

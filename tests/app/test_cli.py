@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,11 @@ from accounts import passwords, tokens
 from accounts import service as accounts_service
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
-from models import ApiToken, Role, Ticket, User
+from models import ApiToken, Role, RollupDay, Ticket, User, utcnow
 from tests.conftest import ticket_payload
 from tickets.schemas import TicketCreate
 from tickets.service import intake
+from tickets.working_time import SHANGHAI
 
 COMMANDS = [
     [],
@@ -59,6 +61,8 @@ COMMANDS = [
     ["model", "build-default"],
     ["routing"],
     ["routing", "export-feedback"],
+    ["dashboard"],
+    ["dashboard", "rollup"],
 ]
 
 
@@ -79,6 +83,20 @@ def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = qisu(*command, "--help", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 3
+
+
+@pytest.mark.usefixtures("migrated")
+def test_dashboard_rollup_rolls_every_complete_day_and_can_run_again(tmp_path: Path) -> None:
+    since = (utcnow().astimezone(SHANGHAI).date() - timedelta(days=3)).isoformat()
+    for _ in range(2):  # idempotent
+        result = qisu("dashboard", "rollup", "--since", since, data_dir=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "rolled up 3 days" in result.stdout and f"{since}: 0 counts" in result.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'qisu.db'}")
+    with Session(engine) as session:
+        assert len(session.exec(select(RollupDay)).all()) == 3
+    wrong = qisu("dashboard", "rollup", "--since", "yesterday", data_dir=tmp_path)
+    assert wrong.returncode != 0 and "not a date" in wrong.stderr
 
 
 @pytest.mark.usefixtures("migrated")
