@@ -56,6 +56,7 @@ COMMANDS = [
     ["model", "list"],
     ["model", "activate"],
     ["model", "build-default"],
+    ["model", "retrain-repeats"],
     ["routing"],
     ["routing", "export-feedback"],
 ]
