@@ -23,6 +23,22 @@ ModelOpt = Annotated[Path, typer.Option(help="A trained model folder.")]
 TextOpt = Annotated[str, typer.Option(help="Column holding the appeal text.")]
 TitleOpt = Annotated[str | None, typer.Option(help="Column holding a title, put before the text.")]
 LabelOpt = Annotated[str, typer.Option(help="Column holding the unit that handled it.")]
+# The pair scorer's weights come from this labelled set's dev part; its test part is never read.
+REPEAT_PAIRS = Path("bench/data/routing-eval-v2/dev.yaml")
+RepeatsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Repeats operators confirmed or unlinked (`qisu routing export-feedback "
+        "--repeats`), JSONL, for the pair scorer."
+    ),
+]
+PairsOpt = Annotated[
+    Path,
+    typer.Option(
+        help="Labelled appeals (a routing-eval YAML) whose pairs give the repeat scorer its "
+        "weights; when the file is missing, pairs rendered from the corpus do."
+    ),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -279,13 +295,8 @@ def build_default(
         bool, typer.Option(help="Do nothing when a model is already active.")
     ] = False,
     max_minutes: Annotated[float, typer.Option(help="Training budget.")] = 8.0,
-    repeats: Annotated[
-        Path | None,
-        typer.Option(
-            help="Repeats operators confirmed or unlinked (`qisu routing export-feedback "
-            "--repeats`), JSONL, for the pair scorer."
-        ),
-    ] = None,
+    repeats: RepeatsOpt = None,
+    repeat_pairs: PairsOpt = REPEAT_PAIRS,
     haikou: Annotated[
         Path | None,
         typer.Option(
@@ -335,6 +346,7 @@ def build_default(
         )  # fmt: skip
         default_model.fit_repeat_scorer(
             folder, rows, report.similarity[: len(rows)], confirmed=repeats,
+            labelled=repeat_pairs if repeat_pairs.is_file() else None,
             threads=settings.torch_threads, progress=typer.echo,
         )  # fmt: skip
         default_model.evaluate(folder, threads=settings.torch_threads, progress=typer.echo)
@@ -344,3 +356,36 @@ def build_default(
             typer.echo(f"{active} stays active; `qisu model activate {name}` switches")
     except ClassifierError as exc:
         raise _fail(str(exc)) from None
+
+
+@model_cli.command("retrain-repeats")
+def retrain_repeats(
+    version: Annotated[str, typer.Argument(help="A folder name under QISU_DATA_DIR/models.")],
+    repeats: RepeatsOpt = None,
+    repeat_pairs: PairsOpt = REPEAT_PAIRS,
+) -> None:
+    """Refit only a model's repeat scorer (its repeats.json), keeping the classifier."""
+    from classifier import default_model
+    from classifier.bootstrap import STYLES, renderings
+
+    settings = get_classifier_settings()
+    folder = settings.models_dir / version
+    if not (folder / "model.json").is_file():
+        raise _fail(f"{folder}: no such model")
+    try:
+        if repeat_pairs.is_file():
+            rows, vectors = None, None
+        else:  # the corpus' pairs need its embeddings: one pass of the encoder over it
+            from classifier.inference import Classifier
+
+            rows = renderings(held_out=False, styles=STYLES)
+            model = Classifier(folder, threads=settings.torch_threads)
+            vectors = model.embed([r.text for r in rows])
+        default_model.fit_repeat_scorer(
+            folder, rows, vectors, confirmed=repeats,
+            labelled=repeat_pairs if repeat_pairs.is_file() else None,
+            threads=settings.torch_threads, progress=typer.echo,
+        )  # fmt: skip
+    except ClassifierError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{version}: repeat scorer rewritten; a running server reads it on its next load")

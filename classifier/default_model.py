@@ -9,6 +9,7 @@ import numpy as np
 
 from classifier import repeat_scorer
 from classifier.bootstrap import Rendering, corpus
+from classifier.errors import ClassifierError
 from classifier.inference import Classifier
 from classifier.pipeline import Report, train_model
 from classifier.training import TrainConfig
@@ -19,7 +20,7 @@ from classifier.training import TrainConfig
 # the last layer, at most 0.83 below the eleventh), so routing and repeats read one vector from
 # one pass; and the build is one encoding of the corpus, minutes on two cores.
 FROZEN_LAYERS = 12
-CONFIRMED_WEIGHT = 5.0  # one pair an operator settled says more than one rendered from the corpus
+CONFIRMED_WEIGHT = 5.0  # a pair an operator settled says more than one rendered or written for us
 
 
 def train(
@@ -55,29 +56,37 @@ def cache_file(models_dir: Path, base: Path, max_tokens: int) -> Path:
 
 def fit_repeat_scorer(
     folder: Path,
-    rows: list[Rendering],
-    vectors: np.ndarray,
+    rows: list[Rendering] | None,
+    vectors: np.ndarray | None,
     *,
     confirmed: Path | None,
     threads: int,
     progress: Callable[[str], None],
+    labelled: Path | None = None,
 ) -> None:
-    """Fit the pair scorer on the corpus' pairs (and confirmed repeats); save it with the model."""
-    x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
-    corpus_pairs = len(x)
-    weights = [1.0] * corpus_pairs
+    """Fit the pair scorer on a labelled set's pairs, or without one on the corpus' pairs
+    (rows and their vectors), and the confirmed repeats; save it with the model."""
+    classifier = Classifier(folder, threads=threads)
+    if labelled is not None:
+        found = repeat_scorer.labelled_rows(labelled, classifier)
+        x, y = [row for row, _ in found], [target for _, target in found]
+        source = f"{len(x)} pairs of {labelled.name}"
+    elif rows is not None and vectors is not None:
+        x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
+        source = f"{len(x)} corpus pairs"
+    else:
+        raise ClassifierError("the repeat scorer needs a labelled set or the corpus' pairs")
+    own = len(x)
+    weights = [1.0] * own
     if confirmed is not None:
-        settled = repeat_scorer.confirmed_rows(confirmed, Classifier(folder, threads=threads))
+        settled = repeat_scorer.confirmed_rows(confirmed, classifier)
         x += [row for row, _ in settled]
         y += [target for _, target in settled]
         weights += [CONFIRMED_WEIGHT] * len(settled)
     scorer = repeat_scorer.fit(x, y, weights)
-    told = len(x) - corpus_pairs
-    scorer.save(folder, {"corpus_pairs": corpus_pairs, "confirmed_pairs": told})
-    progress(
-        f"repeat scorer: {corpus_pairs} corpus pairs ({sum(y[:corpus_pairs])} repeats), "
-        f"{told} confirmed by operators"
-    )
+    told = len(x) - own
+    scorer.save(folder, {"pairs": source, "confirmed_pairs": told})
+    progress(f"repeat scorer: {source} ({sum(y[:own])} repeats), {told} confirmed by operators")
 
 
 def evaluate(folder: Path, *, threads: int, progress: Callable[[str], None]) -> dict[str, float]:

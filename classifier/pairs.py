@@ -73,3 +73,29 @@ def corpus_pairs(rows: list[Rendering], *, seed: int, negatives: int = 2) -> lis
                 for other in rng.sample(others, min(negatives, len(others))):
                     pairs.append(Pair(rng.choice(first[other]), later, kind))
     return pairs
+
+
+# What two appeals of one enterprise say whatever their matter: the hotline's framing of the
+# caller, the enterprise speaking of itself, and the closing asks. Left out, the character pairs
+# that remain are the matter's own.
+_BOILERPLATE = re.compile(
+    r"来电人?(称其?|反映|表示)?|称其(公司|为|系)?|我(司|们|厂)|企业|公司|希望|要求|恳请|请求?|"
+    r"反映|诉求|相关部门|尽快|处理|协调|问题|一事|的事"
+)
+_ENTERPRISE_FORM = re.compile(r"^上海|(有限(责任)?公司|分公司|有限公司.*分公司)$")
+
+
+def content(text: str, shared: tuple[str, ...] = ()) -> str:
+    """The text without what its enterprise's every appeal shares: the `shared` strings (the
+    enterprise's name, without its legal form too; addresses), and the hotline's boilerplate."""
+    letters = _NOT_WORD.sub("", text)
+    names = {s for s in shared if s} | {_ENTERPRISE_FORM.sub("", s) for s in shared if s}
+    for name in sorted(names, key=len, reverse=True):
+        if len(name) >= 2:
+            letters = letters.replace(name, "")
+    return _BOILERPLATE.sub("", letters)
+
+
+def content_overlap(a: str, b: str, shared: tuple[str, ...] = ()) -> float:
+    """The share of character pairs of the two texts' contents (`content`)."""
+    return overlap(content(a, shared), content(b, shared))

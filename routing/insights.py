@@ -129,6 +129,14 @@ def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> li
     links = list(session.exec(query))
     ids = {link.ticket_id for link in links} | {link.earlier_id for link in links}
     tickets = {t.id: t for t in session.exec(select(Ticket).where(col(Ticket.id).in_(ids)))}
+    codes = {t.enterprise_code for t in tickets.values() if t.enterprise_code}
+    names = dict(
+        session.exec(
+            select(Enterprise.credit_code, Enterprise.name).where(
+                col(Enterprise.credit_code).in_(codes)
+            )
+        ).all()
+    )
     tops: dict[int, str] = {}
     decisions = select(RoutingDecision.ticket_id, RoutingDecision.candidates).where(
         col(RoutingDecision.ticket_id).in_(ids), RoutingDecision.trigger == "intake"
@@ -154,6 +162,10 @@ def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> li
             "same_address": new.address == old.address,
             "same_top_unit": tops.get(link.ticket_id) is not None
             and tops.get(link.ticket_id) == tops.get(link.earlier_id),
+            # What both may say whatever the matter, left out before their contents compare.
+            "shared": [
+                s for s in (names.get(new.enterprise_code or ""), new.address, old.address) if s
+            ],
             "score": link.score,
         }
     return list(rows.values())

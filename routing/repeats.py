@@ -64,6 +64,7 @@ class NewAppeal:
     phone: str | None
     address: str | None
     at: datetime
+    enterprise_name: str | None = None  # left out of both texts before their contents compare
 
 
 def find(
@@ -101,9 +102,7 @@ def find(
             col(Ticket.lead_unit),
             col(Ticket.title),
             col(Ticket.text),
-            col(Ticket.contact_phone),
             col(Ticket.address),
-            col(Ticket.reply),
             col(TicketEmbedding.vector),
         )
         .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
@@ -131,10 +130,7 @@ def find(
                 new_text=appeal.text,
                 earlier_text=text,
                 same_top_unit=appeal.top_unit is not None and tops.get(row.id) == appeal.top_unit,
-                gap_days=(appeal.at - row.received_at).total_seconds() / 86400,
-                earlier_answered=row.reply is not None,
-                same_phone=bool(appeal.phone) and row.contact_phone == appeal.phone,
-                same_address=bool(appeal.address) and row.address == appeal.address,
+                shared=tuple(s for s in (appeal.enterprise_name, appeal.address, row.address) if s),
             )
             for row, cosine, text in zip(rows, cosines, texts, strict=True)
         ]

@@ -112,6 +112,7 @@ def assess(
                 phone=appeal.phone,
                 address=appeal.address,
                 at=appeal.at,
+                enterprise_name=enterprise.name if enterprise else None,
             ),
             scorer=analysis.repeat_scorer,
             scorer_failure=analysis.repeat_scorer_failure,

@@ -59,6 +59,7 @@ COMMANDS = [
     ["model", "list"],
     ["model", "activate"],
     ["model", "build-default"],
+    ["model", "retrain-repeats"],
     ["routing"],
     ["routing", "export-feedback"],
     ["dashboard"],

@@ -5,11 +5,31 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from classifier.bootstrap import FIRST_STYLES, STYLES, renderings
 from classifier.errors import ClassifierError
-from classifier.pairs import REPEAT, SAME_ENTERPRISE, SAME_UNIT, corpus_pairs, overlap
-from classifier.repeat_scorer import FEATURES, PairFacts, again, corpus_rows, features, fit, load
+from classifier.pairs import (
+    REPEAT,
+    SAME_ENTERPRISE,
+    SAME_UNIT,
+    content,
+    content_overlap,
+    corpus_pairs,
+    overlap,
+)
+from classifier.repeat_scorer import (
+    FEATURES,
+    PairFacts,
+    again,
+    another,
+    corpus_rows,
+    features,
+    fit,
+    labelled_pairs,
+    labelled_rows,
+    load,
+)
 
 
 @pytest.mark.parametrize(
@@ -19,12 +39,45 @@ from classifier.repeat_scorer import FEATURES, PairFacts, again, corpus_rows, fe
         ("上次反映后至今仍未解决", True),
         ("之前反映过的路灯还没修好", True),
         ("第三次打电话了", True),
+        ("来电人称其公司频繁停电问题反映后，供电公司来检查过，近期又停电两次", True),
+        ("老厂房办证的事有点进展，规资局的人来现场量过了", True),
+        ("还是东大街水果摊的事，城管来了一次他们躲了", True),
+        ("分公司注销还卡在那笔滞纳金，又没下文了", True),
         ("想咨询一下营业执照变更的材料", False),
         ("请尽快处理，谢谢", False),
+        ("夜市摆摊要卖烧烤，需要单独办许可吗还是用店里的就行？", False),
     ],
 )
 def test_re_complaint_phrases(text: str, raised: bool) -> None:
     assert again(text) is raised
+
+
+@pytest.mark.parametrize(
+    ("text", "turns"),
+    [
+        ("另反映：我司质保金二十八万元至今未退还，恳请一并督促。", True),
+        ("另外问一下，国庆想在店门口外摆两张桌子，镇里有没有统一要求？", True),
+        ("来电人再次来电，称多缴税款的事已在处理，另反映公司跨省设立了一个项目部", True),
+        ("再次反映园区转供电加价的问题，上次回复说已约谈园区", False),
+        ("厂门口道路积水，货车进不来", False),
+    ],
+)
+def test_another_matter_phrases(text: str, turns: bool) -> None:
+    assert another(text) is turns
+
+
+def test_content_leaves_out_what_every_appeal_of_the_enterprise_shares() -> None:
+    shared = ("上海嘉诚机电安装工程有限公司", "马陆白银路288号")
+    text = (
+        "来电人称其公司上海嘉诚机电安装工程有限公司（马陆白银路288号）工程款被拖欠，希望尽快处理。"
+    )
+    assert content(text, shared) == "工程款被拖欠"
+    # The name without its legal form is left out too, as callers shorten it.
+    assert content("嘉诚机电安装工程反映路灯坏了", shared) == "路灯坏了"
+    # Two matters of one enterprise share little once the frame is gone.
+    first = "来电人称其公司上海嘉诚机电安装工程有限公司工程款被拖欠，希望尽快处理。"
+    second = "来电人称其公司上海嘉诚机电安装工程有限公司门口路灯损坏，希望尽快处理。"
+    assert content_overlap(first, second, shared) < 0.2 < overlap(first, second)
 
 
 def test_corpus_pairs_hold_repeats_and_both_kinds_of_near_miss() -> None:
@@ -57,7 +110,7 @@ def test_the_scorer_learns_from_pairs_and_round_trips_its_file(tmp_path: Path) -
     scorer.save(tmp_path, {"corpus_pairs": len(x)})
     again_loaded = load(tmp_path)
     assert np.allclose(again_loaded.score(x[:50]), scores[:50], atol=1e-4)
-    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", True, 20.0, True, True, False)
+    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", True, ("某公司",))
     assert len(features(facts)) == len(FEATURES)
     assert overlap("执照变更", "执照变更办理") == 1.0
 
@@ -68,3 +121,56 @@ def test_a_missing_or_damaged_scorer_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "repeats.json").write_text(json.dumps({"format": "other"}), encoding="utf-8")
     with pytest.raises(ClassifierError, match="format"):
         load(tmp_path)
+
+    (tmp_path / "repeats.json").write_text(
+        json.dumps({"format": "qisu-repeat-scorer/1", "features": ["cosine"]}), encoding="utf-8"
+    )
+    with pytest.raises(ClassifierError, match="retrain-repeats"):
+        load(tmp_path)
+
+
+class _Reader:
+    """A stand-in classifier: each text's vector and top label from a table."""
+
+    def __init__(self, table: dict[str, tuple[list[float], int]]):
+        self.labels = ["tax", "fire"]
+        self.table = table
+
+    def analyse(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        vectors = np.array([self.table[t][0] for t in texts], dtype=np.float32)
+        probabilities = np.eye(2)[[self.table[t][1] for t in texts]]
+        return probabilities, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_labelled_pairs_are_each_case_against_what_retrieval_finds(tmp_path: Path) -> None:
+    texts = {
+        "出口退税一直没到账": ([1.0, 0.0], 0),
+        "上次反映的出口退税至今仍未到账": ([0.9, 0.1], 0),
+        "另反映：厂房消防验收怎么办": ([0.0, 1.0], 1),
+        "别家企业的路灯坏了": ([0.5, 0.5], 1),
+    }
+    cases = [
+        {"id": 1, "ent": "E1", "phone": "1", "address": "a路1号", "text": "出口退税一直没到账"},
+        {"id": 2, "ent": "E1", "phone": "2", "address": "a路1号", "repeat_of": 1,
+         "text": "上次反映的出口退税至今仍未到账"},
+        {"id": 3, "ent": "E1", "phone": "1", "address": "a路1号", "near_miss": 1,
+         "text": "另反映：厂房消防验收怎么办"},
+        {"id": 4, "ent": "E2", "phone": "4", "address": "b路2号", "text": "别家企业的路灯坏了"},
+    ]  # fmt: skip
+    path = tmp_path / "dev.yaml"
+    enterprises = {"E1": {"name": "上海甲公司"}, "E2": {"name": "上海乙公司"}}
+    path.write_text(
+        yaml.safe_dump({"enterprises": enterprises, "cases": cases}, allow_unicode=True),
+        encoding="utf-8",
+    )
+    pairs = labelled_pairs(path, _Reader(texts))
+    assert [(p.case, p.earlier, p.repeat) for p in pairs] == [
+        (2, 1, True), (3, 1, False), (3, 2, False),
+    ]  # fmt: skip
+    follow_up, other = FEATURES.index("follow_up"), FEATURES.index("another_matter")
+    assert pairs[0].row[follow_up] == 1.0 and pairs[0].row[other] == 0.0
+    assert pairs[1].row[other] == 1.0
+    assert [row for row, _ in labelled_rows(path, _Reader(texts))] == [p.row for p in pairs]
+    path.write_text("cases: [{id: 1}]", encoding="utf-8")
+    with pytest.raises(ClassifierError, match="not a labelled set"):
+        labelled_pairs(path, _Reader(texts))

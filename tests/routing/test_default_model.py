@@ -13,8 +13,9 @@ from classifier.data import fingerprint
 from classifier.inference import Classifier
 from routing import model as routing_model
 
-# Measured on the dev part with the committed default: lead 0.936 at coverage 0.913, top-3
-# 0.988, 街镇 1.000, repeats precision 0.941, recall 0.432 (the recall goal of 0.85 is missed).
+# Measured on the dev part with the committed default: lead 0.925 at coverage 0.930, top-3
+# 0.988, 街镇 1.000, repeats precision 1.000, recall 0.973 (in sample: the pair scorer is weighted
+# on this part; bench/repeat_cv.py's enterprise folds give 0.978 and 0.973 at its threshold).
 # The model this test trains in CI measured lead 0.912 at coverage 0.994 and top-3 0.936 there.
 LEAD_ACCURACY, COVERAGE, TOP3 = 0.88, 0.85, 0.92
 REPEAT_PRECISION, REPEAT_RECALL = 0.80, 0.30
@@ -40,8 +41,9 @@ def test_the_default_model_meets_the_routing_goals(real_base: Path, tmp_path: Pa
         progress=lambda _: None,
     )
     default_model.fit_repeat_scorer(
-        folder, rows, report.similarity, confirmed=None, threads=2, progress=lambda _: None
-    )
+        folder, rows, report.similarity, labelled=DEV, confirmed=None, threads=2,
+        progress=lambda _: None,
+    )  # fmt: skip
     (models / "ACTIVE").write_text("jiading-ci\n", encoding="utf-8")
     routing_model.use(models)
     try:

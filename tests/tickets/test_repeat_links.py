@@ -126,6 +126,12 @@ def test_settled_repeats_are_exported_for_the_pair_scorer(
         10.0,
     )
     assert row["text"].endswith("再次反映执照的事。") and row["same_phone"] is True
+    # What both texts may say whatever the matter: the scorer leaves it out of their contents.
+    assert row["shared"] == [
+        "上海测试企业1有限公司",
+        "嘉定区安亭镇墨玉路185号",
+        "嘉定区安亭镇墨玉路185号",
+    ]
 
 
 def test_a_town_learnt_later_joins_the_open_tickets_that_lacked_one(
