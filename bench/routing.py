@@ -32,7 +32,7 @@ from app.migrate import upgrade
 from core.db import make_engine, session_scope
 from models import Enterprise, Role, Ticket, User
 from routing import model as routing_model
-from routing import policy
+from routing import rules
 from routing import service as routing_service
 from routing.settings import RoutingSettings, get_routing_settings
 from tickets import service
@@ -67,7 +67,7 @@ class Outcome:
     candidates: list[str]
     repeat_root: int | None
     seconds: float
-    inputs: policy.Inputs | None = None  # what the final decision was made from
+    inputs: rules.Inputs | None = None  # what the final decision was made from
     scored: list[dict[str, Any]] = field(default_factory=list)  # repeat candidates, scored
     final_subdistrict: str | None = None  # the ticket's 街镇 once the whole set is in
 
@@ -106,10 +106,10 @@ def _user(session: Any, role: Role, unit: str | None = None) -> User:
 
 def run(data: dict[str, Any], *, database: Path) -> Run:
     """Take every case in, in order, on a fresh database; return what routing decided."""
-    recorded: list[policy.Inputs] = []
+    recorded: list[rules.Inputs] = []
     original = routing_service.decide
 
-    def recording(inputs: policy.Inputs, settings: RoutingSettings) -> policy.Decision:
+    def recording(inputs: rules.Inputs, settings: RoutingSettings) -> rules.Decision:
         recorded.append(inputs)
         return original(inputs, settings)
 
@@ -120,7 +120,7 @@ def run(data: dict[str, Any], *, database: Path) -> Run:
         routing_service.decide = original
 
 
-def _run(data: dict[str, Any], *, database: Path, recorded: list[policy.Inputs]) -> Run:
+def _run(data: dict[str, Any], *, database: Path, recorded: list[rules.Inputs]) -> Run:
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     enterprises = data["enterprises"]
@@ -154,7 +154,9 @@ def _run(data: dict[str, Any], *, database: Path, recorded: list[policy.Inputs])
             )
         with session_scope(engine) as session:
             stored = session.get(Ticket, ticket_id)
-            decision = routing_service.latest(session, ticket_id=ticket_id)
+            decision = routing_service.latest_decisions(session, ticket_ids=[ticket_id]).get(
+                ticket_id
+            )
             assert stored is not None and decision is not None
             lead = "territorial" if decision.rule == "territorial" else decision.lead_unit
             result.outcomes.append(
@@ -306,8 +308,8 @@ def sweep(result: Run, base: RoutingSettings) -> list[tuple[float, float, float,
             for o in result.outcomes:
                 if o.inputs is None:
                     continue
-                decision = policy.decide(o.inputs, settings)
-                label = "territorial" if decision.rule == policy.TERRITORIAL_RULE else None
+                decision = rules.decide(o.inputs, settings)
+                label = "territorial" if decision.rule == rules.TERRITORIAL_RULE else None
                 lead_unit = label or decision.lead_unit
                 if lead_unit is not None:
                     routed += 1

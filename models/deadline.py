@@ -90,6 +90,11 @@ class Deadline(SQLModel, table=True):
     met_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
+    @property
+    def overdue(self) -> bool:
+        """Breached and not met yet: what turns a ticket's light red (`tickets.lights` in SQL)."""
+        return self.status == DeadlineStatus.BREACHED and self.met_at is None
+
 
 class DeliveryState(StrEnum):
     """Whether a notification has gone out."""

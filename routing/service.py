@@ -1,18 +1,20 @@
 """Routing a ticket: locality, the classifier, repeats and screening, then item 52's decision."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from core import metrics
 from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind, utcnow
 from routing import locality, model, repeats, screening
-from routing.policy import Decision, Inputs, decide
 from routing.repeats import Match
 from routing.returns import named_units
+from routing.rules import Decision, Inputs, decide
 from routing.settings import RoutingSettings, get_routing_settings
 
 log = logging.getLogger("qisu.routing")
@@ -217,14 +219,24 @@ def learn_subdistrict(
     return enterprise.subdistrict
 
 
-def latest(session: Session, *, ticket_id: int) -> RoutingDecision | None:
-    """The newest decision about a ticket."""
-    query = (
-        select(RoutingDecision)
-        .where(RoutingDecision.ticket_id == ticket_id)
-        .order_by(col(RoutingDecision.id).desc())
+# A ticket's newest routing decision is the one with the highest id: each is a new row.
+def latest_decisions(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, RoutingDecision]:
+    """The newest routing decision of each ticket."""
+    latest: dict[int, RoutingDecision] = {}
+    if ticket_ids:
+        query = select(RoutingDecision).where(col(RoutingDecision.ticket_id).in_(ticket_ids))
+        for row in session.exec(query.order_by(col(RoutingDecision.id))):
+            latest[row.ticket_id] = row
+    return latest
+
+
+def latest_rule_is(rule: str) -> ColumnElement[bool]:
+    """Tickets whose newest routing decision fired this rule."""
+    latest = select(func.max(RoutingDecision.id)).group_by(col(RoutingDecision.ticket_id))
+    decided = select(RoutingDecision.ticket_id).where(
+        RoutingDecision.rule == rule, col(RoutingDecision.id).in_(latest)
     )
-    return session.exec(query).first()
+    return col(Ticket.id).in_(decided)
 
 
 def judge(session: Session, *, ticket_id: int, lead_unit: str, kind: UnitKind) -> None:

@@ -92,7 +92,7 @@ def meet_rows(session: Session, rows: list[Deadline], *, now: datetime) -> None:
     for row in rows:
         if row.status in OPEN_STATUSES:
             row.status, row.met_at, row.closed_at = DeadlineStatus.MET, now, now
-        elif row.status == DeadlineStatus.BREACHED and row.met_at is None:
+        elif row.overdue:
             row.met_at = now
         else:
             continue
@@ -162,9 +162,7 @@ def extend(session: Session, *, policy: SlaPolicy, ticket_id: int, days: int) ->
 
 def remaining_hours(row: Deadline, *, calendar: WorkingCalendar, now: datetime) -> float | None:
     """Working (or clock) hours left before the row falls due; negative once overdue."""
-    if row.status not in OPEN_STATUSES and not (
-        row.status == DeadlineStatus.BREACHED and row.met_at is None
-    ):
+    if row.status not in OPEN_STATUSES and not row.overdue:
         return None
     if row.paused_at is not None:
         used = _elapsed_hours(row, row.started_at, row.paused_at, calendar) - row.paused_hours

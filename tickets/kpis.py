@@ -77,7 +77,7 @@ def unit_kpis(
         period_to=end,
         acknowledged_on_time_rate=on_time_rate(rows, Stage.ACKNOWLEDGE),
         replied_on_time_rate=on_time_rate(rows, Stage.REPLY),
-        overdue=sum(r.status == DeadlineStatus.BREACHED and r.met_at is None for r in rows),
+        overdue=sum(r.overdue for r in rows),
         average_working_hours_to_reply=round(sum(hours) / len(hours), 2) if hours else None,
         reopen_rate=round(reopened / total, 4) if total else None,
         tickets_led=total,

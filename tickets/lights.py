@@ -26,7 +26,8 @@ _TIMED = col(Deadline.stage) != Stage.RETURN_WINDOW
 
 
 def _breached() -> ColumnElement[bool]:
-    """A breached deadline that is still not met: what makes a ticket overdue."""
+    """A breached deadline that is still not met: what makes a ticket overdue (`Deadline.overdue`
+    in Python)."""
     return and_(col(Deadline.status) == DeadlineStatus.BREACHED, col(Deadline.met_at).is_(None))
 
 

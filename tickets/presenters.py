@@ -17,6 +17,7 @@ from models import (
     User,
     utcnow,
 )
+from routing import service as routing_service
 from tickets import deadlines as deadline_rules
 from tickets import repository
 from tickets.lights import Light
@@ -87,7 +88,9 @@ def present_tickets(
     if clocks is None:
         clocks = repository.deadlines_of(session, ticket_ids=[t.id for t in tickets if t.id])
     if decisions is None:
-        decisions = repository.latest_decisions(session, ticket_ids=[t.id for t in tickets if t.id])
+        decisions = routing_service.latest_decisions(
+            session, ticket_ids=[t.id for t in tickets if t.id]
+        )
     # The lights come from the same SQL that listings filter on and the workbench counts.
     states = repository.clock_states(session, ticket_ids=[t.id for t in tickets if t.id])
     roots = {t.repeat_of or t.id or 0 for t in tickets} - {0}

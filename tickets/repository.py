@@ -18,13 +18,13 @@ from models import (
     Deadline,
     Enterprise,
     Role,
-    RoutingDecision,
     Ticket,
     TicketEvent,
     TicketStatus,
     Urgency,
     User,
 )
+from routing import service as routing_service
 from tickets import lights
 from tickets.lights import Light
 
@@ -59,15 +59,6 @@ class TicketFilter:
     rule: str | None = None  # the rule of routing's latest decision
     escalation: int | None = None  # 督办 at this level or above
     extension: bool | None = None  # with (true) or without (false) an extension request
-
-
-def _latest_rule(rule: str) -> ColumnElement[bool]:
-    """Tickets whose latest routing decision fired this rule."""
-    latest = select(func.max(RoutingDecision.id)).group_by(col(RoutingDecision.ticket_id))
-    decided = select(RoutingDecision.ticket_id).where(
-        RoutingDecision.rule == rule, col(RoutingDecision.id).in_(latest)
-    )
-    return col(Ticket.id).in_(decided)
 
 
 def _assigned_to(unit_code: str) -> ColumnElement[bool]:
@@ -146,7 +137,7 @@ def conditions(user: User, where: TicketFilter) -> list[ColumnElement[bool]]:
     if where.q:
         found.append(_search(where.q))
     if where.rule is not None:
-        found.append(_latest_rule(where.rule))
+        found.append(routing_service.latest_rule_is(where.rule))
     if where.escalation is not None:
         found.append(col(Ticket.escalation_level) >= where.escalation)
     if where.extension is not None:
@@ -249,16 +240,6 @@ def deadlines_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, li
         for row in session.exec(query.order_by(col(Deadline.id))):
             grouped[row.ticket_id or 0].append(row)
     return grouped
-
-
-def latest_decisions(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, RoutingDecision]:
-    """The newest routing decision of each ticket."""
-    latest: dict[int, RoutingDecision] = {}
-    if ticket_ids:
-        query = select(RoutingDecision).where(col(RoutingDecision.ticket_id).in_(ticket_ids))
-        for row in session.exec(query.order_by(col(RoutingDecision.id))):
-            latest[row.ticket_id] = row
-    return latest
 
 
 def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:

@@ -25,6 +25,7 @@ from models import (
     utcnow,
 )
 from routing import repeats, screening
+from routing import rules as routing_rules
 from routing import service as routing_service
 from routing.settings import get_routing_settings
 from tickets import audit, deadlines, dispatching, lifecycle, repository
@@ -349,7 +350,7 @@ def return_ticket(
     ticket.status = transition.target or ticket.status
     _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
     by_subdistrict = returned_by is not None and returned_by.kind == UnitKind.SUBDISTRICT
-    if by_subdistrict or ticket.return_count >= 2:
+    if by_subdistrict or routing_rules.supervisor_decides(ticket.return_count):
         # Item 52: a 街镇 saying it is not its authority sends the ticket to a line unit.
         assessment = routing_service.assess(
             session,

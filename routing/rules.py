@@ -22,6 +22,11 @@ TERRITORIAL_RULE = "territorial"
 TRIAGE = "triage"
 
 
+def supervisor_decides(returns: int) -> bool:
+    """A ticket returned a second time is no longer routing's to place: a supervisor decides."""
+    return returns >= 2
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A possible lead and the classifier's probability for it."""
@@ -71,7 +76,7 @@ def decide(inputs: Inputs, settings: RoutingSettings) -> Decision:
         best = top3[0].probability if top3 else None
         return Decision(rule, None, [], where, best, top3, screened, list(reasons))
 
-    if inputs.returns >= 2:
+    if supervisor_decides(inputs.returns):
         return triage(SUPERVISOR, f"returned {inputs.returns} times; a supervisor decides")
     if not inputs.readable:
         return triage(UNREADABLE, "the text holds too little Chinese to classify")

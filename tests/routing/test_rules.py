@@ -3,7 +3,7 @@
 import pytest
 
 from routing.locality import Locality
-from routing.policy import Inputs, decide
+from routing.rules import Inputs, decide
 from routing.screening import LEGACY, RETURNED
 from routing.settings import RoutingSettings
 
