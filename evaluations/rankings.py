@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from evaluations.service import MIN_SHOWN, TOO_FEW, get_period, span
-from models import Evaluation, EvaluationPeriod, Stage, Unit, UnitKind
+from models import EVALUATED_KINDS, Evaluation, EvaluationPeriod, Stage, Unit
 from tickets.kpis import led_by_unit, on_time_rates_by_unit
 from tickets.working_time import WorkingCalendar
 
@@ -175,7 +175,7 @@ def _ranked(
     session: Session, period: EvaluationPeriod, weights: dict[str, float], *, rolled: bool
 ) -> list[Scorecard]:
     units = session.exec(
-        select(Unit).where(Unit.kind == UnitKind.LINE, Unit.active == True)  # noqa: E712
+        select(Unit).where(col(Unit.kind).in_(EVALUATED_KINDS), Unit.active == True)  # noqa: E712
     ).all()
     cards = _scorecards(session, list(units), period, rolled=rolled)
     for card in cards:

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import (
+    EVALUATED_KINDS,
     Assignment,
     Evaluation,
     EvaluationPeriod,
@@ -16,7 +17,6 @@ from models import (
     Role,
     Ticket,
     Unit,
-    UnitKind,
     User,
     Whistle,
     WhistleCall,
@@ -111,7 +111,7 @@ def create(
     target = session.get(Unit, unit)
     if target is None:
         raise InvalidInput("没有该代码的单位，请从待评价部门中选择", field="unit")
-    if target.kind != UnitKind.LINE:
+    if target.kind not in EVALUATED_KINDS:
         raise InvalidInput(f"{target.name}不是职能部门，只评价职能部门", field="unit")
     worked = worked_with(session, subdistrict=subdistrict, period=window)
     if unit not in worked:
@@ -271,7 +271,7 @@ def worked_with(
         .join(Ticket, col(Ticket.id) == Assignment.ticket_id)
         .join(Unit, col(Unit.code) == Assignment.unit_code)
         .where(
-            Unit.kind == UnitKind.LINE,
+            col(Unit.kind).in_(EVALUATED_KINDS),
             col(Assignment.created_at) >= start,
             col(Assignment.created_at) < end,
             or_(col(Ticket.subdistrict) == subdistrict, col(Assignment.ticket_id).in_(mine)),

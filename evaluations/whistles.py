@@ -12,11 +12,11 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models import (
+    EVALUATED_KINDS,
     CallState,
     Role,
     Stage,
     Unit,
-    UnitKind,
     User,
     Whistle,
     WhistleCall,
@@ -79,7 +79,7 @@ def raise_whistle(
         unit = session.get(Unit, code)
         if unit is None or not unit.active:
             raise InvalidInput("没有该代码的在用单位，请从职能部门中选择", field="units")
-        if unit.kind != UnitKind.LINE:
+        if unit.kind not in EVALUATED_KINDS:
             raise InvalidInput(f"{unit.name}不是职能部门，吹哨只能呼叫职能部门", field="units")
     for ticket_id in set(ticket_ids):
         if tickets_repository.visible_ticket(session, ticket_id=ticket_id, user=user) is None:

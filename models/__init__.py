@@ -43,11 +43,13 @@ from models.ticket import (
     TicketStatus,
     Urgency,
 )
-from models.unit import Unit, UnitKind
+from models.unit import AUTHORITY_HOLDERS, EVALUATED_KINDS, Unit, UnitKind
 from models.user import ApiToken, LoginFailure, Role, User, UserSession
 from models.whistle import CallState, Whistle, WhistleCall, WhistleEvent, WhistleStatus
 
 __all__ = [
+    "AUTHORITY_HOLDERS",
+    "EVALUATED_KINDS",
     "OPEN_STATUSES",
     "TICKET_STAGES",
     "WHISTLE_STAGES",

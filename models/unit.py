@@ -17,6 +17,12 @@ class UnitKind(StrEnum):
     COORDINATOR = "coordinator"
 
 
+# Who may lead a matter by its authority: routing, returns and Open311's services offer these.
+AUTHORITY_HOLDERS = frozenset({UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR})
+# The 职能部门 that 街镇 whistle at and evaluate, and rankings publish (items 51, 56): line only.
+EVALUATED_KINDS = frozenset({UnitKind.LINE})
+
+
 class Unit(SQLModel, table=True):
     """A line department, utility, 街镇 or coordinating body of the district."""
 

@@ -19,7 +19,7 @@ from models import (
     Unit,
     UnitKind,
 )
-from routing.repeats import from_bytes, overlap
+from routing.repeats import blend, from_bytes
 from routing.service import proposal
 
 # How many earlier answered tickets a similar-case lookup compares at most (newest first).
@@ -234,8 +234,7 @@ def _groups(
     pairs = [
         (int(i), int(j))
         for i, j in zip(*np.nonzero(np.triu(cosines >= floor, k=1)), strict=True)
-        if embedding_weight * cosines[i, j] + (1 - embedding_weight) * overlap(texts[i], texts[j])
-        >= similarity
+        if blend(cosines[i, j], texts[i], texts[j], embedding_weight=embedding_weight) >= similarity
     ]
     parent = list(range(len(vectors)))
 

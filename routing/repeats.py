@@ -44,6 +44,11 @@ def overlap(a: str, b: str) -> float:
     return pairs.overlap(a, b)
 
 
+def blend(cosine: float, a: str, b: str, *, embedding_weight: float) -> float:
+    """The fallback closeness of two appeals: embedding cosine and shared character pairs."""
+    return embedding_weight * cosine + (1 - embedding_weight) * overlap(a, b)
+
+
 @dataclass(frozen=True)
 class Scored:
     """Every candidate weighed, best first, the ones that count as repeats, and how."""
@@ -139,7 +144,7 @@ def find(
     else:
         weight = settings.repeat_embedding_weight
         scores = [
-            weight * float(cosine) + (1 - weight) * overlap(appeal.text, text)
+            blend(float(cosine), appeal.text, text, embedding_weight=weight)
             for cosine, text in zip(cosines, texts, strict=True)
         ]
         threshold = settings.repeat_similarity

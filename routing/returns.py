@@ -4,11 +4,10 @@ import re
 
 from sqlmodel import Session, col, select
 
-from models import Unit, UnitKind
+from models import AUTHORITY_HOLDERS, Unit
 
 # A name right after these is what the matter is not ("不属于税务部门"), not where it belongs.
 _DENIED = re.compile(r"(不属于|不归|并非|不是|非)$")
-_KINDS = (UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR)
 
 
 def names_of(unit: Unit) -> set[str]:
@@ -20,7 +19,7 @@ def names_of(unit: Unit) -> set[str]:
 
 def named_units(session: Session, *, reason: str) -> list[str]:
     """Codes of the line units, utilities and coordinators the reason names, in order."""
-    query = select(Unit).where(col(Unit.kind).in_(_KINDS), col(Unit.active).is_(True))
+    query = select(Unit).where(col(Unit.kind).in_(AUTHORITY_HOLDERS), col(Unit.active).is_(True))
     names = sorted(
         ((name, unit.code) for unit in session.exec(query) for name in names_of(unit)),
         key=lambda pair: -len(pair[0]),

@@ -10,7 +10,16 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from core import metrics
-from models import Enterprise, RoutingDecision, Ticket, TicketEmbedding, Unit, UnitKind, utcnow
+from models import (
+    AUTHORITY_HOLDERS,
+    Enterprise,
+    RoutingDecision,
+    Ticket,
+    TicketEmbedding,
+    Unit,
+    UnitKind,
+    utcnow,
+)
 from routing import locality, model, repeats, screening
 from routing.repeats import Match
 from routing.returns import named_units
@@ -75,8 +84,9 @@ def read(appeal: Appeal, settings: RoutingSettings | None = None) -> Reading:
 
 def line_units(session: Session) -> frozenset[str]:
     """Codes of the active units that hold authority: line units, utilities, coordinators."""
-    kinds = [UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR]
-    query = select(Unit.code).where(col(Unit.kind).in_(kinds), col(Unit.active).is_(True))
+    query = select(Unit.code).where(
+        col(Unit.kind).in_(AUTHORITY_HOLDERS), col(Unit.active).is_(True)
+    )
     return frozenset(session.exec(query))
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import DomainError
 from models import (
+    AUTHORITY_HOLDERS,
     AppealType,
     Open311Client,
     Open311Request,
@@ -22,13 +23,11 @@ from models import (
     Ticket,
     TicketStatus,
     Unit,
-    UnitKind,
     utcnow,
 )
 from tickets import connectors, deadlines, service
 from tickets.schemas import TicketCreate
 
-AUTHORITY_KINDS = (UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR)
 TERRITORIAL = ("territorial", "属地事项", "街镇属地管理的事项（由事发地街镇办理）")
 APPEAL_TYPE_NAMES = {
     AppealType.CONSULTATION: "咨询",
@@ -89,7 +88,7 @@ def client_for(session: Session, *, key: str | None, action: str) -> Open311Clie
 
 
 def _authority_units(session: Session) -> list[Unit]:
-    query = select(Unit).where(col(Unit.kind).in_(AUTHORITY_KINDS), Unit.active == True)  # noqa: E712
+    query = select(Unit).where(col(Unit.kind).in_(AUTHORITY_HOLDERS), Unit.active == True)  # noqa: E712
     return list(session.exec(query.order_by(col(Unit.code))))
 
 
