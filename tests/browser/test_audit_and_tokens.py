@@ -5,7 +5,7 @@ auditor sees those records, exports them and finds an edited one by the hash cha
 import csv
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -18,6 +18,7 @@ from core.db import session_scope
 from models import Role, utcnow
 from tests.browser.conftest import PASSWORD, Person, api, shoot, sign_in
 from tests.integration.conftest import LiveServer
+from tickets.working_time import SHANGHAI
 
 pytestmark = [
     pytest.mark.slow,
@@ -182,6 +183,20 @@ def test_an_admin_issues_and_revokes_a_token_and_resets_totp_and_the_auditor_see
     expect(edited).to_contain_text("重置动态口令")
     expect(edited.locator(f'[data-seq="{seq}"]')).to_be_visible()
     shoot(desk, "audit-broken")
+
+    # A day range in the URL: the picker shows the last day included, the API gets the next 00:00.
+    today = utcnow().astimezone(SHANGHAI).date()
+    days = f"from={today}T00:00:00%2B08:00&to={today + timedelta(days=1)}T00:00:00%2B08:00"
+    desk.goto(f"{server.url}/audit?{days}")
+    picker = desk.locator(".day-range input")
+    expect(picker.nth(0)).to_have_value(str(today))
+    expect(picker.nth(1)).to_have_value(str(today))
+    expect(table.locator(f'[data-seq="{seq}"]')).to_be_visible()
+    tomorrow = today + timedelta(days=1)
+    desk.goto(
+        f"{server.url}/audit?from={tomorrow}T00:00:00%2B08:00&to={tomorrow + timedelta(days=1)}T00:00:00%2B08:00"
+    )
+    expect(table).to_contain_text("没有符合条件的记录")
 
     # The administrator is sent home from the auditor's page: the API refuses it either way.
     page.goto(f"{server.url}/audit")
