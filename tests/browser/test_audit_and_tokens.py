@@ -192,10 +192,8 @@ def test_an_admin_issues_and_revokes_a_token_and_resets_totp_and_the_auditor_see
     expect(picker.nth(0)).to_have_value(str(today))
     expect(picker.nth(1)).to_have_value(str(today))
     expect(table.locator(f'[data-seq="{seq}"]')).to_be_visible()
-    tomorrow = today + timedelta(days=1)
-    desk.goto(
-        f"{server.url}/audit?from={tomorrow}T00:00:00%2B08:00&to={tomorrow + timedelta(days=1)}T00:00:00%2B08:00"
-    )
+    later = [today + timedelta(days=n) for n in (1, 2)]
+    desk.goto(f"{server.url}/audit?from={later[0]}T00:00:00%2B08:00&to={later[1]}T00:00:00%2B08:00")
     expect(table).to_contain_text("没有符合条件的记录")
 
     # The administrator is sent home from the auditor's page: the API refuses it either way.
