@@ -12,6 +12,7 @@ export {}
 declare module 'vue' {
   export interface GlobalComponents {
     ActionDialog: typeof import('./components/ActionDialog.vue')['default']
+    DayRangeFilter: typeof import('./components/DayRangeFilter.vue')['default']
     DispatchDialog: typeof import('./components/DispatchDialog.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElAside: typeof import('element-plus/es')['ElAside']
@@ -59,6 +60,7 @@ declare module 'vue' {
     ElTag: typeof import('element-plus/es')['ElTag']
     ElTimeline: typeof import('element-plus/es')['ElTimeline']
     ElTimelineItem: typeof import('element-plus/es')['ElTimelineItem']
+    ListPager: typeof import('./components/ListPager.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
     ScorecardPanel: typeof import('./components/ScorecardPanel.vue')['default']

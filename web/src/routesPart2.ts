@@ -75,4 +75,11 @@ export const PART2_ROUTES: RouteRecordRaw[] = [
     component: () => import('./views/admin/ModelsView.vue'),
     meta: { title: '模型管理', roles: ['admin'] },
   },
+  {
+    // The API keeps the audit log from administrators too: an auditor's page only.
+    path: 'audit',
+    name: 'audit',
+    component: () => import('./views/audit/AuditView.vue'),
+    meta: { title: '审计日志', roles: ['auditor'] },
+  },
 ]

@@ -341,3 +341,40 @@ export interface Page<T> {
 /** A table slot's row in part 2's tables (Element Plus types its rows loosely, as above). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Row = { row: any }
+
+// ---- the security audit log (auditors) and bearer tokens (administrators) ----
+
+export interface AuditRecord {
+  seq: number
+  at: string
+  actor_id: number | null
+  actor: string
+  role: string | null
+  action: string
+  outcome: string
+  address: string | null
+  target: string | null
+  detail: string | null
+  hash: string
+}
+
+export interface AuditVerification {
+  ok: boolean
+  count: number
+  head: string
+  problems: string[]
+}
+
+export interface ApiTokenInfo {
+  id: number
+  name: string
+  created_at: string
+  expires_at: string
+  revoked_at: string | null
+  active: boolean
+}
+
+/** A new token: `token` is in this answer only, never again. */
+export interface ApiTokenIssued extends ApiTokenInfo {
+  token: string
+}

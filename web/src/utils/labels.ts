@@ -272,3 +272,40 @@ export function thisMonth(): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(new Date())
   return parts.slice(0, 7)
 }
+
+// The security audit log's codes (accounts/audit.py Action and Outcome).
+export const AUDIT_ACTION: Record<string, string> = {
+  sign_in: '登录',
+  sign_out: '退出登录',
+  permission_refused: '越权访问被拒',
+  user_create: '创建用户',
+  user_deactivate: '停用用户',
+  user_reactivate: '启用用户',
+  user_password: '重置密码',
+  user_role: '修改角色',
+  token_issue: '签发令牌',
+  token_revoke: '吊销令牌',
+  totp_enrol: '绑定动态口令',
+  totp_reset: '重置动态口令',
+  contact_view: '查看联系方式',
+  contact_reveal: '显示完整联系方式',
+  export: '导出数据',
+  data_purge: '清理过期数据',
+}
+export const AUDIT_OUTCOME: Record<string, string> = { success: '成功', failure: '失败', refused: '拒绝' }
+export const AUDIT_OUTCOME_TAG: Record<string, 'success' | 'warning' | 'danger'> = {
+  success: 'success',
+  failure: 'warning',
+  refused: 'danger',
+}
+const TARGET_KIND: Record<string, string> = { user: '用户', ticket: '工单', session: '会话', token: '令牌' }
+
+/** An audit target in Chinese: "user:5" reads 用户 #5; others as recorded. */
+export function auditTarget(target: string | null | undefined): string {
+  if (!target) return '—'
+  const m = target.match(/^([a-z_]+):(.+)$/)
+  if (m && TARGET_KIND[m[1]]) return `${TARGET_KIND[m[1]]} #${m[2]}`
+  if (target === 'audit') return '审计日志'
+  if (target === 'tickets') return '工单'
+  return target
+}

@@ -54,3 +54,27 @@ export function useListQuery(defaultSize = 20) {
 
   return { one, many, page, size, set, onChange, offset: computed(() => (page.value - 1) * size.value) }
 }
+
+/** Shift a yyyy-MM-dd day by `days` (calendar arithmetic, no time zone involved). */
+function shiftDay(day: string, days: number): string {
+  const [y, m, d] = day.split('-').map(Number)
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10)
+}
+
+/** A date-range picker over the list's `from`/`to`: whole Shanghai days, `to` exclusive. */
+export function useDayRange(list: ReturnType<typeof useListQuery>) {
+  /** The range as the picker holds it: the first and the last day included. */
+  const range = computed<[string, string] | null>(() => {
+    const from = list.one('from').slice(0, 10)
+    const to = list.one('to').slice(0, 10)
+    return from && to ? [from, shiftDay(to, -1)] : null
+  })
+
+  function setRange(v: [string, string] | null): void {
+    // A day runs in Shanghai time: from its 00:00 to the next day's 00:00 (+08:00).
+    if (!v) return list.set({ from: null, to: null })
+    list.set({ from: `${v[0]}T00:00:00+08:00`, to: `${shiftDay(v[1], 1)}T00:00:00+08:00` })
+  }
+
+  return { range, setRange }
+}
