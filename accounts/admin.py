@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from accounts import passwords, service, sessions, tokens, totp
 from accounts.audit import Action, Actor, append
 from core.errors import Conflict, InvalidInput, NotFound
-from models import ApiToken, LoginFailure, Role, Unit, User, utcnow
+from models import ApiToken, LoginFailure, Role, Unit, User, id_of, utcnow
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,8 @@ def deactivate(session: Session, *, actor: Actor, user_id: int) -> User:
     user = get(session, user_id=user_id)
     _not_self(actor, user, "停用")
     now = utcnow()
-    ended = sessions.end_all(session, user_id=user.id or 0, now=now)
-    revoked = tokens.revoke_all(session, user_id=user.id or 0, now=now)
+    ended = sessions.end_all(session, user_id=id_of(user), now=now)
+    revoked = tokens.revoke_all(session, user_id=id_of(user), now=now)
     user.active = False
     session.add(user)
     session.flush()
@@ -154,7 +154,7 @@ def set_password(session: Session, *, actor: Actor, user_id: int, password: str)
     failure = session.get(LoginFailure, user.login)
     if failure is not None:
         session.delete(failure)
-    ended = sessions.end_all(session, user_id=user.id or 0, now=utcnow())
+    ended = sessions.end_all(session, user_id=id_of(user), now=utcnow())
     session.flush()
     append(
         session,
@@ -226,7 +226,7 @@ def rotate_token(
 ) -> tuple[ApiToken, str, int]:
     """Revoke every live token of the user and issue one new one; how many were revoked."""
     user = get(session, user_id=user_id)
-    revoked = tokens.revoke_all(session, user_id=user.id or 0, now=utcnow())
+    revoked = tokens.revoke_all(session, user_id=id_of(user), now=utcnow())
     row, token = issue_token(session, actor=actor, user_id=user_id, name=name, days=days)
     return row, token, revoked
 

@@ -19,7 +19,7 @@ from accounts.admin_schemas import (
 from accounts.dependencies import actor_of, require_roles
 from core.db import SessionDep
 from core.validation import Code, PageOffset, PageSize, PathId
-from models import ApiToken, Role, User, utcnow
+from models import ApiToken, Role, User, id_of, utcnow
 
 router = APIRouter(prefix="/api/v1/admin/users", tags=["admin"])
 AdminUser = Annotated[User, Depends(require_roles())]
@@ -33,7 +33,7 @@ def present(session: Session, users: list[User]) -> list[UserAdmin]:
     names = admin.unit_names(session, users)
     return [
         UserAdmin(
-            id=u.id or 0,
+            id=id_of(u),
             name=u.name,
             login=u.login,
             role=u.role,
@@ -54,7 +54,7 @@ def _one(session: Session, user: User) -> UserAdmin:
 def _token(row: ApiToken) -> TokenOut:
     now = utcnow()
     return TokenOut(
-        id=row.id or 0,
+        id=id_of(row),
         name=row.name,
         created_at=row.created_at,
         expires_at=row.expires_at,

@@ -12,7 +12,7 @@ from accounts.schemas import Me, SessionOut, SignInIn, TotpConfirm, TotpStart, U
 from core.config import Settings
 from core.db import SessionDep
 from core.errors import DomainError, NotAuthenticated
-from models import Unit, User, utcnow
+from models import Unit, User, id_of, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -29,7 +29,7 @@ ConsoleCaller = Annotated[Caller, Depends(_console_caller)]
 def _me(session: Session, user: User) -> Me:
     unit = session.get(Unit, user.unit_code) if user.unit_code else None
     return Me(
-        id=user.id or 0,
+        id=id_of(user),
         name=user.name,
         login=user.login,
         role=user.role,
@@ -108,7 +108,7 @@ def read_session(caller: ConsoleCaller, request: Request, session: SessionDep) -
 def sign_out(caller: ConsoleCaller, request: Request, session: SessionDep) -> Response:
     """Sign out: the session ends and its cookie is cleared."""
     assert caller.session is not None
-    sessions.end(session, session_id=caller.session.id or 0, now=utcnow())
+    sessions.end(session, session_id=id_of(caller.session), now=utcnow())
     append(session, actor=actor_of(request, caller.user), action=Action.SIGN_OUT,
            target=f"session:{caller.session.id}")  # fmt: skip
     response = Response(status_code=status.HTTP_204_NO_CONTENT)

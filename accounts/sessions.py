@@ -12,7 +12,7 @@ from accounts import passwords, totp
 from accounts.tokens import hash_token
 from core.config import Settings
 from core.errors import Forbidden, Locked, NotAuthenticated
-from models import LoginFailure, User, UserSession
+from models import LoginFailure, User, UserSession, id_of
 
 # A session's last-seen time is written at most this often, so that reading pages does not
 # write on every request; the idle limit is therefore counted to within this interval.
@@ -74,7 +74,7 @@ def sign_in(
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_hash=hash_token(token),
-        user_id=user.id or 0,
+        user_id=id_of(user),
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,

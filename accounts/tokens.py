@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, NotFound
-from models import ApiToken, User, utcnow
+from models import ApiToken, User, id_of, utcnow
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 365
@@ -37,7 +37,7 @@ def issue(
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     row = ApiToken(
-        user_id=user.id or 0,
+        user_id=id_of(user),
         name=name[:100],
         token_hash=hash_token(token),
         created_at=now,

@@ -19,7 +19,7 @@ from evaluations.schemas import (
     WhistleIn,
     WhistlePublic,
 )
-from models import Deadline, Whistle, WhistleStatus
+from models import Deadline, Whistle, WhistleStatus, id_of
 
 router = APIRouter(prefix="/api/v1", tags=["whistles"])
 
@@ -31,7 +31,7 @@ def present(session: Session, whistle: Whistle) -> WhistlePublic:
     ).all()
     latest = {row.unit_code: row for row in clocks}  # the last started wins
     return WhistlePublic(
-        id=whistle.id or 0,
+        id=id_of(whistle),
         subdistrict=whistle.subdistrict,
         text=whistle.text,
         ticket_ids=whistle.ticket_ids,
@@ -55,7 +55,7 @@ def present(session: Session, whistle: Whistle) -> WhistlePublic:
                     else None
                 ),
             )
-            for call in whistles.calls(session, whistle_id=whistle.id or 0)
+            for call in whistles.calls(session, whistle_id=id_of(whistle))
         ],
     )
 

@@ -22,6 +22,7 @@ from models import (
     WhistleCall,
     WhistleEvent,
     WhistleStatus,
+    id_of,
     utcnow,
 )
 from tickets import deadlines
@@ -42,7 +43,7 @@ def _log(
 ) -> None:
     session.add(
         WhistleEvent(
-            whistle_id=whistle.id or 0,
+            whistle_id=id_of(whistle),
             actor_id=user.id,
             actor_name=user.name,
             action=action,
@@ -64,7 +65,7 @@ def _start(session: Session, whistle: Whistle, unit: str, stage: Stage, now: dat
 
 
 def _meet(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
-    rows = deadlines.of_whistle(session, whistle_id=whistle.id or 0, unit_code=unit, stages={stage})
+    rows = deadlines.of_whistle(session, whistle_id=id_of(whistle), unit_code=unit, stages={stage})
     deadlines.meet_rows(session, rows, now=now)
 
 
@@ -94,7 +95,7 @@ def raise_whistle(
     session.flush()
     now = utcnow()
     for code in called:
-        session.add(WhistleCall(whistle_id=whistle.id or 0, unit_code=code))
+        session.add(WhistleCall(whistle_id=id_of(whistle), unit_code=code))
         _start(session, whistle, code, Stage.REPORT, now)
     _log(session, whistle, user, "whistle", None, f"called {', '.join(called)}")
     return whistle
@@ -142,7 +143,7 @@ def _call(session: Session, whistle: Whistle, user: User, unit: str | None) -> W
         unit = user.unit_code
     elif user.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise Forbidden("只有被呼叫的部门（或督办人员）能进行此操作")
-    found = [c for c in calls(session, whistle_id=whistle.id or 0) if c.unit_code == unit]
+    found = [c for c in calls(session, whistle_id=id_of(whistle)) if c.unit_code == unit]
     if not found:
         raise NotFound(f"吹哨 {whistle.id} 没有呼叫该单位")
     return found[0]
@@ -194,7 +195,7 @@ def _own(session: Session, whistle_id: int, user: User) -> Whistle:
 
 
 def _done_calls(session: Session, whistle: Whistle, unit: str | None) -> list[WhistleCall]:
-    chosen = [c for c in calls(session, whistle_id=whistle.id or 0) if unit in (None, c.unit_code)]
+    chosen = [c for c in calls(session, whistle_id=id_of(whistle)) if unit in (None, c.unit_code)]
     if unit and not chosen:
         raise NotFound(f"吹哨 {whistle.id} 没有呼叫该单位")
     done = [c for c in chosen if c.state == CallState.DONE]

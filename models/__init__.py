@@ -1,7 +1,7 @@
 """SQLModel tables and their enums; importing this registers every table on the metadata."""
 
 from models.audit import AuditRecord
-from models.base import AwareDateTime, replaying_at, utcnow
+from models.base import AwareDateTime, id_of, replaying_at, utcnow
 from models.deadline import (
     OPEN_STATUSES,
     TICKET_STAGES,
@@ -105,6 +105,7 @@ __all__ = [
     "WhistleCall",
     "WhistleEvent",
     "WhistleStatus",
+    "id_of",
     "replaying_at",
     "utcnow",
 ]

@@ -5,11 +5,25 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+
+class Stored(Protocol):
+    """A table row, whose id the database gives at the first flush."""
+
+    id: int | None
+
+
+def id_of(row: Stored) -> int:
+    """A flushed row's id. A row without one was not flushed: a bug to raise, not an id of 0."""
+    if row.id is None:
+        raise AssertionError(f"{type(row).__name__} has no id: flush it before using its id")
+    return row.id
+
 
 # Set only while history is replayed (the demo takes two months of appeals in this way).
 _replayed_now: ContextVar[datetime | None] = ContextVar("replayed_now", default=None)

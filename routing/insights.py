@@ -18,6 +18,7 @@ from models import (
     TicketEmbedding,
     Unit,
     UnitKind,
+    id_of,
 )
 from routing.repeats import blend, from_bytes
 from routing.service import proposal
@@ -107,7 +108,7 @@ def feedback(session: Session, *, since: datetime, until: datetime) -> list[dict
         # The label is the operator's unit; a 街镇 stands for the territorial class.
         unit = decision.corrected_unit or ""
         label = "territorial" if unit in areas else unit
-        rows[ticket.id or 0] = {
+        rows[id_of(ticket)] = {
             "ticket": str(ticket.id),
             "title": ticket.title or "",
             "text": ticket.text,
@@ -259,10 +260,10 @@ def _cluster(unit: str, tickets: list[Ticket], vectors: list[np.ndarray]) -> Clu
     received = [t.received_at for t in tickets]
     return Cluster(
         lead_unit=unit,
-        tickets=sorted(t.id or 0 for t in tickets),
+        tickets=sorted(id_of(t) for t in tickets),
         enterprises=sorted({t.enterprise_code for t in tickets}),
         subdistricts=sorted({t.subdistrict for t in tickets if t.subdistrict}),
-        representative=tickets[centre].id or 0,
+        representative=id_of(tickets[centre]),
         text=tickets[centre].text,
         first_received_at=min(received),
         last_received_at=max(received),
@@ -308,7 +309,7 @@ def similar(
     best = np.argsort(-scores)[:k]
     return [
         Similar(
-            ticket_id=rows[i][0].id or 0,
+            ticket_id=id_of(rows[i][0]),
             similarity=round(float(scores[i]), 4),
             received_at=rows[i][0].received_at,
             lead_unit=rows[i][0].lead_unit,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import Ticket, TicketEvent, User
+from models import Ticket, TicketEvent, User, id_of
 from tickets import outbound
 
 # The fields an audit event records before and after a change.
@@ -45,7 +45,7 @@ def record(
     # A new ticket records all it starts with; a change records only what it changed.
     changed = {key for key in after if not before or before.get(key, after[key]) != after[key]}
     event = TicketEvent(
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
         actor_id=user.id if user else None,
         actor_name=user.name if user else "system",
         action=action,
@@ -75,14 +75,14 @@ def unreplayable(session: Session) -> dict[int, dict[str, tuple[Any, Any]]]:
     found = {}
     for ticket in session.exec(select(Ticket)):
         stored = {key: _plain(value) for key, value in snapshot(ticket).items()}
-        replayed = replay(histories.get(ticket.id or 0, []))
+        replayed = replay(histories.get(id_of(ticket), []))
         differing = {
             key: (stored[key], replayed.get(key))
             for key in AUDITED
             if stored[key] != replayed.get(key)
         }
         if differing:
-            found[ticket.id or 0] = differing
+            found[id_of(ticket)] = differing
     return found
 
 

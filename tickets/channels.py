@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from core.db import session_scope
 from integrations.notifiers import DeliveryError, Message
 from integrations.settings import IntegrationSettings
-from models import ChannelDelivery, DeliveryState, Notification, PlatformCursor, utcnow
+from models import ChannelDelivery, DeliveryState, Notification, PlatformCursor, id_of, utcnow
 from tickets.policy import SlaPolicy
 
 log = logging.getLogger("qisu.channels")
@@ -155,4 +155,4 @@ def list_notifications(
             .order_by(col(ChannelDelivery.id))
         ).scalars():
             deliveries.setdefault(delivery.notification_id, []).append(delivery)
-    return int(count or 0), [(n, deliveries.get(n.id or 0, [])) for n in rows]
+    return int(count or 0), [(n, deliveries.get(id_of(n), [])) for n in rows]

@@ -13,6 +13,7 @@ from models import (
     Unit,
     UnitKind,
     User,
+    id_of,
     utcnow,
 )
 from routing import repeats
@@ -48,7 +49,7 @@ def assign(
         # A 街镇 in the dispatch is the ticket's area unless one is known already.
         areas = [u.code for u in (lead, *assisting) if u.kind == UnitKind.SUBDISTRICT]
         ticket.subdistrict = areas[0] if areas else None
-    ticket_id = ticket.id or 0
+    ticket_id = id_of(ticket)
     session.add(Assignment(ticket_id=ticket_id, unit_code=lead.code, role=AssignmentRole.LEAD))
     for unit in assisting:
         session.add(
@@ -152,7 +153,7 @@ def dispatch_by(
 ) -> None:
     """An operator's dispatch, which also judges routing's decisions about the ticket."""
     # Judge first: its query would flush the ticket's changes early, costing a second version.
-    routing_service.judge(session, ticket_id=ticket.id or 0, lead_unit=lead.code, kind=lead.kind)
+    routing_service.judge(session, ticket_id=id_of(ticket), lead_unit=lead.code, kind=lead.kind)
     assign(session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict)
 
 
@@ -176,7 +177,7 @@ def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: Us
     before = audit.snapshot(ticket)
     ticket.subdistrict = subdistrict
     assists: list[str] = []
-    live = repository.active_assignments(session, ticket_id=ticket.id or 0)
+    live = repository.active_assignments(session, ticket_id=id_of(ticket))
     on_site = set(get_routing_settings().on_site_units)
     if (
         ticket.status in _OPEN
@@ -184,7 +185,7 @@ def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: Us
         and subdistrict not in {a.unit_code for a in live}
     ):
         session.add(
-            Assignment(ticket_id=ticket.id or 0, unit_code=subdistrict, role=AssignmentRole.ASSIST)
+            Assignment(ticket_id=id_of(ticket), unit_code=subdistrict, role=AssignmentRole.ASSIST)
         )
         assists = [subdistrict]
     ticket.updated_at = utcnow()

@@ -18,6 +18,7 @@ from models import (
     Ticket,
     TicketStatus,
     Unit,
+    id_of,
     utcnow,
 )
 from tickets import connectors, deadlines, service
@@ -74,7 +75,7 @@ def submit(
         select(EnterpriseReceipt).where(EnterpriseReceipt.ticket_id == ticket.id)
     ).first()
     if receipt is None:
-        receipt = EnterpriseReceipt(code=new_code(), ticket_id=ticket.id or 0)
+        receipt = EnterpriseReceipt(code=new_code(), ticket_id=id_of(ticket))
         session.add(receipt)
         session.flush()
     return receipt, ticket, created
@@ -93,7 +94,7 @@ def find(session: Session, *, code: str, phone_last4: str) -> Ticket:
 def view(session: Session, *, ticket: Ticket, code: str) -> dict[str, Any]:
     """What the enterprise sees of its own appeal."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    rows = deadlines.of_ticket(session, ticket_id=ticket.id or 0)
+    rows = deadlines.of_ticket(session, ticket_id=id_of(ticket))
     return {
         "receipt_code": code,
         "status": ticket.status,
@@ -126,7 +127,7 @@ def rate(
     user = connectors.acting_user(session, name=ACTOR)
     return service.callback(
         session,
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
         user=user,
         satisfaction=satisfaction,
         note=note or "企业在线评价",

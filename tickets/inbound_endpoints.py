@@ -12,7 +12,7 @@ from core.validation import PageOffset, PageSize, PathId
 from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import get_integration_settings
-from models import DeadLetterState, Role, User
+from models import DeadLetterState, Role, User, id_of
 from tickets import connectors, inbound
 from tickets.integration_schemas import (
     DeadLetterPage,
@@ -87,7 +87,7 @@ def push(
         raise inbound.Unmappable(
             f"{exc.reason}（已存入死信 {letter.id}）",
             field=exc.field,
-            dead_letter_id=letter.id or 0,
+            dead_letter_id=id_of(letter),
         ) from None
     inbound.remember_signature(
         session,
@@ -104,7 +104,7 @@ def push(
     return InboundAccepted(
         source=source,
         external_id=data.external_id,
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
         created=created,
         outcome=outcome,
     )
@@ -140,5 +140,5 @@ def replay_dead_letter(letter_id: PathId, session: SessionDep, _admin: AdminUser
     letter, ticket = inbound.replay(session, letter_id=letter_id)
     return ReplayResult(
         dead_letter=DeadLetterPublic.model_validate(letter, from_attributes=True),
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
     )

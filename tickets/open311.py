@@ -23,6 +23,7 @@ from models import (
     Ticket,
     TicketStatus,
     Unit,
+    id_of,
     utcnow,
 )
 from tickets import connectors, deadlines, service
@@ -202,7 +203,7 @@ def file_request(
     ticket, created = service.intake(session, data=data, user=user)
     if created:
         session.add(
-            Open311Request(ticket_id=ticket.id or 0, client_id=client.id or 0, service_code=code)
+            Open311Request(ticket_id=id_of(ticket), client_id=id_of(client), service_code=code)
         )
         session.flush()
     return ticket, created
@@ -289,7 +290,7 @@ def _w3(at: datetime | None) -> str | None:
 def present(session: Session, ticket: Ticket, name: str, code: str) -> dict[str, Any]:
     """A ticket as a GeoReport service request."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    reply = next((d for d in deadlines.of_ticket(session, ticket_id=ticket.id or 0)
+    reply = next((d for d in deadlines.of_ticket(session, ticket_id=id_of(ticket))
                   if d.stage == Stage.REPLY and d.due_at), None)  # fmt: skip
     return {
         "service_request_id": ticket.id,

@@ -20,7 +20,7 @@ from core.db import session_scope
 from integrations.notifiers import DeliveryError
 from integrations.platform import PlatformClient
 from integrations.settings import IntegrationSettings
-from models import OutboundEvent, OutboundState, Ticket, utcnow
+from models import OutboundEvent, OutboundState, Ticket, id_of, utcnow
 from tickets import connectors
 
 log = logging.getLogger("qisu.outbound")
@@ -57,7 +57,7 @@ def queue(
         codes = connector.codes.get("satisfaction", {})
         payload["satisfaction"] = codes.get(str(ticket.satisfaction), str(ticket.satisfaction))
     event = OutboundEvent(
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
         source=ticket.source,
         action=action,
         idempotency_key=f"{ticket.source}:{ticket.external_id}:{ticket.version}:{action}",

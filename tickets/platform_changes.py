@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from integrations.mapping import OrderChange
-from models import AssignmentState, PlatformOrder, Ticket, TicketStatus, User, utcnow
+from models import AssignmentState, PlatformOrder, Ticket, TicketStatus, User, id_of, utcnow
 from tickets import audit, deadlines, repository, service
 from tickets.schemas import TicketCreate
 
@@ -82,10 +82,10 @@ def _withdraw(session: Session, *, ticket: Ticket, user: User, reason: str | Non
         return False
     before = audit.snapshot(ticket)
     now = utcnow()
-    for assignment in repository.active_assignments(session, ticket_id=ticket.id or 0):
+    for assignment in repository.active_assignments(session, ticket_id=id_of(ticket)):
         assignment.state = AssignmentState.CANCELLED
         session.add(assignment)
-    deadlines.cancel(session, ticket_id=ticket.id or 0, now=now)
+    deadlines.cancel(session, ticket_id=id_of(ticket), now=now)
     ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.CLOSED, now, now
     session.add(ticket)
     session.flush()
@@ -100,7 +100,7 @@ def _remember(
 ) -> None:  # fmt: skip
     if row is None:
         row = PlatformOrder(
-            source=data.source, external_id=data.external_id, ticket_id=ticket.id or 0
+            source=data.source, external_id=data.external_id, ticket_id=id_of(ticket)
         )
     row.revision = change.revision or row.revision
     row.state, row.updated_at = change.state, utcnow()

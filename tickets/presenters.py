@@ -15,6 +15,7 @@ from models import (
     Ticket,
     TicketEvent,
     User,
+    id_of,
     utcnow,
 )
 from routing import service as routing_service
@@ -93,21 +94,21 @@ def present_tickets(
         )
     # The lights come from the same SQL that listings filter on and the workbench counts.
     states = repository.clock_states(session, ticket_ids=[t.id for t in tickets if t.id])
-    roots = {t.repeat_of or t.id or 0 for t in tickets} - {0}
+    roots = {t.repeat_of or id_of(t) for t in tickets}
     chains = repository.repeat_chains(session, roots=roots)
     result = []
     for ticket in tickets:
-        own = assignments.get(ticket.id or 0, [])
-        chain = chains.get(ticket.repeat_of or ticket.id or 0, [])
-        rows = clocks.get(ticket.id or 0, [])
+        own = assignments.get(id_of(ticket), [])
+        chain = chains.get(ticket.repeat_of or id_of(ticket), [])
+        rows = clocks.get(id_of(ticket), [])
         shown = {row.id: _deadline(row) for row in rows}
-        light, next_id = states.get(ticket.id or 0, (None, None))
+        light, next_id = states.get(id_of(ticket), (None, None))
         result.append(
             TicketPublic(
                 **ticket.model_dump(exclude={"contact_name", "contact_phone", "enterprise_code"}),
                 deadlines=list(shown.values()),
                 repeat_chain=chain if len(chain) > 1 else [],
-                routing=_routing(decisions.get(ticket.id or 0)),
+                routing=_routing(decisions.get(id_of(ticket))),
                 overdue=light == Light.RED,
                 light=light,
                 next_deadline=shown.get(next_id) if next_id is not None else None,
@@ -171,7 +172,7 @@ def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:
     """The public form of an audit trail."""
     return [
         EventPublic(
-            id=e.id or 0,
+            id=id_of(e),
             at=e.at,
             actor=e.actor_name,
             action=e.action,

@@ -3,7 +3,7 @@
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict, InvalidInput
-from models import RepeatLink, RoutingDecision, Ticket, User, utcnow
+from models import RepeatLink, RoutingDecision, Ticket, User, id_of, utcnow
 from tickets import audit, service
 
 
@@ -43,7 +43,7 @@ def link(
             "earlier one",
             field="ticket_id",
         )
-    root = earlier.repeat_of or earlier.id or 0
+    root = earlier.repeat_of or id_of(earlier)
     if root == ticket_id:
         raise Conflict(f"ticket {earlier_id} already repeats ticket {ticket_id}")
     if ticket.repeat_of == root:
@@ -66,7 +66,7 @@ def link(
     session.add(
         RepeatLink(
             ticket_id=ticket_id, earlier_id=earlier_id, linked=True, root_id=root, score=score,
-            system_root=system_root, user_id=user.id or 0,
+            system_root=system_root, user_id=id_of(user),
         )
     )  # fmt: skip
     return _finish(session, ticket, user, before, f"a repeat of ticket {earlier_id} (chain {root})")
@@ -84,7 +84,7 @@ def unlink(session: Session, *, ticket_id: int, user: User, version: int | None 
     session.add(
         RepeatLink(
             ticket_id=ticket_id, earlier_id=root, linked=False, root_id=None, score=score,
-            system_root=system_root, user_id=user.id or 0,
+            system_root=system_root, user_id=id_of(user),
         )
     )  # fmt: skip
     return _finish(session, ticket, user, before, f"not a repeat of ticket {root}")

@@ -72,9 +72,11 @@ class LiveServer:
         self.log.close()
 
     def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; on a loaded machine a worker that was just
+        respawned may still be importing, so it gets as long as starting up may take."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=self.ready_seconds)
         self.log.close()
 
     def log_text(self) -> str:
