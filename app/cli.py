@@ -441,10 +441,16 @@ def demo_load(
     from app.setup import prepare_database
     from routing import model as routing_model
 
-    settings = get_settings()
+    from routing.settings import get_routing_settings
+
+    settings, serving = get_settings(), get_routing_settings()
     engine = _engine()
     prepare_database(engine)
-    routing_model.use(settings.data_dir / "models")
+    # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
+    # embeddings are the ones the console would have made.
+    routing_model.use(
+        settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+    )
     if routing_model.warm() is None:
         typer.echo(
             "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"

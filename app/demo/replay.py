@@ -440,13 +440,13 @@ def _whistle(
 
 
 def prime_model(script: Script, progress: Callable[[str], None]) -> str | None:
-    """Analyse every appeal's text in batches first; the active model's version, or None."""
+    """Start analysing every appeal's text in batches, ahead of the replay's intakes."""
     try:
         count = routing_model.prime([_words(a) for a in script.appeals])
     except routing_model.ModelUnavailable as exc:
         progress(f"  routing without a model ({exc}): appeals wait in triage")
         return None
-    progress(f"  {count} texts analysed in batches")
+    progress(f"  {count} texts analysed in batches, ahead of their intake")
     return "primed"
 
 

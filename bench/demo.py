@@ -1,0 +1,94 @@
+"""Where a demo load's time goes: `qisu demo load` on a fresh SQLite database, counted.
+
+Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--quantized]`. It loads
+the demo into a new SQLite file under a temporary folder with the default model of
+QISU_DATA_DIR (default `var`), and prints the wall and CPU seconds of the prime and the replay
+and the SQL statements issued, by their first words. `--profile` writes cProfile's stats.
+"""
+
+import argparse
+import cProfile
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from app.demo import load_demo
+from app.setup import prepare_database
+from core.config import get_settings
+from core.db import make_engine
+from routing import model as routing_model
+from tickets.policy import current_policy
+
+
+def _kind(statement: str) -> str:
+    """A statement's verb and table, enough to tell where they come from."""
+    words = statement.split()
+    verb = words[0].upper() if words else "?"
+    table = "?"
+    for marker in ("FROM", "INTO", "UPDATE"):
+        if marker in words[:40]:
+            at = words.index(marker) + 1
+            table = words[at] if at < len(words) else "?"
+            break
+    return f"{verb} {table}"
+
+
+def main() -> None:
+    """Load once and print what it cost."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", type=Path)
+    parser.add_argument("--no-model", action="store_true")
+    parser.add_argument("--quantized", action="store_true")
+    args = parser.parse_args()
+    settings = get_settings()
+    folder = Path(tempfile.mkdtemp(prefix="qisu-demo-bench-"))
+    engine = make_engine(f"sqlite:///{folder / 'qisu.db'}")
+    prepare_database(engine)
+    counts: Counter[str] = Counter()
+    spent: Counter[str] = Counter()  # seconds in the database, by kind
+    began: list[float] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
+        counts[_kind(statement)] += 1
+        began.append(time.perf_counter())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _time(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
+        spent[_kind(statement)] += time.perf_counter() - began.pop()
+
+    if not args.no_model:
+        routing_model.use(settings.data_dir / "models", quantized=args.quantized)
+        print("model:", routing_model.warm())
+    profiler = cProfile.Profile() if args.profile else None
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    loaded = load_demo(
+        engine,
+        policy=current_policy(),
+        progress=lambda line: print(
+            f"{time.perf_counter() - wall:6.1f} s {time.process_time() - cpu:6.1f} s CPU  {line}",
+            flush=True,
+        ),
+    )
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(
+        f"{loaded.appeals} appeals, {loaded.steps} steps, {loaded.sweeps} sweeps: "
+        f"{wall:.1f} s wall, {cpu:.1f} s CPU, load {os.getloadavg()[0]:.2f}"
+    )
+    print(f"{sum(counts.values())} statements, {sum(spent.values()):.1f} s in the database")
+    for kind, n in counts.most_common(30):
+        print(f"  {n:7d}  {spent[kind]:6.2f} s  {kind}")
+
+
+if __name__ == "__main__":
+    main()
