@@ -440,7 +440,6 @@ def demo_load(
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
     from app.setup import prepare_database
     from routing import model as routing_model
-
     from routing.settings import get_routing_settings
 
     settings, serving = get_settings(), get_routing_settings()

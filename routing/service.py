@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core import metrics
@@ -14,6 +15,7 @@ from routing.policy import Decision, Inputs, decide
 from routing.repeats import Match
 from routing.returns import named_units
 from routing.settings import RoutingSettings, get_routing_settings
+from units import service as units_service
 
 log = logging.getLogger("qisu.routing")
 
@@ -75,7 +77,7 @@ def line_units(session: Session) -> frozenset[str]:
     """Codes of the active units that hold authority: line units, utilities, coordinators."""
     kinds = [UnitKind.LINE, UnitKind.UTILITY, UnitKind.COORDINATOR]
     query = select(Unit.code).where(col(Unit.kind).in_(kinds), col(Unit.active).is_(True))
-    return frozenset(session.exec(query))
+    return units_service.per_session(session, "line units", lambda: frozenset(session.exec(query)))
 
 
 def assess(
@@ -250,11 +252,13 @@ def proposal(row: RoutingDecision) -> str | None:
 
 def mark(session: Session, *, ticket_id: int, correct: bool) -> None:
     """A return (wrong) or a closed loop (right) settles the ticket's automatic dispatch."""
-    query = select(RoutingDecision).where(
-        RoutingDecision.ticket_id == ticket_id,
-        col(RoutingDecision.dispatched).is_(True),
-        col(RoutingDecision.correct).is_(None),
+    # One UPDATE, not a SELECT and an UPDATE a row; rows the session holds are updated too.
+    session.execute(
+        update(RoutingDecision)
+        .where(
+            col(RoutingDecision.ticket_id) == ticket_id,
+            col(RoutingDecision.dispatched).is_(True),
+            col(RoutingDecision.correct).is_(None),
+        )
+        .values(correct=correct, judged_at=utcnow())
     )
-    for row in session.exec(query):
-        row.correct, row.judged_at = correct, utcnow()
-        session.add(row)
