@@ -1,10 +1,11 @@
 """Where a demo load's time goes: `qisu demo load` on a fresh SQLite database, counted.
 
 Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--quantized]
-[--appeals N] [--prime-first]`. It loads the demo into a new SQLite file under a temporary folder
-with the default model of QISU_DATA_DIR (default `var`), and prints the wall and CPU seconds (the whole process's, and the
-main thread's: the replay without the primer's thread) and the SQL statements issued with their
-time, by verb and table. `--profile` writes cProfile's stats of the main thread's CPU time.
+[--appeals N] [--prime-first]`. It loads the demo into a new SQLite file under a temporary
+folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall and CPU
+seconds (the whole process's, and the main thread's: the replay without the primer's thread)
+and the SQL statements issued with their time, by verb and table. `--profile` writes
+cProfile's stats of the main thread's CPU time.
 """
 
 import argparse
