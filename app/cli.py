@@ -12,7 +12,7 @@ from classifier.cli import classifier_cli, model_cli
 from core.config import get_settings
 from core.db import make_engine, session_scope
 from core.errors import DomainError
-from models import Role
+from models import Role, id_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -291,7 +291,7 @@ def _admin_change(change: "Callable[[Session, Actor, int], str]", who: str) -> N
     try:
         with _users_session() as session:
             user = admin.find(session, who=who)
-            typer.echo(change(session, Actor.command_line(), user.id or 0))
+            typer.echo(change(session, Actor.command_line(), id_of(user)))
     except DomainError as exc:
         raise _fail(exc.message) from None
 
@@ -450,11 +450,16 @@ def demo_load(
     """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
     from routing import model as routing_model
+    from routing.settings import get_routing_settings
 
-    settings = get_settings()
+    settings, serving = get_settings(), get_routing_settings()
     engine = _engine()
     _require_current(engine)
-    routing_model.use(settings.data_dir / "models")
+    # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
+    # embeddings are the ones the console would have made.
+    routing_model.use(
+        settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+    )
     if routing_model.warm() is None:
         typer.echo(
             "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"

@@ -1,5 +1,6 @@
 """The serving process's classifier, shared by routing, repeats and similar cases."""
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ _lock = threading.Lock()
 _active: ActiveModel | None = None
 _failed: tuple[str | None, str] | None = None  # the version that failed to load, and why
 _primed: dict[str, "Analysis"] = {}  # texts analysed ahead of their intake, in batches
+_pending: set[str] = set()  # texts the primer has yet to reach
+_landed = threading.Condition()  # guards both; notified as each batch lands
+_primer: threading.Thread | None = None
+_stop = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -86,28 +91,71 @@ def _load() -> Classifier:
     return model
 
 
-def prime(texts: list[str], *, batch: int = 32) -> int:
-    """Analyse texts in batches ahead of their intake (a bulk load); how many were analysed.
+def prime(texts: list[str], *, window: int = 256) -> int:
+    """Analyse texts in batches ahead of their intake (a bulk load); how many it will analyse.
 
-    A batch of 32 costs far less than 32 single passes; `analyse` then takes each text's
-    result from here, as often as the text comes (a follow-up repeating it, a re-route after a
-    return), while the same model is active and until `forget_primed`.
+    A background thread works through the texts in the order given, a window at a time sorted
+    by length (little padding), so a bulk load's intakes run meanwhile; served by ONNX Runtime,
+    it runs a single-threaded copy of the active model (the same file), leaving the other core
+    to the intakes. `analyse` waits for a text still to come and takes its result from here, as
+    often as the text comes (a follow-up repeating it, a re-route after a return), while the
+    same model is active and until `forget_primed` (or the next `prime`).
     """
+    global _primer
+    forget_primed()
     with _lock:
-        model = _load()
-        fresh = [t for t in dict.fromkeys(texts) if t not in _primed]
-        for start in range(0, len(fresh), batch):
-            chunk = fresh[start : start + batch]
-            probabilities, embeddings = model.analyse(chunk)
-            for text, row, vector in zip(chunk, probabilities, embeddings, strict=True):
-                _primed[text] = _analysis(model, row, vector)
+        served = _load()
+    fresh = list(dict.fromkeys(texts))
+    model, shared = served, True
+    if served.runtime == "onnx":  # torch's thread count is the process's: no copy for torch
+        try:
+            model = Classifier(served.folder, threads=1, quantized=served.quantized)
+            shared = False
+        except Exception as exc:  # the served model then analyses ahead between intakes
+            log.warning("no single-threaded copy of the model, the served one primes: %s", exc)
+    with _landed:
+        _pending.update(fresh)
+    _primer = threading.Thread(
+        target=_analyse_ahead, args=(model, shared, fresh, window), name="qisu-prime", daemon=True
+    )
+    _primer.start()
     return len(fresh)
 
 
+def _analyse_ahead(model: Classifier, shared: bool, texts: list[str], window: int) -> None:
+    """The primer's work: windows growing from 32 texts, so the first intake soon has its own;
+    the served model itself (`shared`) is taken under the lock, one window at a time."""
+    start, size = 0, 32
+    try:
+        while start < len(texts) and not _stop.is_set():
+            chunk = texts[start : start + size]
+            with _lock if shared else contextlib.nullcontext():
+                probabilities, embeddings = model.analyse(chunk)
+            with _landed:
+                for text, row, vector in zip(chunk, probabilities, embeddings, strict=True):
+                    _primed[text] = _analysis(model, row, vector)
+                    _pending.discard(text)
+                _landed.notify_all()
+            start, size = start + size, min(size * 2, window)
+    except Exception as exc:  # the rest are analysed one by one as they come
+        log.warning("analysing texts ahead stopped: %s", exc)
+    finally:
+        with _landed:
+            _pending.difference_update(texts)
+            _landed.notify_all()
+
+
 def forget_primed() -> None:
-    """Drop what `prime` analysed, once the bulk load is done."""
-    with _lock:
+    """Stop analysing ahead and drop what `prime` analysed, once the bulk load is done."""
+    global _primer
+    if _primer is not None:
+        _stop.set()
+        _primer.join()
+        _primer = None
+        _stop.clear()
+    with _landed:
         _primed.clear()
+        _pending.clear()
 
 
 def _analysis(model: Classifier, probabilities: np.ndarray, embedding: np.ndarray) -> Analysis:
@@ -122,10 +170,13 @@ def _analysis(model: Classifier, probabilities: np.ndarray, embedding: np.ndarra
 
 def analyse(text: str) -> Analysis:
     """Probabilities over the model's labels and the embedding of one text."""
+    with _landed:  # a text the primer has yet to reach is worth the wait: it is on its way
+        while text in _pending:
+            _landed.wait()
+        primed = _primed.get(text)
     # One inference at a time: the two cores are already used by torch's own threads.
     with _lock:
         model = _load()
-        primed = _primed.get(text)
         if primed is not None and primed.model_version == model.version:
             return primed
         try:

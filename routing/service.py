@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
 from core import metrics
@@ -18,6 +18,7 @@ from models import (
     TicketEmbedding,
     Unit,
     UnitKind,
+    id_of,
     utcnow,
 )
 from routing import locality, model, repeats, screening
@@ -25,6 +26,7 @@ from routing.repeats import Match
 from routing.returns import named_units
 from routing.rules import Decision, Inputs, decide
 from routing.settings import RoutingSettings, get_routing_settings
+from units import service as units_service
 
 log = logging.getLogger("qisu.routing")
 
@@ -87,7 +89,7 @@ def line_units(session: Session) -> frozenset[str]:
     query = select(Unit.code).where(
         col(Unit.kind).in_(AUTHORITY_HOLDERS), col(Unit.active).is_(True)
     )
-    return frozenset(session.exec(query))
+    return units_service.per_session(session, "line units", lambda: frozenset(session.exec(query)))
 
 
 def assess(
@@ -177,7 +179,7 @@ def record(
     """Store the decision, and at intake the embedding, in the caller's transaction."""
     decision = assessment.decision
     row = RoutingDecision(
-        ticket_id=ticket.id or 0,
+        ticket_id=id_of(ticket),
         trigger=trigger,
         model_version=assessment.model_version,
         rule=decision.rule,
@@ -206,7 +208,7 @@ def record(
     if assessment.embedding is not None and trigger == "intake":
         session.add(
             TicketEmbedding(
-                ticket_id=ticket.id or 0,
+                ticket_id=id_of(ticket),
                 model_version=assessment.model_version or "",
                 vector=repeats.to_bytes(assessment.embedding),
             )
@@ -279,11 +281,13 @@ def proposal(row: RoutingDecision) -> str | None:
 
 def mark(session: Session, *, ticket_id: int, correct: bool) -> None:
     """A return (wrong) or a closed loop (right) settles the ticket's automatic dispatch."""
-    query = select(RoutingDecision).where(
-        RoutingDecision.ticket_id == ticket_id,
-        col(RoutingDecision.dispatched).is_(True),
-        col(RoutingDecision.correct).is_(None),
+    # One UPDATE, not a SELECT and an UPDATE a row; rows the session holds are updated too.
+    session.execute(
+        update(RoutingDecision)
+        .where(
+            col(RoutingDecision.ticket_id) == ticket_id,
+            col(RoutingDecision.dispatched).is_(True),
+            col(RoutingDecision.correct).is_(None),
+        )
+        .values(correct=correct, judged_at=utcnow())
     )
-    for row in session.exec(query):
-        row.correct, row.judged_at = correct, utcnow()
-        session.add(row)

@@ -357,15 +357,18 @@ def deliver(
                 error = f"{type(exc).__name__}: {exc}"[:1000]
         outcomes.append((row.id, error, row.attempts))
     with session_scope(engine, write=True) as session:
+        delivered = [message_id for message_id, error, _ in outcomes if error is None]
+        if delivered:  # one UPDATE for every message sent, not one each
+            session.execute(
+                update(Notification)
+                .where(col(Notification.id).in_(delivered))
+                .values(state=DeliveryState.DELIVERED, delivered_at=now, last_error=None)
+            )
         for message_id, error, attempts in outcomes:
             if error is None:
-                values: dict[str, Any] = {
-                    "state": DeliveryState.DELIVERED,
-                    "delivered_at": now,
-                    "last_error": None,
-                }
-            elif attempts >= MAX_ATTEMPTS:
-                values = {"state": DeliveryState.FAILED, "last_error": error}
+                continue
+            if attempts >= MAX_ATTEMPTS:
+                values: dict[str, Any] = {"state": DeliveryState.FAILED, "last_error": error}
                 log.error("通知 %s 已尝试 %s 次仍未送达，不再重试：%s", message_id, attempts, error)
             else:
                 values = {"next_attempt_at": now + _backoff(attempts), "last_error": error}

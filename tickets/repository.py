@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, true
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, true
 from sqlmodel import Session, col, select
 
 from models import (
@@ -88,8 +88,22 @@ def visible_to(user: User) -> ColumnElement[bool]:
 
 def visible_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket | None:
     """The ticket if it exists and the user may see it."""
-    query = select(Ticket).where(Ticket.id == ticket_id, visible_to(user))
-    return session.exec(query).first()
+    if user.role in (Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN):
+        return session.get(Ticket, ticket_id)  # no statement when the session holds it already
+    if user.unit_code is None:
+        return None
+    # The unit's part is looked up among this ticket's assignments (its ticket_id index), not
+    # as the list of all the unit's tickets that `visible_to` builds for a listing: that grows
+    # with every ticket the unit ever held, and SQLite builds it for each single lookup.
+    live = (AssignmentState.ACTIVE, AssignmentState.DONE)
+    held: ColumnElement[bool] = literal(user.unit_code).in_(
+        select(Assignment.unit_code)
+        .where(col(Assignment.ticket_id) == col(Ticket.id), col(Assignment.state).in_(live))
+        .correlate(Ticket)
+    )
+    if user.role == Role.SUBDISTRICT:
+        held = or_(col(Ticket.subdistrict) == user.unit_code, held)
+    return session.exec(select(Ticket).where(Ticket.id == ticket_id, held)).first()
 
 
 def ticket_by_source(session: Session, *, source: str, external_id: str) -> Ticket | None:

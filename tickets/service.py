@@ -22,6 +22,7 @@ from models import (
     Unit,
     UnitKind,
     User,
+    id_of,
     utcnow,
 )
 from routing import repeats, screening
@@ -63,15 +64,19 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
                 session, ticket=first, user=user, action="merged", before=before, note=note
             )
         return first, False
+    # Held to the end: routing, the new ticket and the routing record each look the enterprise
+    # up, and the session's identity map answers them only while someone references it.
+    enterprise = session.get(Enterprise, data.enterprise.credit_code)
     assessment = routing_service.assess(session, appeal=_appeal(data), reading=reading)
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
         with session.begin_nested():
-            ticket = _create_ticket(
+            ticket, enterprise = _create_ticket(
                 session,
                 data=data,
                 user=user,
+                enterprise=enterprise,
                 placed=dispatching.placement(session, assessment=assessment),
             )
     except IntegrityError:
@@ -98,10 +103,15 @@ def _appeal(data: TicketCreate) -> routing_service.Appeal:
 
 
 def _create_ticket(
-    session: Session, *, data: TicketCreate, user: User, placed: dict[str, Any]
-) -> Ticket:
+    session: Session,
+    *,
+    data: TicketCreate,
+    user: User,
+    enterprise: Enterprise | None,
+    placed: dict[str, Any],
+) -> tuple[Ticket, Enterprise]:
+    """The new ticket and its enterprise (registered now if it was not)."""
     now = utcnow()
-    enterprise = session.get(Enterprise, data.enterprise.credit_code)
     if enterprise is None:
         enterprise = Enterprise(
             credit_code=data.enterprise.credit_code, name=data.enterprise.name, address=data.address
@@ -132,7 +142,7 @@ def _create_ticket(
     named = data.enterprise.name
     note = None if named == enterprise.name else f"诉求所称企业名称：{named}"
     audit.record(session, ticket=ticket, user=user, action="received", before={}, note=note)
-    return ticket
+    return ticket, enterprise
 
 
 def _local(instant: datetime) -> str:
@@ -182,7 +192,7 @@ def _finish(
 
 
 def _lead_assignment(session: Session, *, ticket: Ticket) -> Assignment:
-    for assignment in repository.active_assignments(session, ticket_id=ticket.id or 0):
+    for assignment in repository.active_assignments(session, ticket_id=id_of(ticket)):
         if assignment.role == AssignmentRole.LEAD:
             return assignment
     raise Conflict(
@@ -302,9 +312,11 @@ def reply(
         stamp="replied_at",
         version=version,
     )
-    ticket.reply = content
     now = utcnow()
-    deadlines.cancel(session, ticket_id=ticket_id, now=now, stages={Stage.RETURN_WINDOW})
+    # The step's changes to the ticket are flushed once, by _finish: one version per step.
+    with session.no_autoflush:
+        deadlines.cancel(session, ticket_id=ticket_id, now=now, stages={Stage.RETURN_WINDOW})
+    ticket.reply = content
     deadlines.start(
         session,
         policy=current_policy(),
@@ -427,13 +439,14 @@ def decide_extension(
             code="illegal_transition",
         )
     if approve:
-        ticket.extension_days += ticket.extension_requested_days
+        # The deadlines' query first: after a change it would flush the ticket a second time.
         deadlines.extend(
             session,
             policy=current_policy(),
             ticket_id=ticket_id,
             days=ticket.extension_requested_days,
         )
+        ticket.extension_days += ticket.extension_requested_days
     ticket.extension_requested_days = None
     return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
 
@@ -451,12 +464,14 @@ def callback(
     ticket, _, before = _begin(
         session, ticket_id=ticket_id, user=user, action="callback", version=version
     )
-    ticket.satisfaction = satisfaction
+    # Every query before the ticket changes: a query after would flush it a second time.
     deadlines.meet(session, ticket_id=ticket_id, stage=Stage.CALLBACK, now=utcnow())
-    if satisfaction == Satisfaction.UNSATISFIED:
+    unsatisfied = satisfaction == Satisfaction.UNSATISFIED
+    lead = _lead_assignment(session, ticket=ticket) if unsatisfied else None
+    ticket.satisfaction = satisfaction
+    if lead is not None:
         ticket.status = TicketStatus.REOPENED
         ticket.reopen_count += 1
-        lead = _lead_assignment(session, ticket=ticket)
         lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
         session.add(lead)
         dispatching.start_work_clocks(session, ticket=ticket, stages=dispatching.WORK_STAGES)
@@ -478,12 +493,14 @@ def close(
         session, ticket_id=ticket_id, user=user, action="close", version=version
     )
     routing_service.mark(session, ticket_id=ticket_id, correct=True)  # the loop closed on it
+    now = utcnow()
+    # The queries before the ticket changes: one after would flush it a second time.
+    deadlines.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         assignment.state = AssignmentState.DONE
         session.add(assignment)
     ticket.status = transition.target or ticket.status
-    ticket.closed_at = utcnow()
-    deadlines.cancel(session, ticket_id=ticket_id, now=ticket.closed_at)
+    ticket.closed_at = now
     return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)
 
 

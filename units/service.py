@@ -1,9 +1,12 @@
 """Loading and reading the unit registry."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput
@@ -11,6 +14,26 @@ from models import Unit, UnitKind
 from units.schemas import RegistryFile
 
 DEFAULT_REGISTRY = Path(__file__).parent / "data" / "jiading.yaml"
+_KEPT = "qisu.units"  # session.info: the units a session loaded, and what it derived from them
+T = TypeVar("T")
+
+
+@event.listens_for(Unit, "load")
+def _keep(unit: Unit, context: Any) -> None:
+    """A session keeps the units it loaded: its identity map then answers `session.get(Unit,
+    code)` without a statement (it holds only what someone references). Routing, dispatch and
+    the loop's guards look the same few units up again and again, and the registry changes only
+    through `_apply`, in a session of its own."""
+    context.session.info.setdefault(_KEPT, {})[unit.code] = unit
+
+
+def per_session(session: Session, key: str, compute: Callable[[], T]) -> T:
+    """What `compute` derives from the registry, once per session (dropped when it changes)."""
+    kept = session.info.setdefault(_KEPT, {})
+    name = f"derived:{key}"
+    if name not in kept:
+        kept[name] = compute()
+    return kept[name]
 
 
 def read_registry(path: Path) -> RegistryFile:
@@ -34,6 +57,7 @@ def load_registry(session: Session, *, path: Path = DEFAULT_REGISTRY) -> int:
 
 def _apply(session: Session, registry: RegistryFile) -> int:
     """Upsert the registry's units and retire the ones it leaves out; how many it names."""
+    session.info.pop(_KEPT, None)
     existing = {unit.code: unit for unit in session.exec(select(Unit))}
     for item in registry.units:
         unit = existing.pop(item.code, None) or Unit(

@@ -32,6 +32,7 @@ from models import (
     TicketStatus,
     Unit,
     User,
+    id_of,
     replaying_at,
     utcnow,
 )
@@ -200,7 +201,7 @@ class Replay:
             return
         tickets_service.dispatch(
             session,
-            ticket_id=ticket.id or 0,
+            ticket_id=id_of(ticket),
             user=self.users["demo-operator"],
             lead_unit=lead,
             assist_units=[],
@@ -229,7 +230,7 @@ class Replay:
         contact = max(self.later(at, Stage.CONTACT, appeal, share[Stage.CONTACT]), ack)
         reply = max(self.later(at, Stage.REPLY, appeal, share[Stage.REPLY]), contact)
         user = self.handler(lead)
-        tid = ticket.id or 0
+        tid = id_of(ticket)
         self.at(ack, "acknowledge", lambda s: _call(tickets_service.acknowledge, s, tid, user))
         note = self.rng.choice(self.script.contact_notes)
         self.at(
@@ -288,7 +289,7 @@ class Replay:
     def give_back(self, session: Session, appeal: Appeal, reason: str) -> None:
         ticket = self.ticket(session, appeal)
         tickets_service.return_ticket(
-            session, ticket_id=ticket.id or 0, user=self.handler(ticket.lead_unit), reason=reason
+            session, ticket_id=id_of(ticket), user=self.handler(ticket.lead_unit), reason=reason
         )
         self.routed(ticket, appeal, at=utcnow())
 
@@ -298,7 +299,7 @@ class Replay:
             return  # still paused or waiting: the unit answers when it can
         tickets_service.reply(
             session,
-            ticket_id=ticket.id or 0,
+            ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             content=appeal.reply,
         )
@@ -310,7 +311,7 @@ class Replay:
         desk = self.users["demo-operator"]
         tickets_service.callback(
             session,
-            ticket_id=ticket.id or 0,
+            ticket_id=id_of(ticket),
             user=desk,
             satisfaction=verdict,
             note=self.rng.choice(self.script.callback_notes),
@@ -318,7 +319,7 @@ class Replay:
         if verdict == Satisfaction.UNSATISFIED:  # 重办: the unit takes it up again within days
             self.work(ticket, appeal, at=self.hours(utcnow(), 0, 16))
         else:
-            tid = ticket.id or 0
+            tid = id_of(ticket)
             self.at(
                 self.hours(utcnow(), 0.5, 6),
                 "close",
@@ -335,7 +336,7 @@ class Replay:
             text=plan.text,
             ticket_ids=[],
         )
-        wid, now = whistle.id or 0, utcnow()
+        wid, now = id_of(whistle), utcnow()
         if plan.fate in ("overdue", "called"):
             return
         for unit in plan.units:
@@ -440,13 +441,13 @@ def _whistle(
 
 
 def prime_model(script: Script, progress: Callable[[str], None]) -> str | None:
-    """Analyse every appeal's text in batches first; the active model's version, or None."""
+    """Start analysing every appeal's text in batches, ahead of the replay's intakes."""
     try:
         count = routing_model.prime([_words(a) for a in script.appeals])
     except routing_model.ModelUnavailable as exc:
         progress(f"  routing without a model ({exc}): appeals wait in triage")
         return None
-    progress(f"  {count} texts analysed in batches")
+    progress(f"  {count} texts analysed in batches, ahead of their intake")
     return "primed"
 
 
