@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 
 from core.config import Settings
 from core.db import session_scope
-from evaluations import service as evaluations
+from core.jobs import guarded
+from evaluations import jobs as evaluation_jobs
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import SchedulerHeartbeat, utcnow
 from tickets import deadlines, jobs, platform_jobs, rollup
 from tickets.policy import SlaPolicy
-from tickets.working_time import SHANGHAI
 
 log = logging.getLogger("qisu.scheduler")
 
@@ -30,13 +30,7 @@ def notifiers_for(policy: SlaPolicy) -> list[Notifier]:
 
 
 def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            job()
-        except Exception:  # a failed run is logged and retried at the next tick
-            log.exception("%s 失败，下个周期重试", name)
-
-    return run
+    return guarded(name, job, log)
 
 
 def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
@@ -81,12 +75,8 @@ def build_scheduler(
         id="outbox-delivery",
         **options,
     )
-    scheduler.add_job(
-        _guarded("评价周期", lambda: roll_evaluation_periods(engine, settings)),
-        "interval",
-        hours=1,
-        id="evaluation-periods",
-        **options,
+    evaluation_jobs.add_jobs(
+        scheduler, engine, grace_days=settings.evaluation_grace_days, options=options
     )
     scheduler.add_job(
         _guarded("看板日汇总", lambda: rollup.refresh(engine)),
@@ -98,14 +88,3 @@ def build_scheduler(
     platform_jobs.add_jobs(scheduler, engine, options)
     platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
     return scheduler
-
-
-def roll_evaluation_periods(engine: Engine, settings: Settings) -> None:
-    """Open this month's evaluation period and close the ones past their grace days."""
-    today = utcnow().astimezone(SHANGHAI).date()
-    with session_scope(engine, write=True) as session:
-        opened, closed = evaluations.roll_periods(
-            session, today=today, grace_days=settings.evaluation_grace_days
-        )
-    if opened or closed:
-        log.info("评价周期：开启 %s，关闭 %s", opened or "无", "、".join(closed) or "无")

@@ -7,6 +7,7 @@ import httpx
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
+from core.jobs import guarded
 from integrations.mailer import Mailer
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
@@ -99,10 +100,4 @@ def add_channel_jobs(
 
 
 def _guarded(name: str, job: Any) -> Any:
-    def run() -> None:
-        try:
-            job()
-        except Exception:  # a failed run is logged and retried at the next tick
-            log.exception("%s failed; retrying at the next interval", name)
-
-    return run
+    return guarded(name, job, log)
