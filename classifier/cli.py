@@ -318,6 +318,14 @@ def build_default(
     settings = get_classifier_settings()
     active = active_name(settings.models_dir)
     if if_missing and active:
+        from classifier import repeat_scorer
+
+        try:
+            repeat_scorer.load(settings.models_dir / active)
+        except ClassifierError as exc:  # built before the scorer's format: refit only that
+            typer.echo(f"model {active} is active; refitting its repeat scorer: {exc}")
+            retrain_repeats(active, repeats=repeats, repeat_pairs=repeat_pairs)
+            return
         typer.echo(f"model {active} is active")
         return
     rows = renderings(held_out=False, styles=STYLES)

@@ -53,3 +53,20 @@ def test_without_a_labelled_set_the_corpus_pairs_fit_it(registry: Path, tmp_path
 def test_an_unknown_version_is_refused(registry: Path) -> None:
     result = CliRunner().invoke(cli, ["model", "retrain-repeats", "nope"])
     assert result.exit_code == 2 and "no such model" in result.output
+
+
+def test_make_run_refits_an_active_models_older_scorer_and_nothing_else(registry: Path) -> None:
+    folder = registry / VERSION
+    weights = (folder / "head.safetensors").read_bytes()
+    current = CliRunner().invoke(cli, ["model", "build-default", "--if-missing"])
+    assert current.exit_code == 0 and "refitting" not in current.output, current.output
+    (folder / "repeats.json").write_text('{"format": "qisu-repeat-scorer/1"}', encoding="utf-8")
+    older = CliRunner().invoke(
+        cli, ["model", "build-default", "--if-missing", "--repeat-pairs", str(DEV)]
+    )
+    assert older.exit_code == 0, older.output
+    assert "refitting its repeat scorer" in older.output and "rewritten" in older.output
+    scorer = json.loads((folder / "repeats.json").read_text(encoding="utf-8"))
+    assert scorer["format"] == FORMAT
+    assert (folder / "head.safetensors").read_bytes() == weights  # the classifier is kept
+    assert sorted(p.name for p in registry.iterdir() if p.is_dir()) == [VERSION]  # none built
