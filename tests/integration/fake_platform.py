@@ -99,6 +99,7 @@ class Platform:
         self.duplicates = 0
         self.injected = {"500": 0, "timeout": 0, "outage": 0}
         self.refused_signatures = 0
+        self.truncated = 0  # bodies cut short: the sender died mid-request (kill -9)
         self.pages_served = 0
         self.push_results: dict[str, int] = {}
         self.pushers: list[threading.Thread] = []
@@ -190,6 +191,7 @@ class Platform:
                 "duplicates": self.duplicates,
                 "injected": dict(self.injected),
                 "refused_signatures": self.refused_signatures,
+                "truncated": self.truncated,
                 "pages_served": self.pages_served,
                 "push": dict(self.push_results),
                 "pushing": sum(1 for t in self.pushers if t.is_alive()),
@@ -237,6 +239,13 @@ def handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             url = urlparse(self.path)
             raw = self._body()
+            if len(raw) < int(self.headers.get("Content-Length") or 0):
+                # The sender went away between its headers and its body, as a killed qisu does:
+                # nobody is left to answer, and a cut body is no bad signature.
+                with platform.lock:
+                    platform.truncated += 1
+                self.close_connection = True
+                return
             if url.path == "/api/steps":
                 return self._step(raw)
             body = json.loads(raw or b"{}")
