@@ -2,7 +2,6 @@
 
 import logging
 import time
-from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -27,10 +26,6 @@ def notifiers_for(policy: SlaPolicy) -> list[Notifier]:
     if policy.webhooks:
         found.append(WebhookNotifier(policy.webhooks))
     return found
-
-
-def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
-    return guarded(name, job, log)
 
 
 def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
@@ -62,14 +57,14 @@ def build_scheduler(
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
     scheduler.add_job(
-        _guarded("期限巡检", lambda: sweep_and_beat(engine, policy)),
+        guarded("期限巡检", lambda: sweep_and_beat(engine, policy), log),
         "interval",
         seconds=settings.sweep_seconds,
         id="sla-sweep",
         **options,
     )
     scheduler.add_job(
-        _guarded("通知投递", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow())),
+        guarded("通知投递", lambda: jobs.deliver(engine, notifiers=notifiers, now=utcnow()), log),
         "interval",
         seconds=settings.delivery_seconds,
         id="outbox-delivery",
@@ -79,7 +74,7 @@ def build_scheduler(
         scheduler, engine, grace_days=settings.evaluation_grace_days, options=options
     )
     scheduler.add_job(
-        _guarded("看板日汇总", lambda: rollup.refresh(engine)),
+        guarded("看板日汇总", lambda: rollup.refresh(engine), log),
         "interval",
         seconds=settings.rollup_seconds,
         id="dashboard-rollup",

@@ -48,16 +48,17 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, options: dict[str, Any]) 
     settings = get_integration_settings()
     found = clients()
     scheduler.add_job(
-        _guarded("platform poll", lambda: poll_all(engine, found)),
+        guarded("platform poll", lambda: poll_all(engine, found), log),
         "interval",
         seconds=settings.platform_poll_seconds,
         id="platform-poll",
         **options,
     )
     scheduler.add_job(
-        _guarded(
+        guarded(
             "platform delivery",
             lambda: outbound.deliver(engine, clients=found, settings=settings),
+            log,
         ),
         "interval",
         seconds=settings.platform_delivery_seconds,
@@ -91,13 +92,9 @@ def add_channel_jobs(
         channels.deliver(engine, senders=found, settings=settings)
 
     scheduler.add_job(
-        _guarded("sms and e-mail", run),
+        guarded("sms and e-mail", run, log),
         "interval",
         seconds=settings.channel_delivery_seconds,
         id="channel-delivery",
         **options,
     )
-
-
-def _guarded(name: str, job: Any) -> Any:
-    return guarded(name, job, log)
