@@ -5,7 +5,11 @@ retrieval finds (repeat_scorer.labelled_pairs); the pairs are split into folds b
 (an enterprise's chains and near misses stay together, as the set's dev/test split keeps them),
 the scorer is fitted on the other folds, and each case is flagged as routing flags it: by its
 best-scored candidate at or above a threshold. Prints precision, recall and the near misses
-flagged per threshold, with the fitted-on-all weights. Choose the threshold here, on dev only.
+flagged per threshold for the shipped features and, with --variants, for other sets of them
+(`+name` adds a measure, `-name` drops one; `content_cosine` is the embeddings' cosine of the
+texts without the enterprise's frame, a second encoder pass), in one run on the same folds; with
+--corpus the bootstrap corpus' pairs join every fold's training pairs. Prints the fitted-on-all
+weights. Choose the threshold here, on dev only.
 """
 
 import argparse
@@ -18,26 +22,77 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from classifier.bootstrap import STYLES, renderings
 from classifier.inference import Classifier
+from classifier.pairs import content
 from classifier.registry import active_name
-from classifier.repeat_scorer import FEATURES, LabelledPair, fit, labelled_pairs
+from classifier.repeat_scorer import (
+    FEATURES,
+    MEASURES,
+    LabelledPair,
+    corpus_rows,
+    features,
+    fit,
+    labelled_pairs,
+)
 from classifier.settings import get_classifier_settings
 
 DEV = Path(__file__).parent / "data" / "routing-eval-v2" / "dev.yaml"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
+# The scorer before issue 13's second round (qisu-repeat-scorer/2), for comparison.
+SCORER_2 = (
+    "cosine", "overlap", "content_overlap", "same_top_unit", "follow_up", "another_matter",
+)  # fmt: skip
+CONTENT_COSINE = "content_cosine"
 
 
-def folded_scores(pairs: list[LabelledPair], *, folds: int, seed: int) -> np.ndarray:
-    """Each pair's score from a scorer fitted without its enterprise's fold."""
+def variant(spec: str) -> tuple[str, ...]:
+    """A set of features: `shipped`, `scorer2`, or either with `+name`/`-name` edits."""
+    base, *edits = spec.replace("-", " -").replace("+", " +").split()
+    names = list({"shipped": FEATURES, "scorer2": SCORER_2}[base])
+    for edit in edits:
+        name = edit[1:]
+        if name not in MEASURES and name != CONTENT_COSINE:
+            raise SystemExit(f"unknown measure {name!r}: one of {', '.join(MEASURES)}")
+        names = [n for n in names if n != name] + ([name] if edit[0] == "+" else [])
+    return tuple(names)
+
+
+def table(
+    pairs: list[LabelledPair], names: tuple[str, ...], content_cosines: np.ndarray
+) -> np.ndarray:
+    """The pairs' features of one variant, content_cosine (computed outside) included."""
+    own = tuple(n for n in names if n != CONTENT_COSINE)
+    rows = np.array([features(p.facts, own) for p in pairs], dtype=np.float64)
+    if CONTENT_COSINE in names:
+        rows = np.column_stack([rows, content_cosines])
+    return rows
+
+
+def folded_scores(
+    pairs: list[LabelledPair],
+    rows: np.ndarray,
+    *,
+    folds: int,
+    seed: int,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Each pair's score from a scorer fitted without its enterprise's fold (and with `extra`
+    rows and targets, the corpus' pairs, weighed to count as much as the fold's pairs)."""
     enterprises = sorted({p.enterprise for p in pairs})
     random.Random(seed).shuffle(enterprises)
     fold = {e: k % folds for k, e in enumerate(enterprises)}
     scores = np.zeros(len(pairs))
     for k in range(folds):
-        train = [p for p in pairs if fold[p.enterprise] != k]
+        train = [n for n, p in enumerate(pairs) if fold[p.enterprise] != k]
         held = [n for n, p in enumerate(pairs) if fold[p.enterprise] == k]
-        scorer = fit([p.row for p in train], [p.repeat for p in train], [1.0] * len(train))
-        scores[held] = scorer.score([pairs[n].row for n in held])
+        x, y, w = list(rows[train]), [pairs[n].repeat for n in train], [1.0] * len(train)
+        if extra is not None:
+            x += list(extra[0])
+            y += list(extra[1])
+            w += [len(train) / len(extra[1])] * len(extra[1])
+        scorer = fit([list(r) for r in x], y, w)
+        scores[held] = scorer.score([list(r) for r in rows[held]])
     return scores
 
 
@@ -63,11 +118,48 @@ def figures(
     )
 
 
+def content_cosines(pairs: list[LabelledPair], classifier: Classifier) -> np.ndarray:
+    """Each pair's cosine of its texts' embeddings once the enterprise's frame is left out."""
+    texts = sorted(
+        {content(t, p.facts.shared) for p in pairs for t in (p.facts.new_text, p.facts.earlier_text)}
+    )
+    vectors = dict(zip(texts, classifier.embed(texts), strict=True))
+    return np.array(
+        [
+            float(
+                vectors[content(p.facts.new_text, p.facts.shared)]
+                @ vectors[content(p.facts.earlier_text, p.facts.shared)]
+            )
+            for p in pairs
+        ]
+    )
+
+
+def corpus_table(names: tuple[str, ...], classifier: Classifier) -> tuple[np.ndarray, np.ndarray]:
+    """The bootstrap corpus' pairs (each matter's renderings against the same unit's and the
+    same enterprise's other matters) with one variant's features."""
+    if CONTENT_COSINE in names:
+        raise SystemExit("--corpus does not compute content_cosine")
+    rows = renderings(held_out=False, styles=STYLES)
+    vectors = classifier.embed([r.text for r in rows])
+    x, y = corpus_rows(rows, vectors, classifier.labels, seed=5, names=names)
+    return np.array(x, dtype=np.float64), np.array(y)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEV, help="A labelled set's dev part.")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=5, help="Fold assignments averaged over.")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=["shipped"],
+        help="Feature sets to compare: shipped, scorer2, e.g. shipped-same_phone+content_cosine.",
+    )
+    parser.add_argument(
+        "--corpus", action="store_true", help="Add the bootstrap corpus' pairs to every fold."
+    )
     args = parser.parse_args()
     settings = get_classifier_settings()
     name = active_name(settings.models_dir)
@@ -77,17 +169,32 @@ def main() -> int:
     classifier = Classifier(settings.models_dir / name, threads=settings.torch_threads)
     pairs = labelled_pairs(args.cases, classifier)
     cases = yaml.safe_load(args.cases.read_text(encoding="utf-8"))["cases"]
-    print(f"{args.cases.name}: {len(pairs)} pairs, {sum(p.repeat for p in pairs)} repeats")
-    runs = [folded_scores(pairs, folds=args.folds, seed=s) for s in range(args.seeds)]
-    print(f"threshold: precision, recall, near misses flagged ({args.seeds}x{args.folds} folds)")
-    for threshold in THRESHOLDS:
-        rows = np.array([figures(pairs, scores, cases, threshold) for scores in runs])
-        p, r, n = np.nanmean(rows, axis=0)
-        print(f"  {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
-    scorer = fit([p.row for p in pairs], [p.repeat for p in pairs], [1.0] * len(pairs))
-    print("weights on all pairs (standardised):")
-    for feature, weight in zip(FEATURES, scorer.coef, strict=True):
-        print(f"  {feature}: {weight:+.3f}")
+    print(f"model {name}, {args.cases.name}: {len(pairs)} pairs, {sum(p.repeat for p in pairs)} repeats")
+    variants = [variant(spec) for spec in args.variants]
+    cosines = (
+        content_cosines(pairs, classifier)
+        if any(CONTENT_COSINE in v for v in variants)
+        else np.zeros(len(pairs))
+    )
+    for spec, names in zip(args.variants, variants, strict=True):
+        rows = table(pairs, names, cosines)
+        extra = corpus_table(names, classifier) if args.corpus else None
+        runs = [
+            folded_scores(pairs, rows, folds=args.folds, seed=s, extra=extra)
+            for s in range(args.seeds)
+        ]
+        with_corpus = " + corpus pairs" if args.corpus else ""
+        print(f"{spec}{with_corpus}: {', '.join(names)}")
+        print(f"  threshold: precision, recall, near misses flagged ({args.seeds}x{args.folds} folds)")
+        for threshold in THRESHOLDS:
+            figs = np.array([figures(pairs, scores, cases, threshold) for scores in runs])
+            p, r, n = np.nanmean(figs, axis=0)
+            print(f"    {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
+        scorer = fit([list(r) for r in rows], [p.repeat for p in pairs], [1.0] * len(pairs))
+        weights = ", ".join(
+            f"{n} {w:+.2f}" for n, w in sorted(zip(names, scorer.coef, strict=True), key=lambda t: -abs(t[1]))
+        )
+        print(f"  weights on all pairs (standardised): {weights}")
     return 0
 
 

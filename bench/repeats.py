@@ -122,7 +122,7 @@ def lookups(
                 appeal=repeats.NewAppeal(
                     text=random.choice(TEXTS),
                     vector=vector,
-                    top_unit="tax",
+                    probabilities={"tax": 0.7, "hrss": 0.2, "finance": 0.1},
                     enterprise_code=credit_code(owner),
                     phone=f"139{owner:08d}",
                     address=f"嘉定区某路{owner}号",

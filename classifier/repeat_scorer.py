@@ -1,26 +1,31 @@
 """Repeat detection as a trained pair scorer: is a new appeal the same matter as an earlier one?
 
-A logistic regression over what the texts say: the similarity embeddings' cosine, the texts'
-share of character pairs, the same share once what the enterprise's every appeal shares is left
-out (its name, the addresses, the hotline's boilerplate), whether both texts' top units agree,
-whether the new text follows a matter up (再次, 仍未, 上次反映, 反映后…, 有进展, 又没下文 …), and
-whether it says it raises another one (另反映, 另外问一下, 另咨询 …). Its weights come from
-labelled appeals written the way enterprises write (a routing-eval set's dev part: each case
-against the earlier cases retrieval would find), or, without one, from pairs built from the
-bootstrap corpus (each matter's renderings are repeats of each other; the same unit's and the
-same enterprise's other matters are not); the repeats operators confirmed or unlinked join
-either. Saved as JSON in the model folder.
+A logistic regression over what intake knows of a pair: the similarity embeddings' cosine, the
+texts' share of character pairs, the same share once what the enterprise's every appeal shares
+is left out (its name, the addresses, the hotline's boilerplate), how much of the classifier's
+belief both texts share over their top three units, whether the new text follows a matter up
+(再次, 仍未, 上次反映, 反映后…, 有进展, 又没下文 …) or says it raises another one (另反映, 另外问一下,
+另咨询 …), the days between them, whether the earlier ticket had been answered (replied to or
+closed), and whether both came from one phone and one address.
 
-Shared phone or address, the time gap and whether the earlier ticket was answered are left out:
-the corpus can only simulate them, and a labelled set's authors decide them, so a weight learnt
-for them would be an artefact of whoever wrote the pairs.
+Its weights come from labelled appeals written the way enterprises write (a routing-eval set's
+dev part: each case against the earlier cases retrieval would find), or, without one, from
+pairs built from the bootstrap corpus (each matter's renderings are repeats of each other; the
+same unit's and the same enterprise's other matters are not); the repeats operators confirmed or
+unlinked join either. A fact a source cannot tell is unknown (NaN) there and teaches nothing: a
+labelled set knows no ticket's state, and routing-eval-v2's author gave follow-ups another phone
+and a reworded address on purpose; the corpus has no times, contacts or states. Those weights
+come from the operators' links alone, and stay 0 until there are some. Saved as JSON in the
+model folder.
 """
 
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from math import log1p
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +38,10 @@ from classifier.errors import ClassifierError
 from classifier.pairs import Pair, content_overlap, corpus_pairs, overlap
 
 FILE = "repeats.json"
-FORMAT = "qisu-repeat-scorer/2"
+FORMAT = "qisu-repeat-scorer/3"
 FEATURES = (
-    "cosine", "overlap", "content_overlap", "same_top_unit", "follow_up", "another_matter",
+    "cosine", "overlap", "content_overlap", "unit_overlap", "follow_up", "another_matter",
+    "log_gap_days", "earlier_answered", "same_phone", "same_address",
 )  # fmt: skip
 # Words with which an enterprise raises a matter again or reports how it went since; whitespace
 # is ignored. 还是 alone asks a choice (…还是用店里的就行), so only 还是…的事 and the like count.
@@ -67,27 +73,65 @@ def another(text: str) -> bool:
     return bool(_ANOTHER.search(re.sub(r"\s+", "", text)))
 
 
+Units = dict[str, float]  # a text's top units and the classifier's probability for each
+TOP_UNITS = 3  # as many as a routing decision stores of its candidates
+
+
+def top_units(probabilities: dict[str, float]) -> Units:
+    """The TOP_UNITS likeliest units of a text."""
+    ranked = sorted(probabilities.items(), key=lambda item: -item[1])[:TOP_UNITS]
+    return dict(ranked)
+
+
 @dataclass(frozen=True)
 class PairFacts:
-    """What is known at intake about a new appeal and one earlier ticket."""
+    """What is known at intake about a new appeal and one earlier ticket; None where the
+    source of a pair cannot tell (a labelled set knows no ticket's state)."""
 
     cosine: float
     new_text: str
     earlier_text: str
-    same_top_unit: bool
+    new_units: Units
+    earlier_units: Units
     shared: tuple[str, ...] = ()  # what both may say whatever the matter: name, addresses
+    gap_days: float | None = None
+    earlier_answered: bool | None = None  # replied to or closed when the new one came in
+    same_phone: bool | None = None
+    same_address: bool | None = None
 
 
-def features(facts: PairFacts) -> list[float]:
-    """The scorer's inputs for one pair, in FEATURES order."""
-    return [
-        facts.cosine,
-        overlap(facts.new_text, facts.earlier_text),
-        content_overlap(facts.new_text, facts.earlier_text, facts.shared),
-        float(facts.same_top_unit),
-        float(again(facts.new_text)),
-        float(another(facts.new_text)),
-    ]
+def _best(units: Units) -> str | None:
+    return max(units, key=units.__getitem__) if units else None
+
+
+def _known(value: bool | float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def unit_overlap(a: Units, b: Units) -> float:
+    """How much of the classifier's belief two texts share over their top units (0 to 1)."""
+    return sum(min(p, b[unit]) for unit, p in a.items() if unit in b)
+
+
+MEASURES: dict[str, Callable[[PairFacts], float]] = {
+    "cosine": lambda f: f.cosine,
+    "overlap": lambda f: overlap(f.new_text, f.earlier_text),
+    "content_overlap": lambda f: content_overlap(f.new_text, f.earlier_text, f.shared),
+    "same_top_unit": lambda f: float(_best(f.new_units) is not None
+                                     and _best(f.new_units) == _best(f.earlier_units)),
+    "unit_overlap": lambda f: unit_overlap(f.new_units, f.earlier_units),
+    "follow_up": lambda f: float(again(f.new_text)),
+    "another_matter": lambda f: float(another(f.new_text)),
+    "log_gap_days": lambda f: _known(None if f.gap_days is None else log1p(max(f.gap_days, 0))),
+    "earlier_answered": lambda f: _known(f.earlier_answered),
+    "same_phone": lambda f: _known(f.same_phone),
+    "same_address": lambda f: _known(f.same_address),
+}  # fmt: skip
+
+
+def features(facts: PairFacts, names: tuple[str, ...] = FEATURES) -> list[float]:
+    """The scorer's inputs for one pair, in FEATURES order (NaN where the source cannot tell)."""
+    return [MEASURES[name](facts) for name in names]
 
 
 class RepeatScorer:
@@ -103,7 +147,9 @@ class RepeatScorer:
         """The probability of a repeat for each row of features."""
         if not rows:
             return np.zeros(0)
-        z = ((np.array(rows) - self.mean) / self.scale) @ self.coef + self.intercept
+        x = np.array(rows, dtype=np.float64)
+        x = np.where(np.isnan(x), self.mean, x)  # what a pair's source cannot tell weighs nothing
+        z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
         return 1 / (1 + np.exp(-z))
 
     def to_json(self, trained_on: dict[str, Any]) -> dict[str, Any]:
@@ -145,9 +191,15 @@ def load(folder: Path) -> RepeatScorer:
 
 
 def fit(rows: list[list[float]], targets: list[bool], weights: list[float]) -> RepeatScorer:
-    """Fit the logistic regression on standardised features."""
+    """Fit the logistic regression on standardised features. A fact some pairs cannot tell
+    (NaN) takes the mean of the pairs that can, so only those teach its weight; one no pair
+    tells stays at weight 0."""
     x = np.array(rows, dtype=np.float64)
-    mean, scale = x.mean(0), x.std(0)
+    known = ~np.isnan(x)
+    counts = known.sum(0)
+    mean = np.where(counts > 0, np.where(known, x, 0).sum(0) / np.maximum(counts, 1), 0.0)
+    x = np.where(known, x, mean)
+    scale = x.std(0)
     scale[scale < 1e-9] = 1.0
     model = LogisticRegression(C=1.0, max_iter=1000)
     model.fit((x - mean) / scale, np.array(targets), sample_weight=np.array(weights))
@@ -158,14 +210,19 @@ _NOISE = 0.15  # how often the classifier's top unit is another (held-out error,
 
 
 def corpus_rows(
-    rows: list[Rendering], vectors: np.ndarray, labels: list[str], *, seed: int
+    rows: list[Rendering],
+    vectors: np.ndarray,
+    labels: list[str],
+    *,
+    seed: int,
+    names: tuple[str, ...] = FEATURES,
 ) -> tuple[list[list[float]], list[bool]]:
     """Features and targets of the corpus' pairs; vectors are the renderings' embeddings."""
     rng = random.Random(seed)
     pairs: list[Pair] = corpus_pairs(rows, seed=seed)
 
-    def top(i: int) -> str:
-        return rows[i].label if rng.random() > _NOISE else rng.choice(labels)
+    def top(i: int) -> Units:
+        return {rows[i].label if rng.random() > _NOISE else rng.choice(labels): 1.0}
 
     out, targets = [], []
     for pair in pairs:
@@ -174,17 +231,18 @@ def corpus_rows(
             cosine=float(vectors[pair.earlier] @ vectors[pair.later]),
             new_text=b.text,
             earlier_text=a.text,
-            same_top_unit=top(pair.earlier) == top(pair.later),
-        )
-        out.append(features(facts))
+            new_units=top(pair.later),
+            earlier_units=top(pair.earlier),
+        )  # the corpus has no times, contacts or states: those weights are not learnt here
+        out.append(features(facts, names))
         targets.append(pair.repeat)
     return out, targets
 
 
 def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]]:
     """Features and targets of the pairs operators settled (routing's feedback export, JSONL:
-    text, earlier_text, repeat, same_top_unit, shared and more), the texts embedded by the new
-    model."""
+    text, earlier_text, repeat, gap_days, earlier_answered, same_phone, same_address, shared),
+    the texts read by the new model."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
@@ -194,23 +252,24 @@ def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]
     if not rows:
         return []
     try:
-        new = classifier.embed([row["text"] for row in rows])
-        old = classifier.embed([row["earlier_text"] for row in rows])
-        return [
-            (
-                features(
-                    PairFacts(
-                        cosine=float(a @ b),
-                        new_text=row["text"],
-                        earlier_text=row["earlier_text"],
-                        same_top_unit=bool(row["same_top_unit"]),
-                        shared=tuple(str(s) for s in row.get("shared") or ()),
-                    )
-                ),
-                bool(row["repeat"]),
+        new_p, new = classifier.analyse([row["text"] for row in rows])
+        old_p, old = classifier.analyse([row["earlier_text"] for row in rows])
+        out = []
+        for n, row in enumerate(rows):
+            facts = PairFacts(
+                cosine=float(new[n] @ old[n]),
+                new_text=row["text"],
+                earlier_text=row["earlier_text"],
+                new_units=top_units(dict(zip(classifier.labels, map(float, new_p[n])))),
+                earlier_units=top_units(dict(zip(classifier.labels, map(float, old_p[n])))),
+                shared=tuple(str(s) for s in row.get("shared") or ()),
+                gap_days=float(row["gap_days"]),
+                earlier_answered=row.get("earlier_answered"),
+                same_phone=bool(row["same_phone"]),
+                same_address=bool(row["same_address"]),
             )
-            for row, a, b in zip(rows, new, old, strict=True)
-        ]
+            out.append((features(facts), bool(row["repeat"])))
+        return out
     except (KeyError, TypeError, ValueError) as exc:
         raise ClassifierError(f"{path}: a repeat pair lacks a field ({exc})") from None
 
@@ -222,8 +281,13 @@ class LabelledPair:
     case: int  # the new case's id
     earlier: int
     enterprise: str  # the new case's enterprise key
-    row: list[float]
+    facts: PairFacts
     repeat: bool
+
+    @property
+    def row(self) -> list[float]:
+        """The pair's features."""
+        return features(self.facts)
 
 
 def labelled_pairs(path: Path, classifier: Any) -> list[LabelledPair]:
@@ -239,7 +303,7 @@ def labelled_pairs(path: Path, classifier: Any) -> list[LabelledPair]:
         for case in cases:  # a chain's root is its first case; the set lists cases in order
             root[case["id"]] = root.get(case.get("repeat_of") or case["id"], case["id"])
         probabilities, vectors = classifier.analyse([case["text"] for case in cases])
-        tops = [classifier.labels[int(i)] for i in np.argmax(probabilities, axis=1)]
+        tops = [top_units(dict(zip(classifier.labels, map(float, p)))) for p in probabilities]
         out = []
         for j, new in enumerate(cases):
             for i, old in enumerate(cases[:j]):
@@ -249,11 +313,15 @@ def labelled_pairs(path: Path, classifier: Any) -> list[LabelledPair]:
                     cosine=float(vectors[i] @ vectors[j]),
                     new_text=new["text"],
                     earlier_text=old["text"],
-                    same_top_unit=tops[i] == tops[j],
+                    new_units=tops[j],
+                    earlier_units=tops[i],
                     shared=(names[new["ent"]], new["address"], old["address"]),
-                )
+                    gap_days=float(new["day"] - old["day"]),
+                )  # unknown: the earlier ticket's state (a set has none), and the contact and
+                # the address, which routing-eval-v2's author changed in follow-ups on purpose
+                # (its README): a weight learnt from them would be that author's, not callers'.
                 repeat = root[new["id"]] == root[old["id"]]
-                out.append(LabelledPair(new["id"], old["id"], new["ent"], features(facts), repeat))
+                out.append(LabelledPair(new["id"], old["id"], new["ent"], facts, repeat))
         return out
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
         raise ClassifierError(f"{path}: not a labelled set of appeals ({exc})") from None

@@ -16,6 +16,7 @@ from models import (
     RoutingDecision,
     Ticket,
     TicketEmbedding,
+    TicketEvent,
     Unit,
     UnitKind,
     id_of,
@@ -25,6 +26,7 @@ from routing.service import proposal
 
 # How many earlier answered tickets a similar-case lookup compares at most (newest first).
 SIMILAR_POOL = 5000
+ANSWERING = ("reply", "close")  # the actions after which a ticket counts as answered
 
 
 @dataclass
@@ -138,13 +140,11 @@ def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> li
             )
         ).all()
     )
-    tops: dict[int, str] = {}
-    decisions = select(RoutingDecision.ticket_id, RoutingDecision.candidates).where(
-        col(RoutingDecision.ticket_id).in_(ids), RoutingDecision.trigger == "intake"
+    # When each earlier ticket was first answered: what intake knew is whether it was by then.
+    answers = select(TicketEvent.ticket_id, func.min(TicketEvent.at)).where(
+        col(TicketEvent.ticket_id).in_(ids), col(TicketEvent.action).in_(ANSWERING)
     )
-    for ticket_id, candidates in session.exec(decisions):
-        if candidates:
-            tops.setdefault(ticket_id, candidates[0]["unit"])
+    answered = dict(session.exec(answers.group_by(col(TicketEvent.ticket_id))).all())
     rows: dict[tuple[int, int], dict[str, Any]] = {}
     for link in links:
         new, old = tickets.get(link.ticket_id), tickets.get(link.earlier_id)
@@ -158,11 +158,10 @@ def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> li
             "earlier_text": " ".join(p for p in (old.title, old.text) if p),
             "repeat": link.linked,
             "gap_days": round((new.received_at - old.received_at).total_seconds() / 86400, 3),
-            "earlier_answered": old.reply is not None,
+            "earlier_answered": link.earlier_id in answered
+            and answered[link.earlier_id] <= new.received_at,
             "same_phone": new.contact_phone == old.contact_phone,
             "same_address": new.address == old.address,
-            "same_top_unit": tops.get(link.ticket_id) is not None
-            and tops.get(link.ticket_id) == tops.get(link.earlier_id),
             # What both may say whatever the matter, left out before their contents compare.
             "shared": [
                 s for s in (names.get(new.enterprise_code or ""), new.address, old.address) if s

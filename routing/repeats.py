@@ -11,11 +11,16 @@ from sqlalchemy import Row, func, or_, select
 from sqlmodel import Session, col
 
 from classifier import pairs
-from classifier.repeat_scorer import PairFacts, RepeatScorer, features
-from models import RoutingDecision, Ticket, TicketEmbedding
+from classifier.repeat_scorer import PairFacts, RepeatScorer, Units, features, top_units
+from models import RoutingDecision, Ticket, TicketEmbedding, TicketStatus
 from routing.settings import RoutingSettings
 
 DTYPE = np.float16  # 768 bytes a ticket; cosine error below 1e-3
+# An earlier ticket in one of these has been answered (replied to, or closed): a follow-up to it
+# is likely, as the enterprise reacts to the answer.
+ANSWERED = frozenset(
+    {TicketStatus.REPLIED, TicketStatus.VERIFIED, TicketStatus.REOPENED, TicketStatus.CLOSED}
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class NewAppeal:
 
     text: str
     vector: np.ndarray
-    top_unit: str | None
+    probabilities: dict[str, float]  # the classifier's, over its labels
     enterprise_code: str | None
     phone: str | None
     address: str | None
@@ -108,6 +113,8 @@ def find(
             col(Ticket.title),
             col(Ticket.text),
             col(Ticket.address),
+            col(Ticket.contact_phone),
+            col(Ticket.status),
             col(TicketEmbedding.vector),
         )
         .join(TicketEmbedding, col(TicketEmbedding.ticket_id) == col(Ticket.id))
@@ -128,14 +135,19 @@ def find(
     cosines = matrix @ appeal.vector.astype(np.float32)
     texts = [f"{row.title or ''} {row.text}".strip() for row in rows]
     if scorer is not None:
-        tops = _top_units(session, rows)
+        tops, units = _top_units(session, rows), top_units(appeal.probabilities)
         facts = [
             PairFacts(
                 cosine=float(cosine),
                 new_text=appeal.text,
                 earlier_text=text,
-                same_top_unit=appeal.top_unit is not None and tops.get(row.id) == appeal.top_unit,
+                new_units=units,
+                earlier_units=tops.get(row.id, {}),
                 shared=tuple(s for s in (appeal.enterprise_name, appeal.address, row.address) if s),
+                gap_days=(appeal.at - row.received_at).total_seconds() / 86400,
+                earlier_answered=row.status in ANSWERED,
+                same_phone=bool(appeal.phone) and row.contact_phone == appeal.phone,
+                same_address=bool(appeal.address) and row.address == appeal.address,
             )
             for row, cosine, text in zip(rows, cosines, texts, strict=True)
         ]
@@ -158,16 +170,16 @@ def find(
     return Scored([m for m in weighed if m.similarity >= threshold], weighed, method)
 
 
-def _top_units(session: Session, rows: Sequence[Row[Any]]) -> dict[int, str]:
-    """Each earlier ticket's top unit as routing saw it at intake (territorial for a 街镇)."""
+def _top_units(session: Session, rows: Sequence[Row[Any]]) -> dict[int, Units]:
+    """Each earlier ticket's top units as routing saw them at intake (territorial for a 街镇)."""
     ids = [row.id for row in rows]
     query = select(col(RoutingDecision.ticket_id), col(RoutingDecision.candidates)).where(
         col(RoutingDecision.ticket_id).in_(ids), col(RoutingDecision.trigger) == "intake"
     )
-    tops: dict[int, str] = {}
+    tops: dict[int, Units] = {}
     for ticket_id, candidates in session.execute(query).all():
         if candidates:
-            tops.setdefault(ticket_id, candidates[0]["unit"])
+            tops.setdefault(ticket_id, top_units({c["unit"]: c["probability"] for c in candidates}))
     return tops
 
 

@@ -115,13 +115,12 @@ def assess(
     )
     scored = repeats.Scored([], [], "no model")
     if analysis is not None:
-        top = max(analysis.probabilities, key=analysis.probabilities.__getitem__, default=None)
         scored = repeats.find(
             session,
             appeal=repeats.NewAppeal(
                 text=appeal.words,
                 vector=analysis.embedding,
-                top_unit=top,
+                probabilities=analysis.probabilities,
                 enterprise_code=appeal.enterprise_code,
                 phone=appeal.phone,
                 address=appeal.address,

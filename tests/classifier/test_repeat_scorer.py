@@ -20,15 +20,19 @@ from classifier.pairs import (
 )
 from classifier.repeat_scorer import (
     FEATURES,
+    FORMAT,
     PairFacts,
     again,
     another,
+    confirmed_rows,
     corpus_rows,
     features,
     fit,
     labelled_pairs,
     labelled_rows,
     load,
+    top_units,
+    unit_overlap,
 )
 
 
@@ -110,8 +114,9 @@ def test_the_scorer_learns_from_pairs_and_round_trips_its_file(tmp_path: Path) -
     scorer.save(tmp_path, {"corpus_pairs": len(x)})
     again_loaded = load(tmp_path)
     assert np.allclose(again_loaded.score(x[:50]), scores[:50], atol=1e-4)
-    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", True, ("某公司",))
+    facts = PairFacts(0.9, "再次反映执照变更", "执照变更", {"tax": 1.0}, {"tax": 1.0}, ("某公司",))
     assert len(features(facts)) == len(FEATURES)
+    assert json.loads((tmp_path / "repeats.json").read_text(encoding="utf-8"))["format"] == FORMAT
     assert overlap("执照变更", "执照变更办理") == 1.0
 
 
@@ -122,11 +127,12 @@ def test_a_missing_or_damaged_scorer_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ClassifierError, match="format"):
         load(tmp_path)
 
-    (tmp_path / "repeats.json").write_text(
-        json.dumps({"format": "qisu-repeat-scorer/1", "features": ["cosine"]}), encoding="utf-8"
-    )
-    with pytest.raises(ClassifierError, match="retrain-repeats"):
-        load(tmp_path)
+    for older in ("qisu-repeat-scorer/1", "qisu-repeat-scorer/2"):
+        (tmp_path / "repeats.json").write_text(
+            json.dumps({"format": older, "features": ["cosine"]}), encoding="utf-8"
+        )
+        with pytest.raises(ClassifierError, match="retrain-repeats"):
+            load(tmp_path)
 
 
 class _Reader:
@@ -138,7 +144,7 @@ class _Reader:
 
     def analyse(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         vectors = np.array([self.table[t][0] for t in texts], dtype=np.float32)
-        probabilities = np.eye(2)[[self.table[t][1] for t in texts]]
+        probabilities = np.array([[0.8, 0.2], [0.3, 0.7]])[[self.table[t][1] for t in texts]]
         return probabilities, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -150,12 +156,14 @@ def test_labelled_pairs_are_each_case_against_what_retrieval_finds(tmp_path: Pat
         "别家企业的路灯坏了": ([0.5, 0.5], 1),
     }
     cases = [
-        {"id": 1, "ent": "E1", "phone": "1", "address": "a路1号", "text": "出口退税一直没到账"},
-        {"id": 2, "ent": "E1", "phone": "2", "address": "a路1号", "repeat_of": 1,
+        {"id": 1, "day": 0, "ent": "E1", "phone": "1", "address": "a路1号",
+         "text": "出口退税一直没到账"},
+        {"id": 2, "day": 9, "ent": "E1", "phone": "2", "address": "a路1号", "repeat_of": 1,
          "text": "上次反映的出口退税至今仍未到账"},
-        {"id": 3, "ent": "E1", "phone": "1", "address": "a路1号", "near_miss": 1,
+        {"id": 3, "day": 20, "ent": "E1", "phone": "1", "address": "a路1号", "near_miss": 1,
          "text": "另反映：厂房消防验收怎么办"},
-        {"id": 4, "ent": "E2", "phone": "4", "address": "b路2号", "text": "别家企业的路灯坏了"},
+        {"id": 4, "day": 21, "ent": "E2", "phone": "4", "address": "b路2号",
+         "text": "别家企业的路灯坏了"},
     ]  # fmt: skip
     path = tmp_path / "dev.yaml"
     enterprises = {"E1": {"name": "上海甲公司"}, "E2": {"name": "上海乙公司"}}
@@ -170,7 +178,60 @@ def test_labelled_pairs_are_each_case_against_what_retrieval_finds(tmp_path: Pat
     follow_up, other = FEATURES.index("follow_up"), FEATURES.index("another_matter")
     assert pairs[0].row[follow_up] == 1.0 and pairs[0].row[other] == 0.0
     assert pairs[1].row[other] == 1.0
-    assert [row for row, _ in labelled_rows(path, _Reader(texts))] == [p.row for p in pairs]
+    # What the set tells of each pair: the days between, both texts' top units...
+    first, second = pairs[0].facts, pairs[1].facts
+    assert (first.gap_days, second.gap_days) == (9.0, 20.0)
+    assert first.new_units == first.earlier_units == {"tax": 0.8, "fire": 0.2}
+    assert second.new_units == {"fire": 0.7, "tax": 0.3}
+    # ...and what it cannot: the earlier ticket's state; nor the contact and the address, which
+    # the set's author chose to change in follow-ups.
+    assert (first.earlier_answered, first.same_phone, first.same_address) == (None, None, None)
+    for name in ("earlier_answered", "same_phone", "same_address"):
+        assert np.isnan(pairs[0].row[FEATURES.index(name)])
+    rows = [row for row, _ in labelled_rows(path, _Reader(texts))]
+    assert np.array_equal(rows, [p.row for p in pairs], equal_nan=True)
     path.write_text("cases: [{id: 1}]", encoding="utf-8")
     with pytest.raises(ClassifierError, match="not a labelled set"):
         labelled_pairs(path, _Reader(texts))
+
+
+def test_units_overlap_by_the_belief_two_texts_share() -> None:
+    assert top_units({"a": 0.1, "b": 0.5, "c": 0.3, "d": 0.05}) == {"b": 0.5, "c": 0.3, "a": 0.1}
+    assert unit_overlap({"tax": 0.6, "hrss": 0.3}, {"tax": 0.5, "hrss": 0.4}) == pytest.approx(0.8)
+    assert unit_overlap({"tax": 0.9}, {"fire": 0.9}) == 0.0
+    assert unit_overlap({"tax": 0.9}, {}) == 0.0  # an earlier ticket routing never read
+
+
+def test_a_fact_weighs_only_by_the_pairs_that_tell_it() -> None:
+    rng = np.random.default_rng(4)
+    repeat = rng.random(400) < 0.4
+    told = np.where(repeat, 0.8, 0.2) + 0.3 * rng.standard_normal(400)
+    # The first column tells the target; the second only where the pairs know it (half of
+    # them), the third nowhere: fitting must not fail, and it learns nothing from the third.
+    second = np.where(np.arange(400) < 200, repeat.astype(float), np.nan)
+    rows = [[a, b, float("nan")] for a, b in zip(told, second, strict=True)]
+    scorer = fit(rows, list(repeat), [1.0] * 400)
+    assert scorer.coef[0] > 0.5 and scorer.coef[1] > 0.5 and scorer.coef[2] == 0.0
+    assert scorer.mean[1] == pytest.approx(repeat[:200].mean())
+    # At scoring, an unknown fact counts as its mean: the score leans neither way on it.
+    known, unknown = scorer.score([[0.5, 1.0, 1.0], [0.5, float("nan"), 1.0]])
+    assert known > unknown and not np.isnan(unknown)
+
+
+def test_confirmed_pairs_read_what_intake_knew(tmp_path: Path) -> None:
+    texts = {"出口退税一直没到账": ([1.0, 0.0], 0), "退税的事还没下文": ([0.9, 0.1], 0)}
+    row = {
+        "kind": "repeat", "text": "退税的事还没下文", "earlier_text": "出口退税一直没到账",
+        "repeat": True, "gap_days": 12.5, "earlier_answered": True, "same_phone": False,
+        "same_address": True, "shared": ["上海甲公司"],
+    }  # fmt: skip
+    path = tmp_path / "repeats.jsonl"
+    path.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    ((features_, repeat),) = confirmed_rows(path, _Reader(texts))
+    assert repeat is True
+    named = dict(zip(FEATURES, features_, strict=True))
+    assert named["earlier_answered"] == 1.0 and named["same_address"] == 1.0
+    assert named["unit_overlap"] == pytest.approx(1.0)
+    path.write_text(json.dumps({"kind": "repeat", "text": "x"}) + "\n", encoding="utf-8")
+    with pytest.raises(ClassifierError, match="lacks a field"):
+        confirmed_rows(path, _Reader({"x": ([1.0, 0.0], 0)}))

@@ -126,6 +126,8 @@ def test_settled_repeats_are_exported_for_the_pair_scorer(
         10.0,
     )
     assert row["text"].endswith("再次反映执照的事。") and row["same_phone"] is True
+    # The first had no answer when the second came in (what intake knew), however it ends.
+    assert row["earlier_answered"] is False and row["same_address"] is True
     # What both texts may say whatever the matter: the scorer leaves it out of their contents.
     assert row["shared"] == [
         "上海测试企业1有限公司",

@@ -1,0 +1,71 @@
+"""The repeat check hands the pair scorer what intake knows of each earlier ticket."""
+
+from datetime import UTC, datetime
+from math import log1p
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from classifier.repeat_scorer import FEATURES, RepeatScorer
+from routing import repeats
+from routing import service as routing_service
+from routing.settings import get_routing_settings
+from tests.conftest import MakeUser, credit_code
+from tests.routing.conftest import appeal
+from tests.routing.test_routed_intake import LICENCE, close_loop, post
+
+AGAIN = "执照变更的事到现在还没办好，材料都交齐了。"
+
+
+class Spy(RepeatScorer):
+    """A scorer of no weight that keeps the rows it was asked to score."""
+
+    def __init__(self) -> None:
+        n = len(FEATURES)
+        super().__init__([0.0] * n, 0.0, [0.0] * n, [1.0] * n)
+        self.rows: list[list[float]] = []
+
+    def score(self, rows: list[list[float]]) -> np.ndarray:
+        self.rows += rows
+        return super().score(rows)
+
+
+def _facts(engine: Engine, at: datetime) -> dict[str, float]:
+    """What the scorer is told of the one earlier ticket, for a follow-up from another phone."""
+    reading = routing_service.read(routing_service.Appeal(text=AGAIN, address="", at=at))
+    assert reading.analysis is not None
+    spy = Spy()
+    with Session(engine) as session:
+        found = repeats.find(
+            session,
+            appeal=repeats.NewAppeal(
+                text=AGAIN,
+                vector=reading.analysis.embedding,
+                probabilities=reading.analysis.probabilities,
+                enterprise_code=credit_code(1),
+                phone="13900009999",
+                address="嘉定区安亭镇墨玉路185号",
+                at=at,
+            ),
+            scorer=spy,
+            scorer_failure=None,
+            settings=get_routing_settings(),
+        )
+    assert len(found.weighed) == 1 and len(spy.rows) == 1
+    return dict(zip(FEATURES, spy.rows[0], strict=True))
+
+
+def test_the_scorer_reads_the_gap_the_state_the_contact_and_the_units(
+    routed: TestClient, operator: dict[str, str], engine: Engine, make_user: MakeUser
+) -> None:
+    first = post(routed, operator, appeal(1, LICENCE))  # 2026-11-02 09:30 UTC
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    open_ = _facts(engine, at)
+    assert open_["log_gap_days"] == pytest.approx(log1p(18))
+    assert (open_["earlier_answered"], open_["same_phone"], open_["same_address"]) == (0, 0, 1)
+    assert 0 < open_["unit_overlap"] <= 1  # both read as licensing matters, much alike
+    close_loop(routed, first["id"], operator, make_user)
+    assert _facts(engine, at)["earlier_answered"] == 1.0
