@@ -118,11 +118,13 @@ def figures(
     )
 
 
+def _texts(pair: LabelledPair) -> tuple[str, str]:
+    return pair.facts.new_text, pair.facts.earlier_text
+
+
 def content_cosines(pairs: list[LabelledPair], classifier: Classifier) -> np.ndarray:
     """Each pair's cosine of its texts' embeddings once the enterprise's frame is left out."""
-    texts = sorted(
-        {content(t, p.facts.shared) for p in pairs for t in (p.facts.new_text, p.facts.earlier_text)}
-    )
+    texts = sorted({content(t, p.facts.shared) for p in pairs for t in _texts(p)})
     vectors = dict(zip(texts, classifier.embed(texts), strict=True))
     return np.array(
         [
@@ -169,7 +171,8 @@ def main() -> int:
     classifier = Classifier(settings.models_dir / name, threads=settings.torch_threads)
     pairs = labelled_pairs(args.cases, classifier)
     cases = yaml.safe_load(args.cases.read_text(encoding="utf-8"))["cases"]
-    print(f"model {name}, {args.cases.name}: {len(pairs)} pairs, {sum(p.repeat for p in pairs)} repeats")
+    repeats = sum(p.repeat for p in pairs)
+    print(f"model {name}, {args.cases.name}: {len(pairs)} pairs, {repeats} repeats")
     variants = [variant(spec) for spec in args.variants]
     cosines = (
         content_cosines(pairs, classifier)
@@ -185,15 +188,15 @@ def main() -> int:
         ]
         with_corpus = " + corpus pairs" if args.corpus else ""
         print(f"{spec}{with_corpus}: {', '.join(names)}")
-        print(f"  threshold: precision, recall, near misses flagged ({args.seeds}x{args.folds} folds)")
+        folds = f"{args.seeds}x{args.folds} folds"
+        print(f"  threshold: precision, recall, near misses flagged ({folds})")
         for threshold in THRESHOLDS:
             figs = np.array([figures(pairs, scores, cases, threshold) for scores in runs])
             p, r, n = np.nanmean(figs, axis=0)
             print(f"    {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
         scorer = fit([list(r) for r in rows], [p.repeat for p in pairs], [1.0] * len(pairs))
-        weights = ", ".join(
-            f"{n} {w:+.2f}" for n, w in sorted(zip(names, scorer.coef, strict=True), key=lambda t: -abs(t[1]))
-        )
+        ranked = sorted(zip(names, scorer.coef, strict=True), key=lambda t: -abs(t[1]))
+        weights = ", ".join(f"{n} {w:+.2f}" for n, w in ranked)
         print(f"  weights on all pairs (standardised): {weights}")
     return 0
 

@@ -4,9 +4,9 @@ A logistic regression over what intake knows of a pair: the similarity embedding
 texts' share of character pairs, the same share once what the enterprise's every appeal shares
 is left out (its name, the addresses, the hotline's boilerplate), how much of the classifier's
 belief both texts share over their top three units, whether the new text follows a matter up
-(再次, 仍未, 上次反映, 反映后…, 有进展, 又没下文 …) or says it raises another one (另反映, 另外问一下,
-另咨询 …), the days between them, whether the earlier ticket had been answered (replied to or
-closed), and whether both came from one phone and one address.
+(再次, 仍未, 上次反映, 反映后…, 有进展, 又没下文 …) or says it raises another one (另反映,
+另外问一下, 另咨询 …), the days between them, whether the earlier ticket had been answered
+(replied to or closed), and whether both came from one phone and one address.
 
 Its weights come from labelled appeals written the way enterprises write (a routing-eval set's
 dev part: each case against the earlier cases retrieval would find), or, without one, from
@@ -81,6 +81,11 @@ def top_units(probabilities: dict[str, float]) -> Units:
     """The TOP_UNITS likeliest units of a text."""
     ranked = sorted(probabilities.items(), key=lambda item: -item[1])[:TOP_UNITS]
     return dict(ranked)
+
+
+def _read_units(labels: list[str], row: np.ndarray) -> Units:
+    """The top units of one row of a classifier's probabilities."""
+    return top_units(dict(zip(labels, map(float, row), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -260,8 +265,8 @@ def confirmed_rows(path: Path, classifier: Any) -> list[tuple[list[float], bool]
                 cosine=float(new[n] @ old[n]),
                 new_text=row["text"],
                 earlier_text=row["earlier_text"],
-                new_units=top_units(dict(zip(classifier.labels, map(float, new_p[n])))),
-                earlier_units=top_units(dict(zip(classifier.labels, map(float, old_p[n])))),
+                new_units=_read_units(classifier.labels, new_p[n]),
+                earlier_units=_read_units(classifier.labels, old_p[n]),
                 shared=tuple(str(s) for s in row.get("shared") or ()),
                 gap_days=float(row["gap_days"]),
                 earlier_answered=row.get("earlier_answered"),
@@ -303,7 +308,7 @@ def labelled_pairs(path: Path, classifier: Any) -> list[LabelledPair]:
         for case in cases:  # a chain's root is its first case; the set lists cases in order
             root[case["id"]] = root.get(case.get("repeat_of") or case["id"], case["id"])
         probabilities, vectors = classifier.analyse([case["text"] for case in cases])
-        tops = [top_units(dict(zip(classifier.labels, map(float, p)))) for p in probabilities]
+        tops = [_read_units(classifier.labels, p) for p in probabilities]
         out = []
         for j, new in enumerate(cases):
             for i, old in enumerate(cases[:j]):
