@@ -16,8 +16,8 @@ from models import RoutingDecision, Ticket, TicketEmbedding, TicketStatus
 from routing.settings import RoutingSettings
 
 DTYPE = np.float16  # 768 bytes a ticket; cosine error below 1e-3
-# An earlier ticket in one of these has been answered (replied to, or closed): a follow-up to it
-# is likely, as the enterprise reacts to the answer.
+# An earlier ticket in one of these has been answered (replied to, or closed): an enterprise may
+# well follow an answer up; the scorer learns how much that says from the operators' links.
 ANSWERED = frozenset(
     {TicketStatus.REPLIED, TicketStatus.VERIFIED, TicketStatus.REOPENED, TicketStatus.CLOSED}
 )
