@@ -1,6 +1,7 @@
 """Cross-validated repeat figures of the pair scorer on a labelled set's dev part.
 
-Each case of the set (default routing-eval-v2/dev.yaml) is paired with the earlier cases
+Each case of each set (by default the two the default model's scorer is fitted on:
+routing-eval-v2/dev.yaml and routing-eval.yaml, pooled) is paired with the earlier cases
 retrieval finds (repeat_scorer.labelled_pairs); the pairs are split into folds by enterprise
 (an enterprise's chains and near misses stay together, as the set's dev/test split keeps them),
 the scorer is fitted on the other folds, and each case is flagged as routing flags it: by its
@@ -16,6 +17,7 @@ import argparse
 import random
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from classifier.bootstrap import STYLES, renderings
+from classifier.cli import REPEAT_PAIRS
 from classifier.inference import Classifier
 from classifier.pairs import content
 from classifier.registry import active_name
@@ -37,7 +40,6 @@ from classifier.repeat_scorer import (
 )
 from classifier.settings import get_classifier_settings
 
-DEV = Path(__file__).parent / "data" / "routing-eval-v2" / "dev.yaml"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
 # The scorer before issue 13's second round (qisu-repeat-scorer/2), for comparison.
 SCORER_2 = (
@@ -150,7 +152,10 @@ def corpus_table(names: tuple[str, ...], classifier: Classifier) -> tuple[np.nda
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=Path, default=DEV, help="A labelled set's dev part.")
+    parser.add_argument(
+        "--cases", type=Path, nargs="+", default=REPEAT_PAIRS,
+        help="Labelled sets (dev parts), pooled; figures per set.",
+    )  # fmt: skip
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=5, help="Fold assignments averaged over.")
     parser.add_argument(
@@ -169,10 +174,18 @@ def main() -> int:
         print("no active model", file=sys.stderr)
         return 2
     classifier = Classifier(settings.models_dir / name, threads=settings.torch_threads)
-    pairs = labelled_pairs(args.cases, classifier)
-    cases = yaml.safe_load(args.cases.read_text(encoding="utf-8"))["cases"]
-    repeats = sum(p.repeat for p in pairs)
-    print(f"model {name}, {args.cases.name}: {len(pairs)} pairs, {repeats} repeats")
+    # One pool of pairs, folded by enterprise; an enterprise key is its file's, not shared.
+    pairs: list[LabelledPair] = []
+    parts: dict[Path, tuple[list[int], list[dict]]] = {}
+    for path in args.cases:
+        own = [
+            replace(p, enterprise=f"{path}:{p.enterprise}")
+            for p in labelled_pairs(path, classifier)
+        ]
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        parts[path] = (list(range(len(pairs), len(pairs) + len(own))), cases)
+        pairs += own
+        print(f"model {name}, {path}: {len(own)} pairs, {sum(p.repeat for p in own)} repeats")
     variants = [variant(spec) for spec in args.variants]
     cosines = (
         content_cosines(pairs, classifier)
@@ -189,11 +202,13 @@ def main() -> int:
         with_corpus = " + corpus pairs" if args.corpus else ""
         print(f"{spec}{with_corpus}: {', '.join(names)}")
         folds = f"{args.seeds}x{args.folds} folds"
-        print(f"  threshold: precision, recall, near misses flagged ({folds})")
-        for threshold in THRESHOLDS:
-            figs = np.array([figures(pairs, scores, cases, threshold) for scores in runs])
-            p, r, n = np.nanmean(figs, axis=0)
-            print(f"    {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
+        for path, (index, cases) in parts.items():
+            print(f"  {path.name}: threshold: precision, recall, near misses flagged ({folds})")
+            own = [pairs[n] for n in index]
+            for threshold in THRESHOLDS:
+                figs = [figures(own, scores[index], cases, threshold) for scores in runs]
+                p, r, n = np.nanmean(np.array(figs), axis=0)
+                print(f"    {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
         scorer = fit([list(r) for r in rows], [p.repeat for p in pairs], [1.0] * len(pairs))
         ranked = sorted(zip(names, scorer.coef, strict=True), key=lambda t: -abs(t[1]))
         weights = ", ".join(f"{n} {w:+.2f}" for n, w in ranked)

@@ -23,8 +23,10 @@ ModelOpt = Annotated[Path, typer.Option(help="A trained model folder.")]
 TextOpt = Annotated[str, typer.Option(help="Column holding the appeal text.")]
 TitleOpt = Annotated[str | None, typer.Option(help="Column holding a title, put before the text.")]
 LabelOpt = Annotated[str, typer.Option(help="Column holding the unit that handled it.")]
-# The pair scorer's weights come from this labelled set's dev part; its test part is never read.
-REPEAT_PAIRS = Path("bench/data/routing-eval-v2/dev.yaml")
+# The pair scorer's weights come from two labelled sets written apart (routing-eval-v2's dev part,
+# whose test part is never read, and the first routing-eval set): weights fitted on one author's
+# follow-ups alone flagged the other's first complaints about a delay as repeats.
+REPEAT_PAIRS = [Path("bench/data/routing-eval-v2/dev.yaml"), Path("bench/data/routing-eval.yaml")]
 RepeatsOpt = Annotated[
     Path | None,
     typer.Option(
@@ -33,10 +35,11 @@ RepeatsOpt = Annotated[
     ),
 ]
 PairsOpt = Annotated[
-    Path,
+    list[Path],
     typer.Option(
-        help="Labelled appeals (a routing-eval YAML) whose pairs give the repeat scorer its "
-        "weights; when the file is missing, pairs rendered from the corpus do."
+        help="Labelled appeals (a routing-eval YAML; repeat the option for more) whose pairs "
+        "give the repeat scorer its weights; when none of the files exists, pairs rendered "
+        "from the corpus do."
     ),
 ]
 
@@ -354,7 +357,7 @@ def build_default(
         )  # fmt: skip
         default_model.fit_repeat_scorer(
             folder, rows, report.similarity[: len(rows)], confirmed=repeats,
-            labelled=repeat_pairs if repeat_pairs.is_file() else None,
+            labelled=[path for path in repeat_pairs if path.is_file()],
             threads=settings.torch_threads, progress=typer.echo,
         )  # fmt: skip
         default_model.evaluate(folder, threads=settings.torch_threads, progress=typer.echo)
@@ -381,7 +384,7 @@ def retrain_repeats(
     if not (folder / "model.json").is_file():
         raise _fail(f"{folder}: no such model")
     try:
-        if repeat_pairs.is_file():
+        if any(path.is_file() for path in repeat_pairs):
             rows, vectors = None, None
         else:  # the corpus' pairs need its embeddings: one pass of the encoder over it
             from classifier.inference import Classifier
@@ -391,7 +394,7 @@ def retrain_repeats(
             vectors = model.embed([r.text for r in rows])
         default_model.fit_repeat_scorer(
             folder, rows, vectors, confirmed=repeats,
-            labelled=repeat_pairs if repeat_pairs.is_file() else None,
+            labelled=[path for path in repeat_pairs if path.is_file()],
             threads=settings.torch_threads, progress=typer.echo,
         )  # fmt: skip
     except ClassifierError as exc:

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -62,15 +62,17 @@ def fit_repeat_scorer(
     confirmed: Path | None,
     threads: int,
     progress: Callable[[str], None],
-    labelled: Path | None = None,
+    labelled: Sequence[Path] = (),
 ) -> None:
-    """Fit the pair scorer on a labelled set's pairs, or without one on the corpus' pairs
+    """Fit the pair scorer on labelled sets' pairs, or without one on the corpus' pairs
     (rows and their vectors), and the confirmed repeats; save it with the model."""
     classifier = Classifier(folder, threads=threads)
-    if labelled is not None:
-        found = repeat_scorer.labelled_rows(labelled, classifier)
+    if labelled:
+        found = [
+            pair for path in labelled for pair in repeat_scorer.labelled_rows(path, classifier)
+        ]
         x, y = [row for row, _ in found], [target for _, target in found]
-        source = f"{len(x)} pairs of {labelled.name}"
+        source = f"{len(x)} pairs of {' and '.join(path.name for path in labelled)}"
     elif rows is not None and vectors is not None:
         x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
         source = f"{len(x)} corpus pairs"

@@ -41,7 +41,7 @@ def test_the_default_model_meets_the_routing_goals(real_base: Path, tmp_path: Pa
         progress=lambda _: None,
     )
     default_model.fit_repeat_scorer(
-        folder, rows, report.similarity, labelled=DEV, confirmed=None, threads=2,
+        folder, rows, report.similarity, labelled=[DEV], confirmed=None, threads=2,
         progress=lambda _: None,
     )  # fmt: skip
     (models / "ACTIVE").write_text("jiading-ci\n", encoding="utf-8")

@@ -41,6 +41,13 @@ def test_the_scorer_is_refitted_on_a_labelled_set(registry: Path) -> None:
     assert (folder / "head.safetensors").read_bytes() == weights  # the classifier is kept
 
 
+def test_by_default_both_labelled_sets_fit_it(registry: Path) -> None:
+    result = CliRunner().invoke(cli, ["model", "retrain-repeats", VERSION])
+    assert result.exit_code == 0, result.output
+    scorer = json.loads((registry / VERSION / "repeats.json").read_text(encoding="utf-8"))
+    assert scorer["trained_on"]["pairs"].endswith("pairs of dev.yaml and routing-eval.yaml")
+
+
 def test_without_a_labelled_set_the_corpus_pairs_fit_it(registry: Path, tmp_path: Path) -> None:
     missing = tmp_path / "none.yaml"
     result = CliRunner().invoke(
