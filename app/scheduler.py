@@ -14,6 +14,7 @@ from core.jobs import guarded
 from evaluations import jobs as evaluation_jobs
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import SchedulerHeartbeat, utcnow
+from routing.settings import RoutingSettings
 from tickets import deadlines, jobs, platform_jobs, rollup
 from tickets.policy import SlaPolicy
 
@@ -50,9 +51,15 @@ def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
 
 
 def build_scheduler(
-    engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
+    engine: Engine,
+    settings: Settings,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    *,
+    blocking: bool,
 ) -> BaseScheduler:
-    """A scheduler with the sweep, delivery and roll-up jobs, each never overlapping itself."""
+    """A scheduler with the sweep, delivery and roll-up jobs, each never overlapping itself;
+    its jobs run with the configuration given, read once by the caller."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
@@ -80,6 +87,6 @@ def build_scheduler(
         id="dashboard-rollup",
         **options,
     )
-    platform_jobs.add_jobs(scheduler, engine, options)
+    platform_jobs.add_jobs(scheduler, engine, policy, routing, options)
     platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
     return scheduler

@@ -27,7 +27,7 @@ from models import (
 )
 from tickets import deadlines
 from tickets import repository as tickets_repository
-from tickets.policy import current_policy
+from tickets.policy import SlaPolicy
 
 # How the console names a called department's progress, for refusals people read.
 CALL_STATE_NAMES: dict[str, str] = {
@@ -53,10 +53,12 @@ def _log(
     )
 
 
-def _start(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
+def _start(
+    session: Session, policy: SlaPolicy, whistle: Whistle, unit: str, stage: Stage, now: datetime
+) -> None:
     deadlines.start(
         session,
-        policy=current_policy(),
+        policy=policy,
         stage=stage,
         unit_code=unit,
         now=now,
@@ -70,7 +72,13 @@ def _meet(session: Session, whistle: Whistle, unit: str, stage: Stage, now: date
 
 
 def raise_whistle(
-    session: Session, *, user: User, units: list[str], text: str, ticket_ids: list[int]
+    session: Session,
+    *,
+    user: User,
+    units: list[str],
+    text: str,
+    ticket_ids: list[int],
+    policy: SlaPolicy,
 ) -> Whistle:
     """A 街镇 calls line departments in; each gets a 报到 deadline."""
     if user.role != Role.SUBDISTRICT or not user.unit_code:
@@ -96,7 +104,7 @@ def raise_whistle(
     now = utcnow()
     for code in called:
         session.add(WhistleCall(whistle_id=id_of(whistle), unit_code=code))
-        _start(session, whistle, code, Stage.REPORT, now)
+        _start(session, policy, whistle, code, Stage.REPORT, now)
     _log(session, whistle, user, "whistle", None, f"called {', '.join(called)}")
     return whistle
 
@@ -157,7 +165,14 @@ def _expect(call: WhistleCall, *states: CallState) -> None:
 
 
 def report(
-    session: Session, *, whistle_id: int, user: User, unit: str | None, contact: str, plan: str
+    session: Session,
+    *,
+    whistle_id: int,
+    user: User,
+    unit: str | None,
+    contact: str,
+    plan: str,
+    policy: SlaPolicy,
 ) -> Whistle:
     """报到: the department names a contact and a plan; its outcome clock starts."""
     whistle = get(session, whistle_id=whistle_id, user=user)
@@ -167,7 +182,7 @@ def report(
     call.state, call.contact, call.plan, call.reported_at = CallState.REPORTED, contact, plan, now
     session.add(call)
     _meet(session, whistle, call.unit_code, Stage.REPORT, now)
-    _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
+    _start(session, policy, whistle, call.unit_code, Stage.OUTCOME, now)
     _log(session, whistle, user, "report", call.unit_code, f"{contact}: {plan}")
     return whistle
 
@@ -220,7 +235,13 @@ def confirm(session: Session, *, whistle_id: int, user: User, unit: str | None) 
 
 
 def reopen(
-    session: Session, *, whistle_id: int, user: User, unit: str | None, reason: str
+    session: Session,
+    *,
+    whistle_id: int,
+    user: User,
+    unit: str | None,
+    reason: str,
+    policy: SlaPolicy,
 ) -> Whistle:
     """The 街镇 sends an outcome back: the department works on, with a new outcome deadline."""
     whistle = _own(session, whistle_id, user)
@@ -232,7 +253,7 @@ def reopen(
             reason,
         )
         session.add(call)
-        _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
+        _start(session, policy, whistle, call.unit_code, Stage.OUTCOME, now)
         _log(session, whistle, user, "reopen", call.unit_code, reason)
     return whistle
 

@@ -21,8 +21,10 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.settings import RoutingSettings
 from tickets import connectors, deadlines, service
 from tickets.jobs import STAGE_NAMES
+from tickets.policy import SlaPolicy
 from tickets.schemas import TicketCreate
 
 SOURCE = "enterprise-web"
@@ -47,7 +49,12 @@ def new_code() -> str:
 
 
 def submit(
-    session: Session, *, data: dict[str, Any], submission_id: str | None
+    session: Session,
+    *,
+    data: dict[str, Any],
+    submission_id: str | None,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[EnterpriseReceipt, Ticket, bool]:
     """Take the appeal in like any other; the same submission again gives the same receipt."""
     # The page's own id for the submission when it sends one, else the content itself.
@@ -70,7 +77,9 @@ def submit(
         }
     )
     user = connectors.acting_user(session, name=ACTOR)
-    ticket, created = service.intake(session, data=intake, user=user)
+    ticket, created = service.intake(
+        session, data=intake, user=user, policy=policy, routing=routing
+    )
     receipt = session.exec(
         select(EnterpriseReceipt).where(EnterpriseReceipt.ticket_id == ticket.id)
     ).first()
@@ -119,7 +128,12 @@ def view(session: Session, *, ticket: Ticket, code: str) -> dict[str, Any]:
 
 
 def rate(
-    session: Session, *, ticket: Ticket, satisfaction: Satisfaction, note: str | None
+    session: Session,
+    *,
+    ticket: Ticket,
+    satisfaction: Satisfaction,
+    note: str | None,
+    policy: SlaPolicy,
 ) -> Ticket:
     """The enterprise's verdict on the reply: the callback; unsatisfied reopens (重办)."""
     if ticket.status != TicketStatus.REPLIED:
@@ -130,5 +144,6 @@ def rate(
         ticket_id=id_of(ticket),
         user=user,
         satisfaction=satisfaction,
+        policy=policy,
         note=note or "企业在线评价",
     )

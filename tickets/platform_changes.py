@@ -15,7 +15,9 @@ from sqlmodel import Session
 
 from integrations.mapping import OrderChange
 from models import AssignmentState, PlatformOrder, Ticket, TicketStatus, User, id_of, utcnow
+from routing.settings import RoutingSettings
 from tickets import audit, deadlines, repository, service
+from tickets.policy import SlaPolicy
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")
@@ -113,7 +115,13 @@ def _remember(
 
 
 def take_in(
-    session: Session, *, data: TicketCreate, change: OrderChange, user: User
+    session: Session,
+    *,
+    data: TicketCreate,
+    change: OrderChange,
+    user: User,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[Ticket, bool, Outcome]:
     """A new order through intake; a known one's newer version applied to its ticket."""
     key = (data.source, data.external_id)
@@ -123,7 +131,9 @@ def take_in(
         session, source=data.source, external_id=data.external_id
     )
     if ticket is None:
-        ticket, created = service.intake(session, data=data, user=user)
+        ticket, created = service.intake(
+            session, data=data, user=user, policy=policy, routing=routing
+        )
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         if created and change.state == "withdrawn":
             _withdraw(session, ticket=ticket, user=user, reason=change.reason)

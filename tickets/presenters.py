@@ -22,7 +22,6 @@ from routing import service as routing_service
 from tickets import deadlines as deadline_rules
 from tickets import repository
 from tickets.lights import Light
-from tickets.policy import current_policy
 from tickets.schemas import (
     AssignmentPublic,
     CandidatePublic,
@@ -34,6 +33,7 @@ from tickets.schemas import (
     RoutingPublic,
     TicketPublic,
 )
+from tickets.working_time import WorkingCalendar
 
 _LIVE = (AssignmentState.ACTIVE, AssignmentState.DONE)
 # Who reads a contact in full (PIPL: only those who call the enterprise back).
@@ -75,12 +75,14 @@ def present_tickets(
     tickets: Sequence[Ticket],
     *,
     viewer: User,
+    calendar: WorkingCalendar,
     names: dict[str, str] | None = None,
     assignments: dict[int, list[Assignment]] | None = None,
     clocks: dict[int, list[Deadline]] | None = None,
     decisions: dict[int, RoutingDecision] | None = None,
 ) -> list[TicketPublic]:
-    """The public form of each ticket as `viewer` may read it, with enterprise and assignments."""
+    """The public form of each ticket as `viewer` may read it, with enterprise and assignments
+    (the hours left on its deadlines counted on `calendar`)."""
     if assignments is None:
         ids = [ticket.id for ticket in tickets if ticket.id is not None]
         assignments = repository.assignments_of(session, ticket_ids=ids)
@@ -101,7 +103,7 @@ def present_tickets(
         own = assignments.get(id_of(ticket), [])
         chain = chains.get(ticket.repeat_of or id_of(ticket), [])
         rows = clocks.get(id_of(ticket), [])
-        shown = {row.id: _deadline(row) for row in rows}
+        shown = {row.id: _deadline(row, calendar) for row in rows}
         light, next_id = states.get(id_of(ticket), (None, None))
         result.append(
             TicketPublic(
@@ -142,8 +144,7 @@ def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
     )
 
 
-def _deadline(row: Deadline) -> DeadlinePublic:
-    calendar = current_policy().calendar
+def _deadline(row: Deadline, calendar: WorkingCalendar) -> DeadlinePublic:
     return DeadlinePublic(
         stage=row.stage,
         unit=row.unit_code,
@@ -160,12 +161,14 @@ def _deadline(row: Deadline) -> DeadlinePublic:
     )
 
 
-def present_ticket(session: Session, ticket: Ticket, *, viewer: User) -> TicketPublic:
+def present_ticket(
+    session: Session, ticket: Ticket, *, viewer: User, calendar: WorkingCalendar
+) -> TicketPublic:
     """The public form of one ticket as `viewer` may read it."""
     # The session usually holds the enterprise already, so this costs no query.
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     names = {enterprise.credit_code: enterprise.name} if enterprise else {}
-    return present_tickets(session, [ticket], viewer=viewer, names=names)[0]
+    return present_tickets(session, [ticket], viewer=viewer, calendar=calendar, names=names)[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

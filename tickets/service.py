@@ -28,14 +28,21 @@ from models import (
 from routing import repeats, screening
 from routing import rules as routing_rules
 from routing import service as routing_service
-from routing.settings import get_routing_settings
+from routing.settings import RoutingSettings
 from tickets import audit, deadlines, dispatching, lifecycle, repository
-from tickets.policy import current_policy
+from tickets.policy import SlaPolicy
 from tickets.schemas import TicketCreate
 from units import service as units_service
 
 
-def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
+def intake(
+    session: Session,
+    *,
+    data: TicketCreate,
+    user: User,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+) -> tuple[Ticket, bool]:
     """Take an appeal in, screen and route it; returns the ticket and whether it is new.
 
     Idempotent per (source, external_id); the same text again from the same source for the
@@ -46,7 +53,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     # holds the process's writer lock from its first statement to its commit, so every other
     # write (actions on other tickets, sweeps) would wait for the model. A resubmission, rare,
     # pays one pass it does not need.
-    reading = routing_service.read(_appeal(data))
+    reading = routing_service.read(_appeal(data), routing)
     first = repeats.duplicate_submission(
         session,
         source=data.source,
@@ -54,7 +61,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         enterprise_code=data.enterprise.credit_code,
         phone=data.contact.phone,
         at=data.received_at,
-        minutes=get_routing_settings().merge_minutes,
+        minutes=routing.merge_minutes,
     )
     if first is not None:
         if (first.source, first.external_id) != (data.source, data.external_id):
@@ -67,7 +74,9 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     # Held to the end: routing, the new ticket and the routing record each look the enterprise
     # up, and the session's identity map answers them only while someone references it.
     enterprise = session.get(Enterprise, data.enterprise.credit_code)
-    assessment = routing_service.assess(session, appeal=_appeal(data), reading=reading)
+    assessment = routing_service.assess(
+        session, appeal=_appeal(data), reading=reading, settings=routing
+    )
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
@@ -77,7 +86,9 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
                 data=data,
                 user=user,
                 enterprise=enterprise,
-                placed=dispatching.placement(session, assessment=assessment),
+                placed=dispatching.placement(
+                    session, assessment=assessment, escalate_from=routing.repeat_escalate_from
+                ),
             )
     except IntegrityError:
         existing = repository.ticket_by_source(
@@ -86,7 +97,14 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         if existing is None:
             raise
         return existing, False
-    dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="intake")
+    dispatching.apply_routing(
+        session,
+        ticket=ticket,
+        assessment=assessment,
+        trigger="intake",
+        policy=policy,
+        on_site=routing.on_site_units,
+    )
     metrics.INTAKES.labels(str(data.channel)).inc()
     return ticket, True
 
@@ -208,6 +226,7 @@ def dispatch(
     user: User,
     lead_unit: str,
     assist_units: list[str],
+    policy: SlaPolicy,
     subdistrict: str | None = None,
     note: str | None = None,
     version: int | None = None,
@@ -228,7 +247,12 @@ def dispatch(
                 f"{area.short_name}（{subdistrict}）不是街镇，请选择一个街镇", field="subdistrict"
             )
     dispatching.dispatch_by(
-        session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict
+        session,
+        policy=policy,
+        ticket=ticket,
+        lead=lead,
+        assisting=assisting,
+        subdistrict=subdistrict,
     )
     return _finish(
         session,
@@ -301,7 +325,13 @@ def contact(
 
 
 def reply(
-    session: Session, *, ticket_id: int, user: User, content: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    content: str,
+    policy: SlaPolicy,
+    version: int | None = None,
 ) -> Ticket:
     """答复: the lead unit answers the enterprise."""
     ticket, before = _lead_unit_step(
@@ -319,7 +349,7 @@ def reply(
     ticket.reply = content
     deadlines.start(
         session,
-        policy=current_policy(),
+        policy=policy,
         ticket=ticket,
         stage=Stage.CALLBACK,
         unit_code=None,
@@ -329,7 +359,14 @@ def reply(
 
 
 def return_ticket(
-    session: Session, *, ticket_id: int, user: User, reason: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    reason: str,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    version: int | None = None,
 ) -> Ticket:
     """退单: the lead unit hands the ticket back to dispatch, saying why."""
     ticket, transition, before = _begin(
@@ -372,13 +409,27 @@ def return_ticket(
             flags=(screening.RETURNED,) if by_subdistrict else (),
             returns=ticket.return_count,
             reason=reason,
+            settings=routing,
         )
-        dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="return")
+        dispatching.apply_routing(
+            session,
+            ticket=ticket,
+            assessment=assessment,
+            trigger="return",
+            policy=policy,
+            on_site=routing.on_site_units,
+        )
     return ticket
 
 
 def set_subdistrict(
-    session: Session, *, ticket_id: int, user: User, subdistrict: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    subdistrict: str,
+    on_site: list[str],
+    version: int | None = None,
 ) -> Ticket:
     """The desk names the ticket's 街镇 (it led without one): it assists where work is on site."""
     ticket, _, _ = _begin(
@@ -389,7 +440,9 @@ def set_subdistrict(
         raise InvalidInput("所选单位不是街镇，请选择一个街镇", field="subdistrict")
     if ticket.subdistrict == subdistrict:
         raise Conflict(f"工单 {ticket_id} 已属该街镇，无需再指定", code="illegal_transition")
-    dispatching.set_locality(session, ticket=ticket, subdistrict=subdistrict, user=user)
+    dispatching.set_locality(
+        session, ticket=ticket, subdistrict=subdistrict, user=user, on_site=on_site
+    )
     return ticket
 
 
@@ -425,6 +478,7 @@ def decide_extension(
     ticket_id: int,
     user: User,
     approve: bool,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
@@ -442,7 +496,7 @@ def decide_extension(
         # The deadlines' query first: after a change it would flush the ticket a second time.
         deadlines.extend(
             session,
-            policy=current_policy(),
+            policy=policy,
             ticket_id=ticket_id,
             days=ticket.extension_requested_days,
         )
@@ -457,6 +511,7 @@ def callback(
     ticket_id: int,
     user: User,
     satisfaction: Satisfaction,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
@@ -474,7 +529,9 @@ def callback(
         ticket.reopen_count += 1
         lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
         session.add(lead)
-        dispatching.start_work_clocks(session, ticket=ticket, stages=dispatching.WORK_STAGES)
+        dispatching.start_work_clocks(
+            session, policy=policy, ticket=ticket, stages=dispatching.WORK_STAGES
+        )
     else:
         ticket.status = TicketStatus.VERIFIED
     return _finish(session, ticket=ticket, user=user, action="callback", before=before, note=note)
@@ -510,12 +567,13 @@ def pause_clocks(
     ticket_id: int,
     user: User,
     reason: str,
+    policy: SlaPolicy,
     version: int | None = None,
 ) -> Ticket:
     """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
     return _change_clocks(
         session, ticket_id, user, "pause", deadlines.pause, "没有正在计时的时限，无需暂停",
-        note=reason, version=version,
+        policy=policy, note=reason, version=version,
     )  # fmt: skip
 
 
@@ -524,13 +582,14 @@ def resume_clocks(
     *,
     ticket_id: int,
     user: User,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
     """The enterprise answered: paused deadlines count again, without the paused time."""
     return _change_clocks(
         session, ticket_id, user, "resume", deadlines.resume, "没有已暂停的时限，无需恢复",
-        note=note, version=version,
+        policy=policy, note=note, version=version,
     )  # fmt: skip
 
 
@@ -542,12 +601,13 @@ def _change_clocks(
     change: Callable[..., int],
     refusal: str,
     *,
+    policy: SlaPolicy,
     note: str | None,
     version: int | None,
 ) -> Ticket:
     ticket, _, before = _begin(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
-    if not change(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
+    if not change(session, policy=policy, ticket_id=ticket_id, now=utcnow()):
         raise Conflict(f"工单 {ticket_id} {refusal}", code="illegal_transition")
     return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)

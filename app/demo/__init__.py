@@ -43,6 +43,7 @@ from models import (
     utcnow,
 )
 from routing import model as routing_model
+from routing.settings import RoutingSettings
 from tickets import jobs, rollup
 from tickets.policy import SlaPolicy
 
@@ -130,6 +131,7 @@ def load_demo(
     engine: Engine,
     *,
     policy: SlaPolicy,
+    routing: RoutingSettings,
     seed: int = 2026,
     appeals: int = 2000,
     force: bool = False,
@@ -154,7 +156,13 @@ def load_demo(
     replay.prime_model(script, progress)
     try:
         run = replay.Replay(
-            engine, policy=policy, script=script, users=users, seed=seed, grace_days=grace_days
+            engine,
+            policy=policy,
+            routing=routing,
+            script=script,
+            users=users,
+            seed=seed,
+            grace_days=grace_days,
         ).run(progress)
     finally:
         routing_model.forget_primed()

@@ -21,7 +21,7 @@ from core.db import make_engine
 from models import Role, utcnow
 from tests.conftest import LOOP_STEPS, MakeUser, _postgres_database, ticket_payload
 from tickets import jobs
-from tickets.policy import current_policy
+from tickets.policy import load_policy
 
 
 def qisu_db(url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,7 +91,7 @@ def test_a_backup_taken_while_writes_happen_restores_whole(
     engine: Engine, client: TestClient, make_user: MakeUser, fresh_url: str, tmp_path: Path
 ) -> None:
     load_through_the_loop(client, make_user, 30)
-    jobs.sweep(engine, policy=current_policy(), now=utcnow().replace(year=2027))
+    jobs.sweep(engine, policy=load_policy(), now=utcnow().replace(year=2027))
     desk = make_user(Role.OPERATOR)
     acked: list[int] = []
     stop = threading.Event()

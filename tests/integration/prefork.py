@@ -19,7 +19,7 @@ PACKAGES = "accounts app classifier core evaluations integrations models routing
 
 
 def _forget_settings() -> None:
-    """Clear every cached setting, policy and connector: the fork reads its own environment."""
+    """Clear every cached setting and connector: the fork reads its own environment."""
     for module in list(sys.modules.values()):
         if getattr(module, "__name__", "").split(".")[0] in PACKAGES.split():
             for value in vars(module).values():

@@ -36,9 +36,10 @@ from models import (
     Urgency,
     utcnow,
 )
+from routing.settings import RoutingSettings
 from tickets import audit, dashboard, jobs, kpis, rollup
 from tickets.measures import MEASURES, Count, totals
-from tickets.policy import current_policy
+from tickets.policy import load_policy
 from tickets.working_time import SHANGHAI
 
 DAYS = 75  # this month and the one before, for the rankings' change from the last period
@@ -136,7 +137,7 @@ def ranking(session: Session, period: str, *, rolled: bool) -> list[dict[str, An
         session,
         period=period,
         weights=rankings.load_weights(),
-        calendar=current_policy().calendar,
+        calendar=load_policy().calendar,
         rolled=rolled,
     )
     return [asdict(c) for c in cards]
@@ -235,7 +236,7 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
             )
         )  # fmt: skip
     # The sweep breaches it and writes the ticket's event, as it does every breach.
-    jobs.sweep(engine, policy=current_policy(), now=utcnow())
+    jobs.sweep(engine, policy=load_policy(), now=utcnow())
     checked = [*spans(rng, now), (now - timedelta(days=25), now)]
     with session_scope(engine) as session:
         clean = {d.isoformat() for d in rollup.clean_days(session, now - timedelta(days=25), now)}
@@ -281,7 +282,7 @@ def test_the_scheduler_rolls_new_days_a_few_at_a_time(engine: Engine) -> None:
 
 
 def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings) -> None:
-    scheduler = build_scheduler(engine, settings, current_policy(), blocking=False)
+    scheduler = build_scheduler(engine, settings, load_policy(), RoutingSettings(), blocking=False)
     job = scheduler.get_job("dashboard-rollup")
     assert job is not None and job.trigger.interval == timedelta(seconds=settings.rollup_seconds)
     job.func()  # one run, as the scheduler makes it: the recent days get rolled
