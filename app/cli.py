@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from accounts.audit import Actor
-    from tickets.policy import SlaPolicy
+    from deadlines.policy import SlaPolicy
 
 cli = typer.Typer(
     help="qisu 企诉: route enterprise appeals and drive them around the closed loop.",
@@ -79,7 +79,7 @@ def _require_current(engine: Engine) -> None:
 
 def _policy() -> "SlaPolicy":
     """The SLA policy the settings name, read once by the command that needs it."""
-    from tickets.policy import PolicyError, load_policy
+    from deadlines.policy import PolicyError, load_policy
 
     try:
         return load_policy(get_settings().sla_policy)
@@ -565,7 +565,7 @@ def sla_sweep(
     ] = 5000,
 ) -> None:
     """Run one sweep: warn, breach and escalate whatever is due (for replay and tests)."""
-    from app.scheduler import notifiers_for
+    from app.scheduler import notifiers_for, sweep
     from models import utcnow
     from tickets import jobs
 
@@ -573,7 +573,7 @@ def sla_sweep(
     engine = _engine()
     _require_current(engine)
     instant = _instant(now) if now else utcnow()
-    result = jobs.sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
+    result = sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
     typer.echo(
         f"swept as of {instant.isoformat()}: {result.breached} breached, {result.warned} warned, "
         f"{result.windows_closed} return windows closed"
@@ -616,11 +616,11 @@ def dashboard_rollup(
 @sla_cli.command("check")
 def sla_check(
     file: Annotated[
-        Path, typer.Argument(help="A policy YAML file (see tickets/data/sla-policy.yaml).")
+        Path, typer.Argument(help="A policy YAML file (see deadlines/data/sla-policy.yaml).")
     ],
 ) -> None:
     """Check a deadline policy file without starting anything."""
-    from tickets.policy import PolicyError, load_policy
+    from deadlines.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(file)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from accounts.admin_endpoints import router as admin_router
-from accounts.audit import Action, Outcome, record
+from accounts.audit import record
 from accounts.audit_endpoints import router as audit_router
 from accounts.dependencies import SCOPE_USER, actor_of
 from accounts.endpoints import router as accounts_router
@@ -30,11 +30,13 @@ from core import metrics
 from core.config import Settings, get_settings
 from core.db import is_unique_clash, make_engine
 from core.errors import DomainError
+from deadlines.policy import load_policy
+from deadlines.working_time import SHANGHAI, WorkingCalendar
 from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
-from models import SchedulerHeartbeat, utcnow
+from models import AuditAction, AuditOutcome, SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
 from routing.model_endpoints import router as models_router
@@ -47,8 +49,6 @@ from tickets.inbound_endpoints import router as inbound_router
 from tickets.notification_endpoints import router as notifications_router
 from tickets.open311_endpoints import router as open311_router
 from tickets.outbound_endpoints import router as outbound_router
-from tickets.policy import load_policy
-from tickets.working_time import SHANGHAI, WorkingCalendar
 from units import service as units_service
 from units.endpoints import admin_router as units_admin_router
 from units.endpoints import router as units_router
@@ -145,8 +145,8 @@ async def _record_refusal(request: Request, exc: DomainError) -> None:
         record,
         request.app.state.engine,
         actor=actor_of(request, user),
-        action=Action.REFUSED,
-        outcome=Outcome.REFUSED,
+        action=AuditAction.REFUSED,
+        outcome=AuditOutcome.REFUSED,
         target=where,
         detail=exc.code,
     )

@@ -24,9 +24,9 @@ from app.demo import replay as replay_module
 from app.setup import prepare_database
 from core.config import get_settings
 from core.db import make_engine
+from deadlines.policy import load_policy
 from routing import model as routing_model
 from routing.settings import RoutingSettings
-from tickets.policy import load_policy
 
 
 def _kind(statement: str) -> str:

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from accounts import service as accounts_service
 from app.migrate import upgrade
 from core.db import make_engine, session_scope
+from deadlines.policy import load_policy
 from models import Enterprise, Role, Ticket, User
 from routing import model as routing_model
 from routing import rules
@@ -37,7 +38,6 @@ from routing import service as routing_service
 from routing.settings import RoutingSettings
 from tickets import service
 from tickets.credit_code import check_character
-from tickets.policy import load_policy
 from tickets.schemas import TicketCreate
 from units import service as units_service
 

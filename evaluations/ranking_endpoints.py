@@ -8,14 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from accounts.audit import Action
 from accounts.dependencies import CurrentUser, audit_read
 from core.db import SessionDep
 from core.downloads import attachment
 from core.validation import PeriodName
+from deadlines.policy import PolicyDep, SlaPolicy
 from evaluations import rankings
-from models import Role, User
-from tickets.policy import PolicyDep, SlaPolicy
+from models import AuditAction, Role, User
 
 router = APIRouter(prefix="/api/v1", tags=["rankings"])
 
@@ -107,7 +106,7 @@ def export(
 ) -> Response:
     """The ranking as a spreadsheet with Chinese column headers (the export is audited)."""
     rows = _rows(session, user, period, weights, policy)
-    audit_read(request, user, Action.EXPORT, target=f"ranking:{period}", detail=file_format)
+    audit_read(request, user, AuditAction.EXPORT, target=f"ranking:{period}", detail=file_format)
     table = [[header for _, header in COLUMNS]] + [[r[k] for k, _ in COLUMNS] for r in rows]
     name = f"qisu-ranking-{period}"
     if file_format == "csv":

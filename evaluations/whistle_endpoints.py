@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from accounts.dependencies import CurrentUser
 from core.db import SessionDep
 from core.validation import PathId
+from deadlines.policy import PolicyDep
 from evaluations import whistles
 from evaluations.schemas import (
     CallPublic,
@@ -20,7 +21,6 @@ from evaluations.schemas import (
     WhistlePublic,
 )
 from models import Deadline, Whistle, WhistleStatus, id_of
-from tickets.policy import PolicyDep
 
 router = APIRouter(prefix="/api/v1", tags=["whistles"])
 

@@ -1,4 +1,5 @@
-"""Imports flow one way (DESIGN.md): app, web, tickets and evaluations, routing, classifier."""
+"""Imports flow one way (ARCHITECTURE.md): app, web, tickets and evaluations, then routing and
+deadlines, then classifier."""
 
 import ast
 from pathlib import Path
@@ -11,6 +12,7 @@ PROJECT = [
     "models",
     "accounts",
     "units",
+    "deadlines",
     "tickets",
     "routing",
     "classifier",
@@ -28,10 +30,38 @@ ALLOWED = {
     "integrations": {"core"},
     "accounts": {"core", "models"},
     "units": {"core", "models", "accounts"},
+    "deadlines": {"core", "models"},
     "routing": {"core", "models", "accounts", "classifier", "units"},
-    "tickets": {"core", "models", "accounts", "units", "routing", "classifier", "integrations"},
-    "evaluations": {"core", "models", "accounts", "units", "tickets", "routing", "integrations"},
-    "web": {"core", "models", "accounts", "units", "tickets", "evaluations", "routing"},
+    "tickets": {
+        "core",
+        "models",
+        "accounts",
+        "units",
+        "deadlines",
+        "routing",
+        "classifier",
+        "integrations",
+    },
+    "evaluations": {
+        "core",
+        "models",
+        "accounts",
+        "units",
+        "deadlines",
+        "tickets",
+        "routing",
+        "integrations",
+    },
+    "web": {
+        "core",
+        "models",
+        "accounts",
+        "units",
+        "deadlines",
+        "tickets",
+        "evaluations",
+        "routing",
+    },
     "app": set(PROJECT),
 }
 

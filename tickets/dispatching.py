@@ -2,6 +2,8 @@
 
 from sqlmodel import Session, col, select
 
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     Assignment,
     AssignmentRole,
@@ -9,6 +11,7 @@ from models import (
     Notification,
     Stage,
     Ticket,
+    TicketAction,
     TicketStatus,
     Unit,
     UnitKind,
@@ -18,8 +21,7 @@ from models import (
 )
 from routing import repeats
 from routing import service as routing_service
-from tickets import audit, deadlines, repository
-from tickets.policy import SlaPolicy
+from tickets import audit, repository
 
 WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
 
@@ -30,7 +32,7 @@ def start_work_clocks(
     """Start the lead unit's deadlines for these stages."""
     now = utcnow()
     for stage in stages:
-        deadlines.start(
+        clocks.start(
             session,
             policy=policy,
             ticket=ticket,
@@ -151,7 +153,7 @@ def apply_routing(
         session,
         ticket=ticket,
         user=None,
-        action="dispatch" if lead is not None else "to-supervisor",
+        action=TicketAction.DISPATCH if lead is not None else TicketAction.TO_SUPERVISOR,
         before={**before, "assist_units": []},
         note="; ".join(
             [f"routing decision {row.id}: {decision.rule}{confidence}", *decision.reasons]
@@ -223,7 +225,7 @@ def set_locality(
         session,
         ticket=ticket,
         user=user,
-        action="locality",
+        action=TicketAction.LOCALITY,
         before={**before, "assist_units": []},
         note=f"the 街镇 is now known: {subdistrict}",
         extra={"assist_units": assists},

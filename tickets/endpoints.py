@@ -4,18 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from accounts.audit import Action, append
+from accounts.audit import append
 from accounts.dependencies import CurrentUser, actor_of, audit_read, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
 from core.validation import Instant, PageOffset, PageSize, PathId
-from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
+from deadlines.policy import PolicyDep
+from models import AppealType, AuditAction, Channel, Role, TicketStatus, Unit, Urgency, User
 from routing.settings import RoutingDep
 from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.credit_code import normalize_credit_code
 from tickets.lights import Light
-from tickets.policy import PolicyDep
 from tickets.repository import Sort
 from tickets.schemas import (
     CallbackIn,
@@ -207,7 +207,7 @@ def get_ticket(
     ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
     shown = presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
     if presenters.sees_contact(ticket, user) and ticket.anonymised_at is None:
-        audit_read(request, user, Action.CONTACT_VIEW, target=f"ticket:{ticket.id}")
+        audit_read(request, user, AuditAction.CONTACT_VIEW, target=f"ticket:{ticket.id}")
     return shown
 
 
@@ -221,7 +221,7 @@ def reveal_contact(
 ) -> ContactPublic:
     """The full contact, for a role that sees it masked: an explicit reading, logged with why."""
     ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
-    append(session, actor=actor_of(request, user), action=Action.CONTACT_REVEAL,
+    append(session, actor=actor_of(request, user), action=AuditAction.CONTACT_REVEAL,
            target=f"ticket:{ticket.id}", detail=body.reason)  # fmt: skip
     return presenters.full_contact(ticket)
 

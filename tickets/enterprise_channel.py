@@ -11,6 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from core.errors import Conflict, NotFound
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
+from deadlines.sweep import STAGE_NAMES
 from models import (
     Channel,
     EnterpriseReceipt,
@@ -22,9 +25,7 @@ from models import (
     utcnow,
 )
 from routing.settings import RoutingSettings
-from tickets import connectors, deadlines, service
-from tickets.jobs import STAGE_NAMES
-from tickets.policy import SlaPolicy
+from tickets import connectors, service
 from tickets.schemas import TicketCreate
 
 SOURCE = "enterprise-web"
@@ -103,7 +104,7 @@ def find(session: Session, *, code: str, phone_last4: str) -> Ticket:
 def view(session: Session, *, ticket: Ticket, code: str) -> dict[str, Any]:
     """What the enterprise sees of its own appeal."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    rows = deadlines.of_ticket(session, ticket_id=id_of(ticket))
+    rows = clocks.of_ticket(session, ticket_id=id_of(ticket))
     return {
         "receipt_code": code,
         "status": ticket.status,

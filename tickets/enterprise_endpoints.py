@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from accounts.dependencies import address_of
 from core.db import SessionDep
+from deadlines.policy import PolicyDep
 from integrations.settings import get_integration_settings
 from models import utcnow
 from routing.settings import RoutingDep
@@ -17,7 +18,6 @@ from tickets.integration_schemas import (
     ReceiptIn,
     ReceiptOut,
 )
-from tickets.policy import PolicyDep
 
 router = APIRouter(prefix="/api/v1/enterprise", tags=["enterprise channel"])
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import DomainError, InvalidInput, NotFound
+from deadlines.policy import SlaPolicy
 from integrations.mapping import Connector, MappingError, OrderChange
 from integrations.platform import FetchError, PlatformClient
 from models import (
@@ -30,7 +31,6 @@ from models import (
 )
 from routing.settings import RoutingSettings
 from tickets import connectors, platform_changes
-from tickets.policy import SlaPolicy
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")

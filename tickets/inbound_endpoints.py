@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from accounts.dependencies import require_roles
 from core.db import SessionDep, session_scope
 from core.validation import PageOffset, PageSize, PathId
+from deadlines.policy import PolicyDep
 from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import get_integration_settings
@@ -21,7 +22,6 @@ from tickets.integration_schemas import (
     InboundAccepted,
     ReplayResult,
 )
-from tickets.policy import PolicyDep
 
 router = APIRouter(prefix="/api/v1/inbound", tags=["integrations"])
 

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from core.errors import DomainError
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     AUTHORITY_HOLDERS,
     AppealType,
@@ -27,8 +29,7 @@ from models import (
     utcnow,
 )
 from routing.settings import RoutingSettings
-from tickets import connectors, deadlines, service
-from tickets.policy import SlaPolicy
+from tickets import connectors, service
 from tickets.schemas import TicketCreate
 
 TERRITORIAL = ("territorial", "属地事项", "街镇属地管理的事项（由事发地街镇办理）")
@@ -297,7 +298,7 @@ def _w3(at: datetime | None) -> str | None:
 def present(session: Session, ticket: Ticket, name: str, code: str) -> dict[str, Any]:
     """A ticket as a GeoReport service request."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    reply = next((d for d in deadlines.of_ticket(session, ticket_id=id_of(ticket))
+    reply = next((d for d in clocks.of_ticket(session, ticket_id=id_of(ticket))
                   if d.stage == Stage.REPLY and d.due_at), None)  # fmt: skip
     return {
         "service_request_id": ticket.id,

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from core.db import SessionDep
 from core.errors import DomainError
+from deadlines.policy import PolicyDep
 from integrations import georeport
 from integrations.settings import get_integration_settings
 from routing.settings import RoutingDep
 from tickets import open311
 from tickets.inbound_endpoints import raw_body
-from tickets.policy import PolicyDep
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 

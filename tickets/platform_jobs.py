@@ -8,6 +8,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
 from core.jobs import guarded
+from deadlines.policy import SlaPolicy
 from integrations.mailer import Mailer
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
@@ -15,7 +16,6 @@ from integrations.sms import SmsGateway
 from models import utcnow
 from routing.settings import RoutingSettings
 from tickets import channels, connectors, inbound, outbound
-from tickets.policy import SlaPolicy
 
 log = logging.getLogger("qisu.platform")
 

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
+from deadlines import clocks
+from deadlines.working_time import WorkingCalendar
 from models import (
     Assignment,
     AssignmentRole,
@@ -19,7 +21,6 @@ from models import (
     utcnow,
 )
 from routing import service as routing_service
-from tickets import deadlines as deadline_rules
 from tickets import repository
 from tickets.lights import Light
 from tickets.schemas import (
@@ -33,7 +34,6 @@ from tickets.schemas import (
     RoutingPublic,
     TicketPublic,
 )
-from tickets.working_time import WorkingCalendar
 
 _LIVE = (AssignmentState.ACTIVE, AssignmentState.DONE)
 # Who reads a contact in full (PIPL: only those who call the enterprise back).
@@ -151,7 +151,7 @@ def _deadline(row: Deadline, calendar: WorkingCalendar) -> DeadlinePublic:
         status=row.status,
         due_at=row.due_at,
         paused=row.paused_at is not None,
-        remaining_hours=deadline_rules.remaining_hours(row, calendar=calendar, now=utcnow()),
+        remaining_hours=clocks.remaining_hours(row, calendar=calendar, now=utcnow()),
         clock_hours=row.clock,
         calendar_fallback=row.fallback,
         started_at=row.started_at,

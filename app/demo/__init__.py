@@ -20,6 +20,7 @@ from accounts import service as accounts_service
 from app.demo import plan, replay
 from core.db import session_scope
 from core.errors import InvalidInput
+from deadlines.policy import SlaPolicy
 from models import (
     ApiToken,
     Assignment,
@@ -45,7 +46,6 @@ from models import (
 from routing import model as routing_model
 from routing.settings import RoutingSettings
 from tickets import jobs, rollup
-from tickets.policy import SlaPolicy
 
 SOURCE = replay.SOURCE
 PREFIX = "demo-"  # every demo user's name starts so

@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app import scheduler
 from app.demo.plan import Appeal, Script, WhistlePlan
 from core.db import session_scope, write_engine
 from core.errors import DomainError
 from core.timezone import SHANGHAI
+from deadlines.policy import SlaPolicy
+from deadlines.working_time import Limit, LimitUnit
 from evaluations import service as evaluations_service
 from evaluations import whistles
 from models import (
@@ -38,11 +41,8 @@ from models import (
 )
 from routing import model as routing_model
 from routing.settings import RoutingSettings
-from tickets import jobs
 from tickets import service as tickets_service
-from tickets.policy import SlaPolicy
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
-from tickets.working_time import Limit, LimitUnit
 
 SOURCE = "demo"
 SWEEP_EVERY = timedelta(hours=2)
@@ -136,7 +136,7 @@ class Replay:
     def sweep(self, _session: Session | None) -> None:
         """The deadline sweep and the periods' roll, as the scheduler runs them."""
         now = utcnow()
-        jobs.sweep(self.engine, policy=self.policy, now=now)
+        scheduler.sweep(self.engine, policy=self.policy, now=now)
         self.report.sweeps += 1
         today = now.astimezone(SHANGHAI).date()
         if today != self.rolled:  # the scheduler rolls the periods hourly; once a day is enough

@@ -14,11 +14,11 @@ from accounts import passwords, tokens
 from accounts import service as accounts_service
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
+from core.timezone import SHANGHAI
 from models import ApiToken, Role, RollupDay, Ticket, User, utcnow
 from tests.conftest import ticket_payload
 from tickets.schemas import TicketCreate
 from tickets.service import intake
-from tickets.working_time import SHANGHAI
 
 COMMANDS = [
     [],

@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.config import Settings
+from deadlines.policy import DEFAULT_POLICY
 from models import Role
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, ticket_payload
-from tickets.policy import DEFAULT_POLICY
 
 SHIPPED = DEFAULT_POLICY.read_text(encoding="utf-8")
 

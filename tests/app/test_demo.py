@@ -15,6 +15,7 @@ from app.demo import AlreadyLoaded, DemoRefused, Loaded, clear_demo, load_demo
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
 from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import rankings
 from models import (
     Deadline,
@@ -36,7 +37,6 @@ from routing import model as routing_model
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tickets import audit
-from tickets.policy import load_policy
 
 
 def a_working_afternoon(now: datetime) -> datetime:

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from app.scheduler import sweep_and_beat
+from deadlines.policy import load_policy
 from tests.conftest import ticket_payload
-from tickets.policy import load_policy
 
 
 def _value(text: str, series: str) -> float:

@@ -11,10 +11,10 @@ from app.scheduler import build_scheduler
 from core.config import Settings
 from core.db import session_scope
 from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import service
 from models import EvaluationPeriod, PeriodStatus, utcnow
 from routing.settings import RoutingSettings
-from tickets.policy import load_policy
 
 
 def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_days(

@@ -15,7 +15,9 @@ import sys
 import app.cli
 import app.main  # the import is the point: the forks inherit it
 
-PACKAGES = "accounts app classifier core evaluations integrations models routing tickets units"
+PACKAGES = (
+    "accounts app classifier core deadlines evaluations integrations models routing tickets units"
+)
 
 
 def _forget_settings() -> None:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from accounts import service as accounts_service
 from core.db import session_scope
+from deadlines.policy import load_policy
 from integrations.platform import PlatformClient
 from models import Deadline, DeadlineStatus, OutboundEvent, Role, Ticket, TicketEvent
 from routing.settings import RoutingSettings
@@ -23,7 +24,6 @@ from tests.integration.conftest import LiveServer
 from tests.integration.fake_platform import FakePlatformProcess
 from tests.integrations.connector import SECRET, connector_text, reset, use_connector
 from tickets import connectors, inbound, service
-from tickets.policy import load_policy
 
 CHANGED = "第1号平台工单：补充说明，许可已受理但未发证。"
 

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.scheduler import build_scheduler
+from app.scheduler import build_scheduler, sweep
 from core.config import Settings
 from core.db import session_scope
+from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import rankings
 from evaluations.service import month_span
 from models import (
@@ -37,10 +39,8 @@ from models import (
     utcnow,
 )
 from routing.settings import RoutingSettings
-from tickets import audit, dashboard, jobs, kpis, rollup
+from tickets import audit, dashboard, kpis, rollup
 from tickets.measures import MEASURES, Count, totals
-from tickets.policy import load_policy
-from tickets.working_time import SHANGHAI
 
 DAYS = 75  # this month and the one before, for the rankings' change from the last period
 STAGES = [Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY, Stage.CALLBACK, Stage.RETURN_WINDOW]
@@ -236,7 +236,7 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
             )
         )  # fmt: skip
     # The sweep breaches it and writes the ticket's event, as it does every breach.
-    jobs.sweep(engine, policy=load_policy(), now=utcnow())
+    sweep(engine, policy=load_policy(), now=utcnow())
     checked = [*spans(rng, now), (now - timedelta(days=25), now)]
     with session_scope(engine) as session:
         clean = {d.isoformat() for d in rollup.clean_days(session, now - timedelta(days=25), now)}

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from deadlines.policy import load_policy
 from integrations import signing
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
@@ -21,7 +22,6 @@ from tests.conftest import MakeUser, row_count, ticket_payload
 from tests.integration.fake_platform import FakePlatformProcess, order
 from tests.integrations.connector import SECRET, connector_text, reset, use_connector
 from tickets import connectors, inbound, outbound
-from tickets.policy import load_policy
 
 STEPS = ["QS", "XXLX", "YQSQ", "YQTG", "DF", "HF", "BJ"]
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import yaml
 from fastapi import Depends, Request
 
+from deadlines.working_time import Limit, LimitUnit, WorkingCalendar, YearSchedule
 from models import AppealType, Stage, Urgency
-from tickets.working_time import Limit, LimitUnit, WorkingCalendar, YearSchedule
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "sla-policy.yaml"
 
