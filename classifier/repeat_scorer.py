@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
 
 from classifier.bootstrap import Rendering
 from classifier.errors import ClassifierError
@@ -146,6 +145,8 @@ def load(folder: Path) -> RepeatScorer:
 
 def fit(rows: list[list[float]], targets: list[bool], weights: list[float]) -> RepeatScorer:
     """Fit the logistic regression on standardised features."""
+    from sklearn.linear_model import LogisticRegression  # fitting only: serving scores with numpy
+
     x = np.array(rows, dtype=np.float64)
     mean, scale = x.mean(0), x.std(0)
     scale[scale < 1e-9] = 1.0

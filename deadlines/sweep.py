@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, Table, case, insert, select, type_coerce, update
+from sqlalchemy import Engine, String, Table, case, insert, or_, select, type_coerce, update
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
@@ -81,7 +81,10 @@ class SweepResult:
 def _claim(
     values: dict[str, Any], *conditions: Any, subjects: Sequence[Subject], batch: int
 ) -> Any:
-    """An UPDATE moving up to `batch` matching deadlines; it returns only the rows it won."""
+    """An UPDATE moving up to `batch` matching deadlines of these subjects; it returns only the
+    rows it won."""
+    timed = or_(*(col(getattr(Deadline, subject.column)).is_not(None) for subject in subjects))
+    conditions = (*conditions, timed)
     chosen = select(col(Deadline.id)).where(*conditions).order_by(col(Deadline.due_at)).limit(batch)
     # The conditions are repeated outside the subquery: a row another sweeper changed meanwhile
     # fails them on re-check (PostgreSQL re-evaluates the WHERE after waiting for the row lock).
