@@ -106,18 +106,18 @@ def _user(session: Any, role: Role, unit: str | None = None) -> User:
     return user
 
 
-def run(data: dict[str, Any], *, database: Path, settings: RoutingSettings) -> Run:
+def run(data: dict[str, Any], *, database: Path, routing: RoutingSettings) -> Run:
     """Take every case in, in order, on a fresh database; return what routing decided."""
     recorded: list[rules.Inputs] = []
     original = routing_service.decide
 
-    def recording(inputs: rules.Inputs, chosen: RoutingSettings) -> rules.Decision:
+    def recording(inputs: rules.Inputs, settings: RoutingSettings) -> rules.Decision:
         recorded.append(inputs)
-        return original(inputs, chosen)
+        return original(inputs, settings)
 
     routing_service.decide = recording
     try:
-        return _run(data, database=database, recorded=recorded, settings=settings)
+        return _run(data, database=database, recorded=recorded, settings=routing)
     finally:
         routing_service.decide = original
 
@@ -433,14 +433,14 @@ def main() -> int:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as folder:
         settings = RoutingSettings()
-        result = run(data, database=Path(folder) / "routing.db", settings=settings)
+        result = run(data, database=Path(folder) / "routing.db", routing=settings)
         registered = {k: e.get("registered") for k, e in data["enterprises"].items()}
         figures = score(result, registered)
         if args.latency:
             bare = run(
                 data,
                 database=Path(folder) / "bare.db",
-                settings=settings.model_copy(update={"enabled": False}),
+                routing=settings.model_copy(update={"enabled": False}),
             )
             figures["p50_ms_without_routing"] = (
                 statistics.median(o.seconds for o in bare.outcomes) * 1000

@@ -19,10 +19,9 @@ import psycopg
 from sqlalchemy import Engine, func, insert, select
 from sqlmodel import col
 
-from app.scheduler import sweep
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.migrate import upgrade
+from app.scheduler import sweep
 from core.db import make_engine, session_scope
 from deadlines.policy import load_policy
 from models import Deadline, DeadlineStatus, Enterprise, Stage, Ticket, TicketEvent

@@ -1,11 +1,14 @@
 """Training the character n-gram TF-IDF linear model: the baseline, and the encoder's ensemble
 partner. It is kept and served as arrays (`classifier.ngram_model`), not as scikit-learn's."""
 
+import pickle
+from pathlib import Path
+
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.svm import LinearSVC
 
-from classifier.ngram_model import NgramModel
+from classifier.ngram_model import FILE, NgramModel
 
 
 def fit_ngram(texts: list[str], labels: list[int], *, seed: int = 0) -> NgramModel:
@@ -28,3 +31,12 @@ def arrays_of(model: Pipeline) -> NgramModel:
         classes=svm.classes_,
         longest=vectorizer.ngram_range[1],
     )
+
+
+def write_arrays(folder: Path) -> bool:
+    """Give a folder built before the arrays its ngram.npz, from its pickle; whether it did."""
+    if (folder / FILE).is_file() or not (folder / "ngram.pkl").is_file():
+        return False
+    with (folder / "ngram.pkl").open("rb") as handle:
+        arrays_of(pickle.load(handle)).save(folder / FILE)
+    return True

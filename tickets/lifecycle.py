@@ -31,7 +31,8 @@ STATUS_NAMES: dict[TicketStatus, str] = {
     S.REOPENED: "重办",
     S.CLOSED: "已结案",
 }
-ACTION_NAMES: dict[TicketAction, str] = {
+# Keyed by str: a stored event's action is read back as its plain value.
+ACTION_NAMES: dict[str, str] = {
     A.DISPATCH: "分拨",
     A.ACKNOWLEDGE: "签收",
     A.CONTACT: "先行联系",

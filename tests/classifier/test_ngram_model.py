@@ -12,7 +12,7 @@ from sklearn.svm import LinearSVC
 from classifier.calibration import log_softmax
 from classifier.errors import ClassifierError
 from classifier.inference import load_ngram
-from classifier.ngram import arrays_of
+from classifier.ngram import arrays_of, write_arrays
 from classifier.ngram_model import FILE, load
 
 TEXTS = {
@@ -71,6 +71,12 @@ def test_a_folder_built_before_the_arrays_still_loads_its_pickle(
     np.testing.assert_allclose(
         load_ngram(tmp_path).decision(UNSEEN), fitted.decision_function(UNSEEN), rtol=1e-12
     )
+    # `qisu model build-default --if-missing` (make run) writes the arrays beside it, once.
+    assert write_arrays(tmp_path) and not write_arrays(tmp_path)
     (tmp_path / "ngram.pkl").unlink()
+    np.testing.assert_allclose(
+        load_ngram(tmp_path).decision(UNSEEN), fitted.decision_function(UNSEEN), rtol=1e-12
+    )
+    (tmp_path / FILE).unlink()
     with pytest.raises(ClassifierError, match="damaged n-gram model"):
         load_ngram(tmp_path)  # neither file: named, not a traceback

@@ -31,6 +31,7 @@ from models import (
     Satisfaction,
     Stage,
     Ticket,
+    TicketAction,
     TicketEvent,
     TicketStatus,
     Unit,
@@ -223,7 +224,7 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
         )
         session.add(ticket)
         session.flush()
-        audit.record(session, ticket=ticket, user=None, action="callback", before=before)
+        audit.record(session, ticket=ticket, user=None, action=TicketAction.CALLBACK, before=before)
         reopened = _day(ticket.received_at)
         # Another one's reply deadline, started three weeks ago, runs out at the next sweep.
         late = session.get(Ticket, ids[len(ids) // 2])
