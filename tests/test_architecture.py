@@ -23,6 +23,7 @@ PROJECT = [
 ]
 
 # What each package may import from the project (besides itself).
+BASE = {"core", "models", "accounts", "units"}  # what every domain package may use
 ALLOWED = {
     "core": set(),
     "models": {"core"},
@@ -31,37 +32,10 @@ ALLOWED = {
     "accounts": {"core", "models"},
     "units": {"core", "models", "accounts"},
     "deadlines": {"core", "models"},
-    "routing": {"core", "models", "accounts", "classifier", "units"},
-    "tickets": {
-        "core",
-        "models",
-        "accounts",
-        "units",
-        "deadlines",
-        "routing",
-        "classifier",
-        "integrations",
-    },
-    "evaluations": {
-        "core",
-        "models",
-        "accounts",
-        "units",
-        "deadlines",
-        "tickets",
-        "routing",
-        "integrations",
-    },
-    "web": {
-        "core",
-        "models",
-        "accounts",
-        "units",
-        "deadlines",
-        "tickets",
-        "evaluations",
-        "routing",
-    },
+    "routing": BASE | {"classifier"},
+    "tickets": BASE | {"deadlines", "routing", "classifier", "integrations"},
+    "evaluations": BASE | {"deadlines", "tickets", "routing", "integrations"},
+    "web": BASE | {"deadlines", "tickets", "evaluations", "routing"},
     "app": set(PROJECT),
 }
 
