@@ -12,9 +12,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from accounts import passwords, service, sessions, tokens, totp
-from accounts.audit import Action, Actor, append
+from accounts.audit import Actor, append
 from core.errors import Conflict, InvalidInput, NotFound
-from models import ApiToken, LoginFailure, Role, Unit, User, id_of, utcnow
+from models import ApiToken, AuditAction, LoginFailure, Role, Unit, User, id_of, utcnow
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def create(
     append(
         session,
         actor=actor,
-        action=Action.USER_CREATE,
+        action=AuditAction.USER_CREATE,
         target=f"user:{user.id}",
         detail=f"role={user.role} unit={user.unit_code or '-'} login={user.login or '-'}",
     )
@@ -126,7 +126,7 @@ def deactivate(session: Session, *, actor: Actor, user_id: int) -> User:
     append(
         session,
         actor=actor,
-        action=Action.USER_DEACTIVATE,
+        action=AuditAction.USER_DEACTIVATE,
         target=f"user:{user.id}",
         detail=f"sessions_ended={ended} tokens_revoked={revoked}",
     )
@@ -139,7 +139,7 @@ def reactivate(session: Session, *, actor: Actor, user_id: int) -> User:
     user.active = True
     session.add(user)
     session.flush()
-    append(session, actor=actor, action=Action.USER_REACTIVATE, target=f"user:{user.id}")
+    append(session, actor=actor, action=AuditAction.USER_REACTIVATE, target=f"user:{user.id}")
     return user
 
 
@@ -159,7 +159,7 @@ def set_password(session: Session, *, actor: Actor, user_id: int, password: str)
     append(
         session,
         actor=actor,
-        action=Action.USER_PASSWORD,
+        action=AuditAction.USER_PASSWORD,
         target=f"user:{user.id}",
         detail=f"sessions_ended={ended}",
     )
@@ -182,7 +182,7 @@ def set_role(
     append(
         session,
         actor=actor,
-        action=Action.USER_ROLE,
+        action=AuditAction.USER_ROLE,
         target=f"user:{user.id}",
         detail=f"{before} -> {role}/{unit_code or '-'}",
     )
@@ -200,7 +200,7 @@ def issue_token(
     append(
         session,
         actor=actor,
-        action=Action.TOKEN_ISSUE,
+        action=AuditAction.TOKEN_ISSUE,
         target=f"user:{user.id}",
         detail=f"token={row.id} name={row.name} days={days}",
     )
@@ -214,7 +214,7 @@ def revoke_token(session: Session, *, actor: Actor, user_id: int, token_id: int)
     append(
         session,
         actor=actor,
-        action=Action.TOKEN_REVOKE,
+        action=AuditAction.TOKEN_REVOKE,
         target=f"user:{user_id}",
         detail=f"token={row.id} name={row.name}",
     )
@@ -255,7 +255,7 @@ def confirm_totp(session: Session, *, actor: Actor, user: User, code: str, now: 
     user.totp_secret, user.totp_pending, user.totp_last_step = user.totp_pending, None, used
     session.add(user)
     session.flush()
-    append(session, actor=actor, action=Action.TOTP_ENROL, target=f"user:{user.id}")
+    append(session, actor=actor, action=AuditAction.TOTP_ENROL, target=f"user:{user.id}")
 
 
 def reset_totp(session: Session, *, actor: Actor, user_id: int) -> User:
@@ -264,5 +264,5 @@ def reset_totp(session: Session, *, actor: Actor, user_id: int) -> User:
     user.totp_secret = user.totp_pending = user.totp_last_step = None
     session.add(user)
     session.flush()
-    append(session, actor=actor, action=Action.TOTP_RESET, target=f"user:{user.id}")
+    append(session, actor=actor, action=AuditAction.TOTP_RESET, target=f"user:{user.id}")
     return user

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
@@ -14,41 +13,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from core.db import session_scope
-from models import AuditRecord, User, utcnow
+from models import AuditAction, AuditOutcome, AuditRecord, User, utcnow
 
 GENESIS = "0" * 64
 # Appends are serialised so that each row chains to the one before (PostgreSQL's advisory
 # lock; on SQLite every write transaction already runs alone).
 _LOCK_KEY = 0x51_5A_55_41  # "QSUA"
-
-
-class Action(StrEnum):
-    """What an audit record is about."""
-
-    SIGN_IN = "sign_in"
-    SIGN_OUT = "sign_out"
-    REFUSED = "permission_refused"
-    USER_CREATE = "user_create"
-    USER_DEACTIVATE = "user_deactivate"
-    USER_REACTIVATE = "user_reactivate"
-    USER_PASSWORD = "user_password"
-    USER_ROLE = "user_role"
-    TOKEN_ISSUE = "token_issue"
-    TOKEN_REVOKE = "token_revoke"
-    TOTP_ENROL = "totp_enrol"
-    TOTP_RESET = "totp_reset"
-    CONTACT_VIEW = "contact_view"
-    CONTACT_REVEAL = "contact_reveal"
-    EXPORT = "export"
-    DATA_PURGE = "data_purge"
-
-
-class Outcome(StrEnum):
-    """How it ended."""
-
-    SUCCESS = "success"
-    FAILURE = "failure"
-    REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -97,8 +67,8 @@ def append(
     session: Session,
     *,
     actor: Actor,
-    action: Action,
-    outcome: Outcome = Outcome.SUCCESS,
+    action: AuditAction,
+    outcome: AuditOutcome = AuditOutcome.SUCCESS,
     target: str | None = None,
     detail: str | None = None,
 ) -> AuditRecord:

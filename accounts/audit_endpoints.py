@@ -8,13 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from accounts import audit
-from accounts.audit import Action
 from accounts.audit_schemas import AuditPage, AuditRecordOut, AuditVerification
 from accounts.dependencies import CurrentAuditor, audit_read
 from core.db import SessionDep
 from core.downloads import attachment
 from core.validation import Code, Instant, Line, PageOffset, PageSize
-from models import AuditRecord
+from models import AuditAction, AuditRecord
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 # An export holds at most this many records; narrow the period for more.
@@ -83,7 +82,7 @@ def export(
     writer.writerow([header for _, header in COLUMNS])
     for row in rows:
         writer.writerow([_cell(getattr(row, key)) for key, _ in COLUMNS])
-    audit_read(request, user, Action.EXPORT, target="audit", detail=f"rows={len(rows)}")
+    audit_read(request, user, AuditAction.EXPORT, target="audit", detail=f"rows={len(rows)}")
     return Response(
         ("\ufeff" + text.getvalue()).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -12,12 +12,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from accounts import sessions, tokens
-from accounts.audit import Action, Actor, record
+from accounts.audit import Actor, record
 from core.addresses import client_address
 from core.config import Settings
 from core.db import session_scope
 from core.errors import Forbidden, NotAuthenticated
-from models import Role, User, UserSession, utcnow
+from models import AuditAction, Role, User, UserSession, utcnow
 
 SESSION_COOKIE = "qisu_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -153,7 +153,7 @@ def actor_of(request: Request, user: User) -> Actor:
     return Actor.of(user, address_of(request))
 
 
-def audit_read(request: Request, user: User, action: Action, **what: str | None) -> None:
+def audit_read(request: Request, user: User, action: AuditAction, **what: str | None) -> None:
     """Record a read (an export, a view of personal data) in a write transaction of its own.
 
     A GET's session only reads; the record must not wait on, or be lost with, the request's.

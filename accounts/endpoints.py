@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from sqlmodel import Session
 
 from accounts import admin, sessions, totp
-from accounts.audit import Action, Actor, Outcome, append
+from accounts.audit import Actor, append
 from accounts.dependencies import SESSION_COOKIE, Caller, CurrentCaller, actor_of, address_of
 from accounts.schemas import Me, SessionOut, SignInIn, TotpConfirm, TotpStart, UnitBrief
 from core.config import Settings
 from core.db import SessionDep
 from core.errors import DomainError, NotAuthenticated
-from models import Unit, User, id_of, utcnow
+from models import AuditAction, AuditOutcome, Unit, User, id_of, utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -72,11 +72,11 @@ def sign_in(
     except DomainError as refusal:
         # The attempted login names the actor: the record is of who tried, not who is.
         tried = Actor(name=f"login:{body.login.strip()[:64]}", address=address)
-        append(session, actor=tried, action=Action.SIGN_IN, outcome=Outcome.FAILURE,
+        append(session, actor=tried, action=AuditAction.SIGN_IN, outcome=AuditOutcome.FAILURE,
                detail=refusal.code)  # fmt: skip
         session.commit()  # a wrong password is counted even though the request is refused
         raise
-    append(session, actor=Actor.of(user, address), action=Action.SIGN_IN,
+    append(session, actor=Actor.of(user, address), action=AuditAction.SIGN_IN,
            target=f"session:{row.id}")  # fmt: skip
     response.set_cookie(
         SESSION_COOKIE,
@@ -109,7 +109,7 @@ def sign_out(caller: ConsoleCaller, request: Request, session: SessionDep) -> Re
     """Sign out: the session ends and its cookie is cleared."""
     assert caller.session is not None
     sessions.end(session, session_id=id_of(caller.session), now=utcnow())
-    append(session, actor=actor_of(request, caller.user), action=Action.SIGN_OUT,
+    append(session, actor=actor_of(request, caller.user), action=AuditAction.SIGN_OUT,
            target=f"session:{caller.session.id}")  # fmt: skip
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from accounts.audit import Actor
-    from tickets.policy import SlaPolicy
+    from deadlines.policy import SlaPolicy
 
 cli = typer.Typer(
     help="qisu 企诉: route enterprise appeals and drive them around the closed loop.",
@@ -78,10 +78,11 @@ def _require_current(engine: Engine) -> None:
 
 
 def _policy() -> "SlaPolicy":
-    from tickets.policy import PolicyError, current_policy
+    """The SLA policy the settings name, read once by the command that needs it."""
+    from deadlines.policy import PolicyError, load_policy
 
     try:
-        return current_policy()
+        return load_policy(get_settings().sla_policy)
     except PolicyError as exc:
         raise _fail(str(exc)) from None
 
@@ -450,9 +451,9 @@ def demo_load(
     """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
     from routing import model as routing_model
-    from routing.settings import get_routing_settings
+    from routing.settings import RoutingSettings
 
-    settings, serving = get_settings(), get_routing_settings()
+    settings, serving = get_settings(), RoutingSettings()
     engine = _engine()
     _require_current(engine)
     # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
@@ -468,6 +469,7 @@ def demo_load(
         loaded = load_demo(
             engine,
             policy=_policy(),
+            routing=serving,
             seed=seed,
             force=force,
             grace_days=settings.evaluation_grace_days,
@@ -521,6 +523,7 @@ def scheduler() -> None:
     """Run the deadline sweeps and notification delivery (production: one such process)."""
     from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
+    from routing.settings import RoutingSettings
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
@@ -534,7 +537,7 @@ def scheduler() -> None:
         f"delivering every {settings.delivery_seconds:g} s (Ctrl-C stops)"
     )
     try:
-        build_scheduler(engine, settings, policy, blocking=True).start()
+        build_scheduler(engine, settings, policy, RoutingSettings(), blocking=True).start()
     except (KeyboardInterrupt, SystemExit):
         typer.echo("qisu scheduler stopped")
 
@@ -562,7 +565,7 @@ def sla_sweep(
     ] = 5000,
 ) -> None:
     """Run one sweep: warn, breach and escalate whatever is due (for replay and tests)."""
-    from app.scheduler import notifiers_for
+    from app.scheduler import notifiers_for, sweep
     from models import utcnow
     from tickets import jobs
 
@@ -570,7 +573,7 @@ def sla_sweep(
     engine = _engine()
     _require_current(engine)
     instant = _instant(now) if now else utcnow()
-    result = jobs.sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
+    result = sweep(engine, policy=policy, now=instant, batch=batch, progress=typer.echo)
     typer.echo(
         f"swept as of {instant.isoformat()}: {result.breached} breached, {result.warned} warned, "
         f"{result.windows_closed} return windows closed"
@@ -613,11 +616,11 @@ def dashboard_rollup(
 @sla_cli.command("check")
 def sla_check(
     file: Annotated[
-        Path, typer.Argument(help="A policy YAML file (see tickets/data/sla-policy.yaml).")
+        Path, typer.Argument(help="A policy YAML file (see deadlines/data/sla-policy.yaml).")
     ],
 ) -> None:
     """Check a deadline policy file without starting anything."""
-    from tickets.policy import PolicyError, load_policy
+    from deadlines.policy import PolicyError, load_policy
 
     try:
         policy = load_policy(file)

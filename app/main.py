@@ -17,7 +17,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from accounts.admin_endpoints import router as admin_router
-from accounts.audit import Action, Outcome, record
+from accounts.audit import record
 from accounts.audit_endpoints import router as audit_router
 from accounts.dependencies import SCOPE_USER, actor_of
 from accounts.endpoints import router as accounts_router
@@ -30,15 +30,17 @@ from core import metrics
 from core.config import Settings, get_settings
 from core.db import is_unique_clash, make_engine
 from core.errors import DomainError
+from deadlines.policy import load_policy
+from deadlines.working_time import SHANGHAI, WorkingCalendar
 from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
-from models import SchedulerHeartbeat, utcnow
+from models import AuditAction, AuditOutcome, SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
 from routing.model_endpoints import router as models_router
-from routing.settings import get_routing_settings
+from routing.settings import RoutingSettings
 from tickets import connectors
 from tickets.dashboard_endpoints import router as dashboard_router
 from tickets.endpoints import router as tickets_router
@@ -47,8 +49,6 @@ from tickets.inbound_endpoints import router as inbound_router
 from tickets.notification_endpoints import router as notifications_router
 from tickets.open311_endpoints import router as open311_router
 from tickets.outbound_endpoints import router as outbound_router
-from tickets.policy import current_policy, load_policy
-from tickets.working_time import SHANGHAI
 from units import service as units_service
 from units.endpoints import admin_router as units_admin_router
 from units.endpoints import router as units_router
@@ -145,16 +145,15 @@ async def _record_refusal(request: Request, exc: DomainError) -> None:
         record,
         request.app.state.engine,
         actor=actor_of(request, user),
-        action=Action.REFUSED,
-        outcome=Outcome.REFUSED,
+        action=AuditAction.REFUSED,
+        outcome=AuditOutcome.REFUSED,
         target=where,
         detail=exc.code,
     )
 
 
-def _calendar() -> dict[str, str]:
+def _calendar(calendar: WorkingCalendar) -> dict[str, str]:
     """This year's and next year's calendar: official, or counted Monday–Friday for now."""
-    calendar = current_policy().calendar
     year = utcnow().astimezone(SHANGHAI).year
     return {
         str(y): "official" if calendar.has_schedule(y) else "monday-friday fallback (no schedule)"
@@ -175,19 +174,24 @@ def _heartbeat(beat: SchedulerHeartbeat | None, settings: Settings) -> dict[str,
     }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the engine is made when it starts, not at import."""
-    settings = settings or get_settings()
+def create_app(settings: Settings, routing: RoutingSettings | None = None) -> FastAPI:
+    """Build the app; the engine is made when it starts, not at import.
+
+    The app's configuration is read here and at its start, once, and kept on `app.state`;
+    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`), never from the
+    environment.
+    """
+    serving = routing or RoutingSettings()  # QISU_ROUTING_* unless given
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        policy = load_policy(settings.sla_policy)  # a wrong file stops the start, naming its line
-        load_weights(settings.ranking_weights)  # so does a wrong ranking weights file
+        # A wrong policy file stops the start, naming its line; so do wrong ranking weights.
+        app.state.policy = policy = load_policy(settings.sla_policy)
+        app.state.weights = load_weights(settings.ranking_weights)
         connectors.current()  # so does a wrong platform connector file
         app.state.engine = make_engine(settings.effective_database_url)
         with Session(app.state.engine) as session:
             connectors.check_registry(session)  # a connector's unit map names registry units
-        serving = get_routing_settings()
         routing_model.use(
             settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
         )
@@ -195,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.MODEL.labels(version or "none").set(1)
         scheduler = None
         if settings.embedded_scheduler:
-            scheduler = build_scheduler(app.state.engine, settings, policy, blocking=False)
+            scheduler = build_scheduler(app.state.engine, settings, policy, serving, blocking=False)
             scheduler.start()
         yield
         if scheduler is not None:
@@ -209,7 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(known_query_only)],
     )
-    app.state.settings = settings
+    app.state.settings, app.state.routing = settings, serving
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,
@@ -262,7 +266,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             content={
                 "status": "ready",
                 "database": "ok",
-                "calendar": _calendar(),
+                "calendar": _calendar(app.state.policy.calendar),
                 "scheduler": _heartbeat(beat, settings),
             }
         )

@@ -2,6 +2,8 @@
 
 import logging
 import time
+from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -11,11 +13,15 @@ from sqlalchemy.engine import Engine
 from core.config import Settings
 from core.db import session_scope
 from core.jobs import guarded
+from deadlines import clocks
+from deadlines import sweep as deadline_sweep
+from deadlines.policy import SlaPolicy
+from deadlines.sweep import SweepResult
 from evaluations import jobs as evaluation_jobs
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from models import SchedulerHeartbeat, utcnow
-from tickets import deadlines, jobs, platform_jobs, rollup
-from tickets.policy import SlaPolicy
+from routing.settings import RoutingSettings
+from tickets import jobs, platform_jobs, rollup
 
 log = logging.getLogger("qisu.scheduler")
 
@@ -31,16 +37,23 @@ def notifiers_for(policy: SlaPolicy) -> list[Notifier]:
 def recompute_fallbacks(engine: Engine, policy: SlaPolicy) -> int:
     """Recount deadlines that were counted Monday–Friday, with the calendar as now configured."""
     with session_scope(engine, write=True) as session:
-        return deadlines.recompute_fallbacks(session, policy=policy)
+        return clocks.recompute_fallbacks(session, policy=policy)
 
 
 SWEEP_JOB = "sla-sweep"
+# Everything a deadline may time: each domain says how the sweep escalates and records its own.
+SUBJECTS = (jobs.SUBJECT, evaluation_jobs.SUBJECT)
+
+
+def sweep(engine: Engine, *, policy: SlaPolicy, now: datetime, **options: Any) -> SweepResult:
+    """One sweep over the deadlines of tickets and whistles (options: `deadlines.sweep.sweep`)."""
+    return deadline_sweep.sweep(engine, policy=policy, subjects=SUBJECTS, now=now, **options)
 
 
 def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
     """One sweep, then the heartbeat that /readyz shows (so a stuck scheduler is visible)."""
     now, started = utcnow(), time.monotonic()
-    jobs.sweep(engine, policy=policy, now=now)
+    sweep(engine, policy=policy, now=now)
     with session_scope(engine, write=True) as session:
         beat = session.get(SchedulerHeartbeat, SWEEP_JOB) or SchedulerHeartbeat(
             job=SWEEP_JOB, at=now
@@ -50,9 +63,15 @@ def sweep_and_beat(engine: Engine, policy: SlaPolicy) -> None:
 
 
 def build_scheduler(
-    engine: Engine, settings: Settings, policy: SlaPolicy, *, blocking: bool
+    engine: Engine,
+    settings: Settings,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    *,
+    blocking: bool,
 ) -> BaseScheduler:
-    """A scheduler with the sweep, delivery and roll-up jobs, each never overlapping itself."""
+    """A scheduler with the sweep, delivery and roll-up jobs, each never overlapping itself;
+    its jobs run with the configuration given, read once by the caller."""
     scheduler: BaseScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     notifiers = notifiers_for(policy)
     options = {"max_instances": 1, "coalesce": True, "next_run_time": utcnow()}
@@ -80,6 +99,6 @@ def build_scheduler(
         id="dashboard-rollup",
         **options,
     )
-    platform_jobs.add_jobs(scheduler, engine, options)
+    platform_jobs.add_jobs(scheduler, engine, policy, routing, options)
     platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
     return scheduler

@@ -33,6 +33,7 @@ from app.migrate import upgrade
 from bench.listing import NOW, WORDS, _code, database
 from core.config import Settings
 from core.db import make_engine, session_scope
+from core.timezone import SHANGHAI
 from evaluations.service import month_span
 from models import (
     Enterprise,
@@ -43,7 +44,6 @@ from models import (
     UnitKind,
 )
 from tickets import rollup
-from tickets.working_time import SHANGHAI
 from units import service as units_service
 
 TARGET_MS = 500.0

@@ -24,8 +24,9 @@ from app.demo import replay as replay_module
 from app.setup import prepare_database
 from core.config import get_settings
 from core.db import make_engine
+from deadlines.policy import load_policy
 from routing import model as routing_model
-from tickets.policy import current_policy
+from routing.settings import RoutingSettings
 
 
 def _kind(statement: str) -> str:
@@ -90,7 +91,8 @@ def main() -> None:
         profiler.enable()
     loaded = load_demo(
         engine,
-        policy=current_policy(),
+        policy=load_policy(settings.sla_policy),
+        routing=RoutingSettings(),
         appeals=args.appeals,
         progress=lambda line: print(
             f"{time.perf_counter() - wall:6.1f} s {time.process_time() - cpu:6.1f} s CPU "

@@ -23,7 +23,7 @@ from classifier.calibration import log_softmax
 from classifier.data import fingerprint, read_rows
 from classifier.inference import Classifier
 from classifier.metrics import evaluate
-from classifier.ngram import fit_ngram, ngram_scores
+from classifier.ngram import fit_ngram
 from classifier.pipeline import train_model
 from classifier.settings import get_classifier_settings
 from classifier.training import TrainConfig
@@ -88,7 +88,7 @@ def main() -> None:
     seconds = time.monotonic() - began
 
     baseline = fit_ngram(train_x, [index[y] for y in train_y])
-    scores = ngram_scores(baseline, test_x, len(labels))
+    scores = baseline.scores(test_x, len(labels))
     # The SVM's margins through a plain softmax: ranks are exact, the calibration is not fitted.
     baseline_p = np.exp(log_softmax(scores))
     figures = {

@@ -30,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from accounts import service as accounts_service
 from app.migrate import upgrade
 from core.db import make_engine, session_scope
+from deadlines.policy import load_policy
 from models import Enterprise, Role, Ticket, User
 from routing import model as routing_model
 from routing import rules
 from routing import service as routing_service
-from routing.settings import RoutingSettings, get_routing_settings
+from routing.settings import RoutingSettings
 from tickets import service
 from tickets.credit_code import check_character
 from tickets.schemas import TicketCreate
@@ -47,6 +48,7 @@ START = (datetime.now(UTC) - timedelta(days=400)).replace(
     hour=1, minute=30, second=0, microsecond=0
 )
 RETURN_REASON = "不属于街镇职权，应由条线部门处理"  # when a case gives none
+POLICY = load_policy()  # the shipped SLA policy: routing is measured, not the deadlines
 TAGS = ("plain", "returned", "ambiguous", "legacy", "multi_issue", "no_town", "repeat")
 
 
@@ -104,7 +106,7 @@ def _user(session: Any, role: Role, unit: str | None = None) -> User:
     return user
 
 
-def run(data: dict[str, Any], *, database: Path) -> Run:
+def run(data: dict[str, Any], *, database: Path, routing: RoutingSettings) -> Run:
     """Take every case in, in order, on a fresh database; return what routing decided."""
     recorded: list[rules.Inputs] = []
     original = routing_service.decide
@@ -115,12 +117,18 @@ def run(data: dict[str, Any], *, database: Path) -> Run:
 
     routing_service.decide = recording
     try:
-        return _run(data, database=database, recorded=recorded)
+        return _run(data, database=database, recorded=recorded, settings=routing)
     finally:
         routing_service.decide = original
 
 
-def _run(data: dict[str, Any], *, database: Path, recorded: list[rules.Inputs]) -> Run:
+def _run(
+    data: dict[str, Any],
+    *,
+    database: Path,
+    recorded: list[rules.Inputs],
+    settings: RoutingSettings,
+) -> Run:
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
     enterprises = data["enterprises"]
@@ -142,7 +150,13 @@ def _run(data: dict[str, Any], *, database: Path, recorded: list[rules.Inputs]) 
     for index, case in enumerate(data["cases"]):
         started = time.perf_counter()
         with session_scope(engine, write=True) as session:
-            ticket, _ = service.intake(session, data=_payload(case, names, index), user=desk)
+            ticket, _ = service.intake(
+                session,
+                data=_payload(case, names, index),
+                user=desk,
+                policy=POLICY,
+                routing=settings,
+            )
             ticket_id = ticket.id or 0
         seconds = time.perf_counter() - started
         result.ticket_of_case[case["id"]] = ticket_id
@@ -150,7 +164,13 @@ def _run(data: dict[str, Any], *, database: Path, recorded: list[rules.Inputs]) 
         if town:
             reason = case.get("return_reason") or RETURN_REASON
             _return_by(
-                engine, ticket_id=ticket_id, desk=desk, town=towns[town], code=town, reason=reason
+                engine,
+                ticket_id=ticket_id,
+                desk=desk,
+                town=towns[town],
+                code=town,
+                reason=reason,
+                settings=settings,
             )
         with session_scope(engine) as session:
             stored = session.get(Ticket, ticket_id)
@@ -181,7 +201,14 @@ def _run(data: dict[str, Any], *, database: Path, recorded: list[rules.Inputs]) 
 
 
 def _return_by(
-    engine: Any, *, ticket_id: int, desk: User, town: User, code: str, reason: str
+    engine: Any,
+    *,
+    ticket_id: int,
+    desk: User,
+    town: User,
+    code: str,
+    reason: str,
+    settings: RoutingSettings,
 ) -> None:
     """The 街镇 is sent the ticket (by routing or the desk) and returns it as not its own."""
     with session_scope(engine, write=True) as session:
@@ -191,10 +218,22 @@ def _return_by(
             return  # routing sent it to a line unit at once: nothing for the 街镇 to return
         if ticket.lead_unit is None:
             service.dispatch(
-                session, ticket_id=ticket_id, user=desk, lead_unit=code, assist_units=[]
+                session,
+                ticket_id=ticket_id,
+                user=desk,
+                lead_unit=code,
+                assist_units=[],
+                policy=POLICY,
             )
     with session_scope(engine, write=True) as session:
-        service.return_ticket(session, ticket_id=ticket_id, user=town, reason=reason)
+        service.return_ticket(
+            session,
+            ticket_id=ticket_id,
+            user=town,
+            reason=reason,
+            policy=POLICY,
+            routing=settings,
+        )
 
 
 def _share(hits: int, total: int) -> float:
@@ -393,13 +432,16 @@ def main() -> int:
     print(f"model {version} ({runtime}), {len(data['cases'])} appeals from {args.cases}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as folder:
-        result = run(data, database=Path(folder) / "routing.db")
+        settings = RoutingSettings()
+        result = run(data, database=Path(folder) / "routing.db", routing=settings)
         registered = {k: e.get("registered") for k, e in data["enterprises"].items()}
         figures = score(result, registered)
         if args.latency:
-            get_routing_settings().enabled = False
-            bare = run(data, database=Path(folder) / "bare.db")
-            get_routing_settings().enabled = True
+            bare = run(
+                data,
+                database=Path(folder) / "bare.db",
+                routing=settings.model_copy(update={"enabled": False}),
+            )
             figures["p50_ms_without_routing"] = (
                 statistics.median(o.seconds for o in bare.outcomes) * 1000
             )
@@ -431,7 +473,7 @@ def main() -> int:
         )
     if args.sweep:
         print("thresholds (lead = territorial, screened): coverage, accuracy of the dispatched")
-        for lead, screened, coverage, accuracy in sweep(result, get_routing_settings()):
+        for lead, screened, coverage, accuracy in sweep(result, settings):
             print(f"  lead {lead:.2f} screened {screened:.2f}: {coverage:.3f} {accuracy:.3f}")
         print("repeat threshold: precision, recall, near misses flagged")
         for threshold, precision, recall, near in repeat_sweep(result):

@@ -21,10 +21,10 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.migrate import upgrade
+from app.scheduler import sweep
 from core.db import make_engine, session_scope
+from deadlines.policy import load_policy
 from models import Deadline, DeadlineStatus, Enterprise, Stage, Ticket, TicketEvent
-from tickets import jobs
-from tickets.policy import load_policy
 from units import service as units_service
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -140,7 +140,7 @@ def measure(url: str, *, deadlines: int, due_fraction: float, scattered: bool) -
             connection.exec_driver_sql("ANALYZE")
     policy = load_policy()
     started = time.perf_counter()
-    result = jobs.sweep(engine, policy=policy, now=NOW)
+    result = sweep(engine, policy=policy, now=NOW)
     swept = time.perf_counter() - started
     with session_scope(engine) as session:
         breached = session.scalar(

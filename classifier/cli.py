@@ -322,7 +322,10 @@ def build_default(
     active = active_name(settings.models_dir)
     if if_missing and active:
         from classifier import repeat_scorer
+        from classifier.ngram import write_arrays
 
+        if write_arrays(settings.models_dir / active):  # so serving needs no scikit-learn
+            typer.echo(f"model {active}: its n-gram model written as arrays (ngram.npz)")
         try:
             repeat_scorer.load(settings.models_dir / active)
         except ClassifierError as exc:  # built before the scorer's format: refit only that

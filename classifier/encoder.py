@@ -94,3 +94,16 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The mean of the token vectors that are not padding."""
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class Head(nn.Module):
+    """Dropout and a linear layer over the mean-pooled upper hidden states."""
+
+    def __init__(self, width: int, classes: int) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(0.1)
+        self.linear = nn.Linear(width, classes)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Class scores."""
+        return self.linear(self.dropout(pooled))

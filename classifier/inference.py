@@ -14,16 +14,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from classifier.calibration import log_softmax
-from classifier.encoder import Encoder, load_tokenizer, mean_pool, token_ids
+from classifier.encoder import Encoder, Head, load_tokenizer, mean_pool, token_ids
 from classifier.errors import ClassifierError
-from classifier.metrics import evaluate
-from classifier.ngram import ngram_scores
+from classifier.ngram_model import FILE as NGRAM_FILE
+from classifier.ngram_model import NgramModel
+from classifier.ngram_model import load as load_ngram_arrays
 from classifier.ort_runner import OrtRunner
-from classifier.pipeline import FORMAT, HELDOUT
 from classifier.repeat_scorer import RepeatScorer
 from classifier.repeat_scorer import load as load_repeat_scorer
-from classifier.training import Head
 
+FORMAT = "qisu-classifier/1"
+HELDOUT = "heldout.jsonl"  # the validation rows, kept to compare a later model against this one
 COMPONENTS = ("ensemble", "encoder", "ngram")
 CENTRE_TEXTS = 64  # held-out texts averaged for the common direction of embeddings
 
@@ -53,6 +54,20 @@ def read_card(folder: Path) -> dict[str, Any]:
 RUNTIMES = ("auto", "onnx", "torch")
 
 
+def load_ngram(folder: Path) -> NgramModel:
+    """The folder's n-gram model: its arrays, or the scikit-learn pickle of a folder built
+    before them (read through scikit-learn, which only such a folder makes serving import)."""
+    if (folder / NGRAM_FILE).is_file() or not (folder / "ngram.pkl").is_file():
+        return load_ngram_arrays(folder / NGRAM_FILE)
+    from classifier.ngram import arrays_of
+
+    try:
+        with (folder / "ngram.pkl").open("rb") as handle:
+            return arrays_of(pickle.load(handle))
+    except (OSError, pickle.UnpicklingError) as exc:
+        raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
+
+
 class Classifier:
     """A trained model folder, loaded once; batched, no gradients, a fixed thread count.
 
@@ -74,11 +89,7 @@ class Classifier:
         self.t_ngram = float(calibration["ngram_temperature"])
         self.weight = float(calibration["encoder_weight"])
         self.quantized = quantized
-        try:
-            with (folder / "ngram.pkl").open("rb") as handle:
-                self.ngram = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError) as exc:
-            raise ClassifierError(f"{folder}: damaged model folder ({exc})") from None
+        self.ngram = load_ngram(folder)
         exported = self.card.get("onnx") or {}
         onnx_file = folder / exported.get("int8" if quantized else "fp32", "-")
         if runtime == "onnx" and not onnx_file.is_file():
@@ -205,7 +216,7 @@ class Classifier:
 
     def _mix(self, texts: list[str], scores: np.ndarray) -> dict[str, np.ndarray]:
         encoder = log_softmax(scores, self.t_encoder)
-        ngram = log_softmax(ngram_scores(self.ngram, texts, len(self.labels)), self.t_ngram)
+        ngram = log_softmax(self.ngram.scores(texts, len(self.labels)), self.t_ngram)
         mixed = log_softmax(self.weight * encoder + (1 - self.weight) * ngram)
         return {"ensemble": np.exp(mixed), "encoder": np.exp(encoder), "ngram": np.exp(ngram)}
 
@@ -214,6 +225,8 @@ class Classifier:
         index = {label: i for i, label in enumerate(self.labels)}
         truth = np.array([index[label] for label in labels])
         parts = self.components(texts)
+        from classifier.metrics import evaluate  # for model reports, not for serving
+
         return {name: evaluate(parts[name], truth, self.labels) for name in COMPONENTS}
 
     def probabilities(self, texts: list[str], batch: int = 32) -> np.ndarray:

@@ -16,8 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from classifier.encoder import Encoder, mean_pool
-from classifier.training import Head
+from classifier.encoder import Encoder, Head, mean_pool
 
 FOLDER = "onnx"
 FP32 = "encoder.onnx"

@@ -4,13 +4,12 @@ A model folder describes itself:
   model.json          labels, settings, temperatures, ensemble weight, data fingerprint, metrics
   encoder/            the fine-tuned BERT and its tokenizer (a standard HuggingFace folder)
   head.safetensors    the linear head over mean-pooled tokens
-  ngram.pkl           the character n-gram TF-IDF linear model
+  ngram.npz           the character n-gram TF-IDF linear model, as arrays (ngram.pkl before)
   heldout.jsonl       the validation rows it was calibrated on
   onnx/               the encoder and head exported for ONNX Runtime, fp32 and int8 (serving)
 """
 
 import json
-import pickle
 import random
 import shutil
 import time
@@ -28,11 +27,10 @@ from classifier import onnx_export
 from classifier.calibration import fit_temperature, fit_weight, log_softmax
 from classifier.encoder import Encoder
 from classifier.errors import ClassifierError
-from classifier.ngram import fit_ngram, ngram_scores
+from classifier.inference import FORMAT, HELDOUT
+from classifier.ngram import fit_ngram
+from classifier.ngram_model import FILE as NGRAM_FILE
 from classifier.training import TrainConfig, Trained, fine_tune
-
-FORMAT = "qisu-classifier/1"
-HELDOUT = "heldout.jsonl"  # the validation rows, kept to compare a later model against this one
 
 
 @dataclass
@@ -123,7 +121,7 @@ def train_model(
     ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
     val_y = np.array([y[i] for i in val])
     encoder_scores = trained.val_scores
-    ngram_val = ngram_scores(ngram, [texts[i] for i in val], len(names))
+    ngram_val = ngram.scores([texts[i] for i in val], len(names))
     t_encoder = fit_temperature(encoder_scores, val_y)
     t_ngram = fit_temperature(ngram_val, val_y)
     weight = fit_weight(
@@ -204,8 +202,7 @@ def _save(
         partial, encoder, trained.head, similarity_layer=card["similarity"]["layer"],
         progress=progress,
     )  # fmt: skip
-    with (partial / "ngram.pkl").open("wb") as handle:
-        pickle.dump(ngram, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    ngram.save(partial / NGRAM_FILE)
     with (partial / HELDOUT).open("w", encoding="utf-8") as handle:
         handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in heldout)
     (partial / "model.json").write_text(

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import ClassifierError
-from classifier.inference import Classifier, read_card
-from classifier.pipeline import HELDOUT
+from classifier.inference import HELDOUT, Classifier, read_card
 
 ACTIVE = "ACTIVE"
 

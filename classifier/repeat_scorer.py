@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import yaml
-from sklearn.linear_model import LogisticRegression
 
 from classifier.bootstrap import Rendering
 from classifier.errors import ClassifierError
@@ -199,6 +198,8 @@ def fit(rows: list[list[float]], targets: list[bool], weights: list[float]) -> R
     """Fit the logistic regression on standardised features. A fact some pairs cannot tell
     (NaN) takes the mean of the pairs that can, so only those teach its weight; one no pair
     tells stays at weight 0."""
+    from sklearn.linear_model import LogisticRegression  # fitting only: serving scores with numpy
+
     x = np.array(rows, dtype=np.float64)
     known = ~np.isnan(x)
     counts = known.sum(0)

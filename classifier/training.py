@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from classifier.encoder import Encoder, mean_pool
+from classifier.encoder import Encoder, Head, mean_pool
 
 
 @dataclass
@@ -42,19 +42,6 @@ class TrainConfig:
     def as_dict(self) -> dict[str, float | int]:
         """The settings as plain values."""
         return asdict(self)
-
-
-class Head(nn.Module):
-    """Dropout and a linear layer over the mean-pooled upper hidden states."""
-
-    def __init__(self, width: int, classes: int) -> None:
-        super().__init__()
-        self.dropout = nn.Dropout(0.1)
-        self.linear = nn.Linear(width, classes)
-
-    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Class scores."""
-        return self.linear(self.dropout(pooled))
 
 
 def class_weights(labels: list[int], classes: int) -> torch.Tensor:

@@ -5,18 +5,16 @@ import io
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from accounts.audit import Action
 from accounts.dependencies import CurrentUser, audit_read
-from core.config import get_settings
 from core.db import SessionDep
 from core.downloads import attachment
 from core.validation import PeriodName
+from deadlines.policy import PolicyDep, SlaPolicy
 from evaluations import rankings
-from models import Role, User
-from tickets.policy import current_policy
+from models import AuditAction, Role, User
 
 router = APIRouter(prefix="/api/v1", tags=["rankings"])
 
@@ -42,11 +40,19 @@ COLUMNS = [
 ]
 
 
-def _rows(session: Any, user: User, period: str) -> list[dict[str, Any]]:
-    weights = rankings.load_weights(get_settings().ranking_weights)
-    cards = rankings.rank(
-        session, period=period, weights=weights, calendar=current_policy().calendar
-    )
+def app_weights(request: Request) -> dict[str, float]:
+    """The ranking weights the app loaded at its start (Settings.ranking_weights)."""
+    weights: dict[str, float] = request.app.state.weights
+    return weights
+
+
+WeightsDep = Annotated[dict[str, float], Depends(app_weights)]
+
+
+def _rows(
+    session: Any, user: User, period: str, weights: dict[str, float], policy: SlaPolicy
+) -> list[dict[str, Any]]:
+    cards = rankings.rank(session, period=period, weights=weights, calendar=policy.calendar)
     if user.role == Role.UNIT_HANDLER:  # a department sees its own scorecard
         cards = [c for c in cards if c.unit == user.unit_code]
     return [
@@ -77,9 +83,15 @@ def sheet_title(period: str) -> str:
 
 
 @router.get("/rankings")
-def ranking(period: PeriodQuery, session: SessionDep, user: CurrentUser) -> list[dict[str, Any]]:
+def ranking(
+    period: PeriodQuery,
+    session: SessionDep,
+    user: CurrentUser,
+    weights: WeightsDep,
+    policy: PolicyDep,
+) -> list[dict[str, Any]]:
     """Line departments by composite score, best first, with every figure and the change."""
-    return _rows(session, user, period)
+    return _rows(session, user, period, weights, policy)
 
 
 @router.get("/rankings/export")
@@ -88,11 +100,13 @@ def export(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
+    weights: WeightsDep,
+    policy: PolicyDep,
     file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
 ) -> Response:
     """The ranking as a spreadsheet with Chinese column headers (the export is audited)."""
-    rows = _rows(session, user, period)
-    audit_read(request, user, Action.EXPORT, target=f"ranking:{period}", detail=file_format)
+    rows = _rows(session, user, period, weights, policy)
+    audit_read(request, user, AuditAction.EXPORT, target=f"ranking:{period}", detail=file_format)
     table = [[header for _, header in COLUMNS]] + [[r[k] for k, _ in COLUMNS] for r in rows]
     name = f"qisu-ranking-{period}"
     if file_format == "csv":

@@ -12,10 +12,10 @@ import yaml
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from deadlines.working_time import WorkingCalendar
 from evaluations.service import MIN_SHOWN, TOO_FEW, get_period, span
 from models import EVALUATED_KINDS, Evaluation, EvaluationPeriod, Stage, Unit
 from tickets.kpis import led_by_unit, on_time_rates_by_unit
-from tickets.working_time import WorkingCalendar
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "data" / "ranking-weights.yaml"
 # Figures where lower is better enter the score as 1 - value.

@@ -8,6 +8,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.timezone import SHANGHAI
 from models import (
     EVALUATED_KINDS,
     Assignment,
@@ -23,7 +24,6 @@ from models import (
     utcnow,
 )
 from tickets import repository as tickets_repository
-from tickets.working_time import SHANGHAI
 
 # Fewer evaluations than this of a department in a period would name their authors: a
 # department sees none of them, and rankings show no evaluation averages (评价数不足).

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 from accounts.dependencies import CurrentUser
 from core.db import SessionDep
 from core.validation import PathId
+from deadlines.policy import PolicyDep
 from evaluations import whistles
 from evaluations.schemas import (
     CallPublic,
@@ -61,10 +62,17 @@ def present(session: Session, whistle: Whistle) -> WhistlePublic:
 
 
 @router.post("/whistles", response_model=WhistlePublic, status_code=status.HTTP_201_CREATED)
-def raise_whistle(body: WhistleIn, session: SessionDep, user: CurrentUser) -> WhistlePublic:
+def raise_whistle(
+    body: WhistleIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
+) -> WhistlePublic:
     """吹哨: a 街镇 calls line departments in; each must report in before its deadline."""
     whistle = whistles.raise_whistle(
-        session, user=user, units=body.units, text=body.text, ticket_ids=body.ticket_ids
+        session,
+        user=user,
+        units=body.units,
+        text=body.text,
+        ticket_ids=body.ticket_ids,
+        policy=policy,
     )
     return present(session, whistle)
 
@@ -89,11 +97,12 @@ def get_whistle(whistle_id: PathId, session: SessionDep, user: CurrentUser) -> W
 
 @router.post("/whistles/{whistle_id}/report", response_model=WhistlePublic)
 def report(
-    whistle_id: PathId, body: ReportIn, session: SessionDep, user: CurrentUser
+    whistle_id: PathId, body: ReportIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
 ) -> WhistlePublic:
     """报到: the department names its contact and plan."""
     whistle = whistles.report(
         session,
+        policy=policy,
         whistle_id=whistle_id,
         user=user,
         unit=body.unit,
@@ -125,10 +134,15 @@ def confirm(
 
 @router.post("/whistles/{whistle_id}/reopen", response_model=WhistlePublic)
 def reopen(
-    whistle_id: PathId, body: ReopenIn, session: SessionDep, user: CurrentUser
+    whistle_id: PathId, body: ReopenIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
 ) -> WhistlePublic:
     """The 街镇 sends an outcome back."""
     whistle = whistles.reopen(
-        session, whistle_id=whistle_id, user=user, unit=body.unit, reason=body.reason
+        session,
+        whistle_id=whistle_id,
+        user=user,
+        unit=body.unit,
+        reason=body.reason,
+        policy=policy,
     )
     return present(session, whistle)

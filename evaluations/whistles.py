@@ -11,6 +11,8 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     EVALUATED_KINDS,
     CallState,
@@ -19,15 +21,14 @@ from models import (
     Unit,
     User,
     Whistle,
+    WhistleAction,
     WhistleCall,
     WhistleEvent,
     WhistleStatus,
     id_of,
     utcnow,
 )
-from tickets import deadlines
 from tickets import repository as tickets_repository
-from tickets.policy import current_policy
 
 # How the console names a called department's progress, for refusals people read.
 CALL_STATE_NAMES: dict[str, str] = {
@@ -39,7 +40,12 @@ CALL_STATE_NAMES: dict[str, str] = {
 
 
 def _log(
-    session: Session, whistle: Whistle, user: User, action: str, unit: str | None, note: str | None
+    session: Session,
+    whistle: Whistle,
+    user: User,
+    action: WhistleAction,
+    unit: str | None,
+    note: str | None,
 ) -> None:
     session.add(
         WhistleEvent(
@@ -53,10 +59,12 @@ def _log(
     )
 
 
-def _start(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
-    deadlines.start(
+def _start(
+    session: Session, policy: SlaPolicy, whistle: Whistle, unit: str, stage: Stage, now: datetime
+) -> None:
+    clocks.start(
         session,
-        policy=current_policy(),
+        policy=policy,
         stage=stage,
         unit_code=unit,
         now=now,
@@ -65,12 +73,18 @@ def _start(session: Session, whistle: Whistle, unit: str, stage: Stage, now: dat
 
 
 def _meet(session: Session, whistle: Whistle, unit: str, stage: Stage, now: datetime) -> None:
-    rows = deadlines.of_whistle(session, whistle_id=id_of(whistle), unit_code=unit, stages={stage})
-    deadlines.meet_rows(session, rows, now=now)
+    rows = clocks.of_whistle(session, whistle_id=id_of(whistle), unit_code=unit, stages={stage})
+    clocks.meet_rows(session, rows, now=now)
 
 
 def raise_whistle(
-    session: Session, *, user: User, units: list[str], text: str, ticket_ids: list[int]
+    session: Session,
+    *,
+    user: User,
+    units: list[str],
+    text: str,
+    ticket_ids: list[int],
+    policy: SlaPolicy,
 ) -> Whistle:
     """A 街镇 calls line departments in; each gets a 报到 deadline."""
     if user.role != Role.SUBDISTRICT or not user.unit_code:
@@ -96,8 +110,8 @@ def raise_whistle(
     now = utcnow()
     for code in called:
         session.add(WhistleCall(whistle_id=id_of(whistle), unit_code=code))
-        _start(session, whistle, code, Stage.REPORT, now)
-    _log(session, whistle, user, "whistle", None, f"called {', '.join(called)}")
+        _start(session, policy, whistle, code, Stage.REPORT, now)
+    _log(session, whistle, user, WhistleAction.WHISTLE, None, f"called {', '.join(called)}")
     return whistle
 
 
@@ -157,7 +171,14 @@ def _expect(call: WhistleCall, *states: CallState) -> None:
 
 
 def report(
-    session: Session, *, whistle_id: int, user: User, unit: str | None, contact: str, plan: str
+    session: Session,
+    *,
+    whistle_id: int,
+    user: User,
+    unit: str | None,
+    contact: str,
+    plan: str,
+    policy: SlaPolicy,
 ) -> Whistle:
     """报到: the department names a contact and a plan; its outcome clock starts."""
     whistle = get(session, whistle_id=whistle_id, user=user)
@@ -167,8 +188,8 @@ def report(
     call.state, call.contact, call.plan, call.reported_at = CallState.REPORTED, contact, plan, now
     session.add(call)
     _meet(session, whistle, call.unit_code, Stage.REPORT, now)
-    _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
-    _log(session, whistle, user, "report", call.unit_code, f"{contact}: {plan}")
+    _start(session, policy, whistle, call.unit_code, Stage.OUTCOME, now)
+    _log(session, whistle, user, WhistleAction.REPORT, call.unit_code, f"{contact}: {plan}")
     return whistle
 
 
@@ -183,7 +204,7 @@ def outcome(
     call.state, call.outcome, call.outcome_at = CallState.DONE, content, now
     session.add(call)
     _meet(session, whistle, call.unit_code, Stage.OUTCOME, now)
-    _log(session, whistle, user, "outcome", call.unit_code, content)
+    _log(session, whistle, user, WhistleAction.OUTCOME, call.unit_code, content)
     return whistle
 
 
@@ -211,7 +232,7 @@ def confirm(session: Session, *, whistle_id: int, user: User, unit: str | None) 
     for call in _done_calls(session, whistle, unit):
         call.state, call.confirmed_at = CallState.CONFIRMED, now
         session.add(call)
-        _log(session, whistle, user, "confirm", call.unit_code, None)
+        _log(session, whistle, user, WhistleAction.CONFIRM, call.unit_code, None)
     session.flush()
     if all(c.state == CallState.CONFIRMED for c in calls(session, whistle_id=whistle_id)):
         whistle.status = WhistleStatus.CONFIRMED
@@ -220,7 +241,13 @@ def confirm(session: Session, *, whistle_id: int, user: User, unit: str | None) 
 
 
 def reopen(
-    session: Session, *, whistle_id: int, user: User, unit: str | None, reason: str
+    session: Session,
+    *,
+    whistle_id: int,
+    user: User,
+    unit: str | None,
+    reason: str,
+    policy: SlaPolicy,
 ) -> Whistle:
     """The 街镇 sends an outcome back: the department works on, with a new outcome deadline."""
     whistle = _own(session, whistle_id, user)
@@ -232,8 +259,8 @@ def reopen(
             reason,
         )
         session.add(call)
-        _start(session, whistle, call.unit_code, Stage.OUTCOME, now)
-        _log(session, whistle, user, "reopen", call.unit_code, reason)
+        _start(session, policy, whistle, call.unit_code, Stage.OUTCOME, now)
+        _log(session, whistle, user, WhistleAction.REOPEN, call.unit_code, reason)
     return whistle
 
 

@@ -1,12 +1,13 @@
 """SQLModel tables and their enums; importing this registers every table on the metadata."""
 
-from models.audit import AuditRecord
+from models.audit import AuditAction, AuditOutcome, AuditRecord
 from models.base import AwareDateTime, id_of, replaying_at, utcnow
 from models.deadline import (
     OPEN_STATUSES,
     TICKET_STAGES,
     WHISTLE_STAGES,
     Deadline,
+    DeadlineEvent,
     DeadlineStatus,
     DeliveryState,
     Notification,
@@ -39,13 +40,21 @@ from models.ticket import (
     Channel,
     Satisfaction,
     Ticket,
+    TicketAction,
     TicketEvent,
     TicketStatus,
     Urgency,
 )
 from models.unit import AUTHORITY_HOLDERS, EVALUATED_KINDS, Unit, UnitKind
 from models.user import ApiToken, LoginFailure, Role, User, UserSession
-from models.whistle import CallState, Whistle, WhistleCall, WhistleEvent, WhistleStatus
+from models.whistle import (
+    CallState,
+    Whistle,
+    WhistleAction,
+    WhistleCall,
+    WhistleEvent,
+    WhistleStatus,
+)
 
 __all__ = [
     "AUTHORITY_HOLDERS",
@@ -58,6 +67,8 @@ __all__ = [
     "Assignment",
     "AssignmentRole",
     "AssignmentState",
+    "AuditAction",
+    "AuditOutcome",
     "AuditRecord",
     "AwareDateTime",
     "CallState",
@@ -66,6 +77,7 @@ __all__ = [
     "DeadLetter",
     "DeadLetterState",
     "Deadline",
+    "DeadlineEvent",
     "DeadlineStatus",
     "DeliveryState",
     "Enterprise",
@@ -93,6 +105,7 @@ __all__ = [
     "SchedulerHeartbeat",
     "Stage",
     "Ticket",
+    "TicketAction",
     "TicketEmbedding",
     "TicketEvent",
     "TicketStatus",
@@ -102,6 +115,7 @@ __all__ = [
     "User",
     "UserSession",
     "Whistle",
+    "WhistleAction",
     "WhistleCall",
     "WhistleEvent",
     "WhistleStatus",

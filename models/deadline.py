@@ -10,6 +10,13 @@ from sqlmodel import Field, SQLModel
 from models.base import AwareDateTime, EnumString, utcnow
 
 
+class DeadlineEvent(StrEnum):
+    """What the sweep writes to a ticket's or a whistle's history."""
+
+    WARNED = "deadline_warned"
+    BREACHED = "deadline_breached"
+
+
 class Stage(StrEnum):
     """The stage of the loop a deadline times."""
 

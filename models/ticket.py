@@ -48,6 +48,32 @@ class TicketStatus(StrEnum):
     CLOSED = "closed"  # 结案
 
 
+class TicketAction(StrEnum):
+    """What a ticket event records (the stored value is the member's). The lifecycle's actions
+    are tickets.lifecycle.TRANSITIONS' keys; the sweep's events are `DeadlineEvent`s."""
+
+    DISPATCH = "dispatch"  # 分拨, by the desk or by routing
+    ACKNOWLEDGE = "acknowledge"  # 签收
+    CONTACT = "contact"  # 先行联系
+    REPLY = "reply"  # 答复
+    RETURN = "return"  # 退单
+    REQUEST_EXTENSION = "request-extension"
+    APPROVE_EXTENSION = "approve-extension"
+    REJECT_EXTENSION = "reject-extension"
+    PAUSE = "pause"  # awaiting the enterprise
+    RESUME = "resume"
+    LOCALITY = "locality"  # the ticket's 街镇 became known
+    CALLBACK = "callback"  # 回访
+    CLOSE = "close"  # 结案
+    # Outside the state machine:
+    RECEIVED = "received"  # 受理
+    MERGED = "merged"  # the same appeal again, merged into this ticket
+    TO_SUPERVISOR = "to-supervisor"  # routing called a supervisor in
+    REPEAT_OF = "repeat-of"  # an operator linked or unlinked a repeat
+    AMEND = "amend"  # the city platform changed its order
+    WITHDRAW = "withdraw"  # ... or withdrew it
+
+
 class Satisfaction(StrEnum):
     """The enterprise's verdict at the callback (回访)."""
 

@@ -25,6 +25,16 @@ class CallState(StrEnum):
     CONFIRMED = "confirmed"  # the 街镇 accepted the outcome
 
 
+class WhistleAction(StrEnum):
+    """What a whistle event records (besides the sweep's `DeadlineEvent`s)."""
+
+    WHISTLE = "whistle"  # 吹哨: the 街镇 calls departments in
+    REPORT = "report"  # 报到
+    OUTCOME = "outcome"  # a department's outcome
+    CONFIRM = "confirm"  # the 街镇 accepts it
+    REOPEN = "reopen"  # ... or sends it back
+
+
 class Whistle(SQLModel, table=True):
     """A 街镇's call for help about tickets or a matter it describes."""
 

@@ -24,7 +24,7 @@ from routing.schemas import (
     RepeatOut,
     SimilarOut,
 )
-from routing.settings import get_routing_settings
+from routing.settings import RoutingDep
 
 router = APIRouter(prefix="/api/v1", tags=["routing"])
 
@@ -43,7 +43,9 @@ def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[da
 
 
 @router.post("/routing/preview", response_model=PreviewOut)
-def preview(body: PreviewIn, session: ReadSessionDep, user: DeskUser) -> PreviewOut:
+def preview(
+    body: PreviewIn, session: ReadSessionDep, settings: RoutingDep, user: DeskUser
+) -> PreviewOut:
     """What routing would decide for an appeal, its likely repeats and similar answered cases.
 
     Nothing is stored: a read-only session, so a preview never holds up a write.
@@ -58,6 +60,7 @@ def preview(body: PreviewIn, session: ReadSessionDep, user: DeskUser) -> Preview
             enterprise_code=body.credit_code,
             phone=body.phone,
         ),
+        settings=settings,
     )
     decision = assessment.decision
     earlier = insights.tickets_brief(session, ticket_ids=[m.ticket_id for m in assessment.repeats])
@@ -117,13 +120,13 @@ def accuracy(
 @router.get("/clusters", response_model=list[ClusterOut])
 def clusters(
     session: SessionDep,
+    settings: RoutingDep,
     user: SupervisorUser,
     since: From = None,
     until: To = None,
     min_enterprises: Annotated[int, Query(ge=2, le=100)] = 2,
 ) -> list[ClusterOut]:
     """一类事: different enterprises raising the same matter with the same lead unit."""
-    settings = get_routing_settings()
     since, until = _span(since, until, days=settings.cluster_window_days)
     found = insights.clusters(
         session,

@@ -25,7 +25,7 @@ from routing import locality, model, repeats, screening
 from routing.repeats import Match
 from routing.returns import named_units
 from routing.rules import Decision, Inputs, decide
-from routing.settings import RoutingSettings, get_routing_settings
+from routing.settings import RoutingSettings
 from units import service as units_service
 
 log = logging.getLogger("qisu.routing")
@@ -69,10 +69,9 @@ class Reading:
     failure: str | None = None
 
 
-def read(appeal: Appeal, settings: RoutingSettings | None = None) -> Reading:
+def read(appeal: Appeal, settings: RoutingSettings) -> Reading:
     """The encoder's one pass over an appeal. It needs no session, so a caller runs it before
     its transaction's first statement and no database lock is held while the model runs."""
-    settings = settings or get_routing_settings()
     if not (screening.readable(appeal.words) and settings.enabled):
         return Reading(None)
     try:
@@ -96,17 +95,16 @@ def assess(
     session: Session,
     *,
     appeal: Appeal,
+    settings: RoutingSettings,
     reading: Reading | None = None,
     exclude_id: int | None = None,
     exclude_territorial: bool = False,
     flags: tuple[str, ...] = (),
     returns: int = 0,
     reason: str | None = None,
-    settings: RoutingSettings | None = None,
 ) -> Assessment:
     """Everything routing concludes about an appeal, read-only; `reading` is the encoder's pass
     when the caller made it already (`read`)."""
-    settings = settings or get_routing_settings()
     reading = reading or read(appeal, settings)
     analysis, failure = reading.analysis, reading.failure
     enterprise = session.get(Enterprise, appeal.enterprise_code) if appeal.enterprise_code else None

@@ -1,8 +1,8 @@
 """Routing's thresholds and windows (prefix QISU_ROUTING_), chosen on routing-eval-v2/dev.yaml."""
 
-from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,7 +56,10 @@ class RoutingSettings(BaseSettings):
     candidate_limit: int = Field(default=200, ge=1)
 
 
-@lru_cache
-def get_routing_settings() -> RoutingSettings:
-    """The process-wide routing settings."""
-    return RoutingSettings()
+def app_routing(request: Request) -> RoutingSettings:
+    """The routing settings the app was built with."""
+    settings: RoutingSettings = request.app.state.routing
+    return settings
+
+
+RoutingDep = Annotated[RoutingSettings, Depends(app_routing)]

@@ -1,4 +1,5 @@
-"""Imports flow one way (DESIGN.md): app, web, tickets and evaluations, routing, classifier."""
+"""Imports flow one way (ARCHITECTURE.md): app, web, tickets and evaluations, then routing and
+deadlines, then classifier."""
 
 import ast
 from pathlib import Path
@@ -11,6 +12,7 @@ PROJECT = [
     "models",
     "accounts",
     "units",
+    "deadlines",
     "tickets",
     "routing",
     "classifier",
@@ -21,6 +23,7 @@ PROJECT = [
 ]
 
 # What each package may import from the project (besides itself).
+BASE = {"core", "models", "accounts", "units"}  # what every domain package may use
 ALLOWED = {
     "core": set(),
     "models": {"core"},
@@ -28,10 +31,11 @@ ALLOWED = {
     "integrations": {"core"},
     "accounts": {"core", "models"},
     "units": {"core", "models", "accounts"},
-    "routing": {"core", "models", "accounts", "classifier", "units"},
-    "tickets": {"core", "models", "accounts", "units", "routing", "classifier", "integrations"},
-    "evaluations": {"core", "models", "accounts", "units", "tickets", "routing", "integrations"},
-    "web": {"core", "models", "accounts", "units", "tickets", "evaluations", "routing"},
+    "deadlines": {"core", "models"},
+    "routing": BASE | {"classifier"},
+    "tickets": BASE | {"deadlines", "routing", "classifier", "integrations"},
+    "evaluations": BASE | {"deadlines", "tickets", "routing", "integrations"},
+    "web": BASE | {"deadlines", "tickets", "evaluations", "routing"},
     "app": set(PROJECT),
 }
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import Ticket, TicketEvent, User, id_of
+from models import Ticket, TicketAction, TicketEvent, User, id_of
 from tickets import outbound
 
 # The fields an audit event records before and after a change.
@@ -35,7 +35,7 @@ def record(
     *,
     ticket: Ticket,
     user: User | None,
-    action: str,
+    action: TicketAction,
     before: dict[str, Any],
     note: str | None = None,
     extra: dict[str, Any] | None = None,

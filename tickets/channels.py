@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from core.db import session_scope
+from deadlines.policy import SlaPolicy
 from integrations.notifiers import DeliveryError, Message
 from integrations.settings import IntegrationSettings
 from models import ChannelDelivery, DeliveryState, Notification, PlatformCursor, id_of, utcnow
-from tickets.policy import SlaPolicy
 
 log = logging.getLogger("qisu.channels")
 

@@ -2,6 +2,8 @@
 
 from sqlmodel import Session, col, select
 
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     Assignment,
     AssignmentRole,
@@ -9,6 +11,7 @@ from models import (
     Notification,
     Stage,
     Ticket,
+    TicketAction,
     TicketStatus,
     Unit,
     UnitKind,
@@ -18,20 +21,20 @@ from models import (
 )
 from routing import repeats
 from routing import service as routing_service
-from routing.settings import get_routing_settings
-from tickets import audit, deadlines, repository
-from tickets.policy import current_policy
+from tickets import audit, repository
 
 WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
 
 
-def start_work_clocks(session: Session, *, ticket: Ticket, stages: tuple[Stage, ...]) -> None:
+def start_work_clocks(
+    session: Session, *, policy: SlaPolicy, ticket: Ticket, stages: tuple[Stage, ...]
+) -> None:
     """Start the lead unit's deadlines for these stages."""
     now = utcnow()
     for stage in stages:
-        deadlines.start(
+        clocks.start(
             session,
-            policy=current_policy(),
+            policy=policy,
             ticket=ticket,
             stage=stage,
             unit_code=ticket.lead_unit,
@@ -40,7 +43,13 @@ def start_work_clocks(session: Session, *, ticket: Ticket, stages: tuple[Stage, 
 
 
 def assign(
-    session: Session, *, ticket: Ticket, lead: Unit, assisting: list[Unit], subdistrict: str | None
+    session: Session,
+    *,
+    policy: SlaPolicy,
+    ticket: Ticket,
+    lead: Unit,
+    assisting: list[Unit],
+    subdistrict: str | None,
 ) -> None:
     """Give the ticket its lead and assisting units and start their clocks."""
     if subdistrict is not None:
@@ -57,7 +66,9 @@ def assign(
         )
     ticket.lead_unit = lead.code
     ticket.status = TicketStatus.DISPATCHED
-    start_work_clocks(session, ticket=ticket, stages=(*WORK_STAGES, Stage.RETURN_WINDOW))
+    start_work_clocks(
+        session, policy=policy, ticket=ticket, stages=(*WORK_STAGES, Stage.RETURN_WINDOW)
+    )
 
 
 def _notify_supervisors(session: Session, *, ticket: Ticket, kind: str, text: str) -> None:
@@ -73,15 +84,16 @@ def _notify_supervisors(session: Session, *, ticket: Ticket, kind: str, text: st
 
 
 def placement(
-    session: Session, *, assessment: routing_service.Assessment
+    session: Session, *, assessment: routing_service.Assessment, escalate_from: int
 ) -> dict[str, int | str | None]:
-    """What a new ticket starts with from routing: its 街镇 and its place in a repeat chain."""
+    """What a new ticket starts with from routing: its 街镇 and its place in a repeat chain
+    (escalated from the `escalate_from`th repeat on)."""
     fields: dict[str, int | str | None] = {"subdistrict": assessment.decision.subdistrict}
     if assessment.repeats:
         root = assessment.repeats[0].root_id
         count = repeats.chain_size(session, root_id=root)
         fields |= {"repeat_of": root, "repeat_count": count}
-        if count >= get_routing_settings().repeat_escalate_from:
+        if count >= escalate_from:
             fields["escalation_level"] = 1  # 督办: raised again and again
     return fields
 
@@ -92,15 +104,20 @@ def apply_routing(
     ticket: Ticket,
     assessment: routing_service.Assessment,
     trigger: str,
+    policy: SlaPolicy,
+    on_site: list[str],
 ) -> None:
-    """Store routing's decision and act on it: dispatch, or call a supervisor in."""
+    """Store routing's decision and act on it: dispatch, or call a supervisor in (`on_site`:
+    the line units whose matters are on site, RoutingSettings.on_site_units)."""
     row = routing_service.record(session, ticket=ticket, assessment=assessment, trigger=trigger)
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     learnt = enterprise and routing_service.learn_subdistrict(
         session, enterprise=enterprise, where=assessment.locality
     )
     if enterprise and learnt:  # the 街镇 assists the tickets its line units led without it
-        add_locality(session, enterprise_code=enterprise.credit_code, subdistrict=learnt)
+        add_locality(
+            session, enterprise_code=enterprise.credit_code, subdistrict=learnt, on_site=on_site
+        )
     decision = assessment.decision
     if trigger == "intake" and ticket.repeat_of and ticket.escalation_level:
         _notify_supervisors(
@@ -118,7 +135,9 @@ def apply_routing(
     before = audit.snapshot(ticket)
     if lead is not None:
         assists = [u for code in decision.assist_units if (u := session.get(Unit, code))]
-        assign(session, ticket=ticket, lead=lead, assisting=assists, subdistrict=None)
+        assign(
+            session, policy=policy, ticket=ticket, lead=lead, assisting=assists, subdistrict=None
+        )
     else:
         _notify_supervisors(
             session,
@@ -134,7 +153,7 @@ def apply_routing(
         session,
         ticket=ticket,
         user=None,
-        action="dispatch" if lead is not None else "to-supervisor",
+        action=TicketAction.DISPATCH if lead is not None else TicketAction.TO_SUPERVISOR,
         before={**before, "assist_units": []},
         note="; ".join(
             [f"routing decision {row.id}: {decision.rule}{confidence}", *decision.reasons]
@@ -146,6 +165,7 @@ def apply_routing(
 def dispatch_by(
     session: Session,
     *,
+    policy: SlaPolicy,
     ticket: Ticket,
     lead: Unit,
     assisting: list[Unit],
@@ -154,13 +174,22 @@ def dispatch_by(
     """An operator's dispatch, which also judges routing's decisions about the ticket."""
     # Judge first: its query would flush the ticket's changes early, costing a second version.
     routing_service.judge(session, ticket_id=id_of(ticket), lead_unit=lead.code, kind=lead.kind)
-    assign(session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict)
+    assign(
+        session,
+        policy=policy,
+        ticket=ticket,
+        lead=lead,
+        assisting=assisting,
+        subdistrict=subdistrict,
+    )
 
 
 _OPEN = (TicketStatus.DISPATCHED, TicketStatus.ACKNOWLEDGED, TicketStatus.CONTACTED)
 
 
-def add_locality(session: Session, *, enterprise_code: str, subdistrict: str) -> None:
+def add_locality(
+    session: Session, *, enterprise_code: str, subdistrict: str, on_site: list[str]
+) -> None:
     """The registry learnt the enterprise's 街镇: its open tickets that lacked one get it, and the
     街镇 assists where the lead's matters are on site (item 52: the line unit led without it)."""
     query = select(Ticket).where(
@@ -169,16 +198,17 @@ def add_locality(session: Session, *, enterprise_code: str, subdistrict: str) ->
         col(Ticket.status).in_(_OPEN),
     )
     for ticket in list(session.exec(query)):
-        set_locality(session, ticket=ticket, subdistrict=subdistrict, user=None)
+        set_locality(session, ticket=ticket, subdistrict=subdistrict, user=None, on_site=on_site)
 
 
-def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: User | None) -> None:
+def set_locality(
+    session: Session, *, ticket: Ticket, subdistrict: str, user: User | None, on_site: list[str]
+) -> None:
     """The ticket's 街镇 is now known: it assists an open ticket whose lead works on site."""
     before = audit.snapshot(ticket)
     ticket.subdistrict = subdistrict
     assists: list[str] = []
     live = repository.active_assignments(session, ticket_id=id_of(ticket))
-    on_site = set(get_routing_settings().on_site_units)
     if (
         ticket.status in _OPEN
         and ticket.lead_unit in on_site
@@ -195,7 +225,7 @@ def set_locality(session: Session, *, ticket: Ticket, subdistrict: str, user: Us
         session,
         ticket=ticket,
         user=user,
-        action="locality",
+        action=TicketAction.LOCALITY,
         before={**before, "assist_units": []},
         note=f"the 街镇 is now known: {subdistrict}",
         extra={"assist_units": assists},

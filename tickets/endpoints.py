@@ -4,17 +4,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from accounts.audit import Action, append
+from accounts.audit import append
 from accounts.dependencies import CurrentUser, actor_of, audit_read, require_roles
 from core.db import SessionDep
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.timezone import local_span
 from core.validation import Instant, PageOffset, PageSize, PathId
-from models import AppealType, Channel, Role, TicketStatus, Unit, Urgency, User
+from deadlines.policy import PolicyDep
+from models import AppealType, AuditAction, Channel, Role, TicketStatus, Unit, Urgency, User
+from routing.settings import RoutingDep
 from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.credit_code import normalize_credit_code
 from tickets.lights import Light
-from tickets.policy import current_policy
 from tickets.repository import Sort
 from tickets.schemas import (
     CallbackIn,
@@ -49,13 +50,18 @@ DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR)
     responses={200: {"description": "Already taken in under this source and external id."}},
 )
 def create_ticket(
-    data: TicketCreate, session: SessionDep, user: DeskUser, response: Response
+    data: TicketCreate,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    user: DeskUser,
+    response: Response,
 ) -> TicketPublic:
     """受理: take an appeal in. Idempotent on (source, external_id)."""
-    ticket, created = service.intake(session, data=data, user=user)
+    ticket, created = service.intake(session, data=data, user=user, policy=policy, routing=routing)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 UnitCode = Annotated[str | None, Query(max_length=64)]
@@ -73,6 +79,7 @@ def _known_units(session: SessionDep, **codes: str | None) -> None:
 @router.get("/tickets", response_model=TicketPage)
 def list_tickets(
     session: SessionDep,
+    policy: PolicyDep,
     user: CurrentUser,
     status_: Annotated[
         list[TicketStatus] | None,
@@ -136,7 +143,7 @@ def list_tickets(
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, sort=sort
     )
-    items = presenters.present_tickets(session, tickets, viewer=user)
+    items = presenters.present_tickets(session, tickets, viewer=user, calendar=policy.calendar)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
 
 
@@ -161,6 +168,7 @@ def workbench_counts(
 @router.get("/triage", response_model=TicketPage)
 def triage_queue(
     session: SessionDep,
+    policy: PolicyDep,
     user: DeskUser,
     rule: Annotated[
         str | None,
@@ -174,7 +182,7 @@ def triage_queue(
     count, tickets = repository.list_tickets(
         session, user=user, where=where, limit=limit, offset=offset, sort=Sort.RECEIVED_AT
     )
-    items = presenters.present_tickets(session, tickets, viewer=user)
+    items = presenters.present_tickets(session, tickets, viewer=user, calendar=policy.calendar)
     return TicketPage(count=count, limit=limit, offset=offset, items=items)
 
 
@@ -193,13 +201,13 @@ def get_enterprise(credit_code: str, session: SessionDep, user: DeskUser) -> Ent
 
 @router.get("/tickets/{ticket_id}", response_model=TicketPublic)
 def get_ticket(
-    ticket_id: PathId, request: Request, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, request: Request, session: SessionDep, policy: PolicyDep, user: CurrentUser
 ) -> TicketPublic:
     """One ticket with its assignments; opening one whose contact shows in full is logged."""
     ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
-    shown = presenters.present_ticket(session, ticket, viewer=user)
+    shown = presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
     if presenters.sees_contact(ticket, user) and ticket.anonymised_at is None:
-        audit_read(request, user, Action.CONTACT_VIEW, target=f"ticket:{ticket.id}")
+        audit_read(request, user, AuditAction.CONTACT_VIEW, target=f"ticket:{ticket.id}")
     return shown
 
 
@@ -213,7 +221,7 @@ def reveal_contact(
 ) -> ContactPublic:
     """The full contact, for a role that sees it masked: an explicit reading, logged with why."""
     ticket = service.get_ticket(session, ticket_id=ticket_id, user=user)
-    append(session, actor=actor_of(request, user), action=Action.CONTACT_REVEAL,
+    append(session, actor=actor_of(request, user), action=AuditAction.CONTACT_REVEAL,
            target=f"ticket:{ticket.id}", detail=body.reason)  # fmt: skip
     return presenters.full_contact(ticket)
 
@@ -227,11 +235,12 @@ def ticket_events(ticket_id: PathId, session: SessionDep, user: CurrentUser) -> 
 
 @router.post("/tickets/{ticket_id}/dispatch", response_model=TicketPublic)
 def dispatch(
-    ticket_id: PathId, body: DispatchIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: DispatchIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
 ) -> TicketPublic:
     """分拨: name the lead unit and the assisting units."""
     ticket = service.dispatch(
         session,
+        policy=policy,
         ticket_id=ticket_id,
         user=user,
         lead_unit=body.lead_unit,
@@ -240,106 +249,164 @@ def dispatch(
         note=body.note,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/locality", response_model=TicketPublic)
 def set_locality(
-    ticket_id: PathId, body: LocalityIn, session: SessionDep, user: DeskUser
+    ticket_id: PathId,
+    body: LocalityIn,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    user: DeskUser,
 ) -> TicketPublic:
     """Name the 街镇 of a ticket dispatched without one; it assists on-site matters."""
     ticket = service.set_subdistrict(
-        session, ticket_id=ticket_id, user=user, subdistrict=body.subdistrict, version=body.version
+        session,
+        on_site=routing.on_site_units,
+        ticket_id=ticket_id,
+        user=user,
+        subdistrict=body.subdistrict,
+        version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
 def link_repeat(
-    ticket_id: PathId, body: RepeatOfIn, session: SessionDep, user: DeskUser
+    ticket_id: PathId, body: RepeatOfIn, session: SessionDep, policy: PolicyDep, user: DeskUser
 ) -> TicketPublic:
     """The ticket repeats an earlier one (an operator's correction of repeat detection)."""
     ticket = repeat_links.link(
         session, ticket_id=ticket_id, earlier_id=body.ticket_id, user=user, version=body.version
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.delete("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
-def unlink_repeat(ticket_id: PathId, session: SessionDep, user: DeskUser) -> TicketPublic:
+def unlink_repeat(
+    ticket_id: PathId, session: SessionDep, policy: PolicyDep, user: DeskUser
+) -> TicketPublic:
     """The ticket is not a repeat: it leaves its chain."""
     ticket = repeat_links.unlink(session, ticket_id=ticket_id, user=user)
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/acknowledge", response_model=TicketPublic)
 def acknowledge(
-    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+    body: NoteIn | None = None,
 ) -> TicketPublic:
     """签收: the lead unit takes the ticket on."""
     version = body.version if body else None
     ticket = service.acknowledge(session, ticket_id=ticket_id, user=user, version=version)
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/contact", response_model=TicketPublic)
 def contact(
-    ticket_id: PathId, body: ContactActionIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId,
+    body: ContactActionIn,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """先行联系: the lead unit has reached the enterprise."""
     ticket = service.contact(
         session, ticket_id=ticket_id, user=user, note=body.note, version=body.version
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
-def reply(ticket_id: PathId, body: ReplyIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+def reply(
+    ticket_id: PathId, body: ReplyIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
+) -> TicketPublic:
     """答复: the lead unit's answer."""
     ticket = service.reply(
-        session, ticket_id=ticket_id, user=user, content=body.content, version=body.version
+        session,
+        policy=policy,
+        ticket_id=ticket_id,
+        user=user,
+        content=body.content,
+        version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/return", response_model=TicketPublic)
 def return_ticket(
-    ticket_id: PathId, body: ReturnIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId,
+    body: ReturnIn,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """退单: the lead unit hands the ticket back to dispatch with a reason."""
     ticket = service.return_ticket(
-        session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
+        session,
+        policy=policy,
+        routing=routing,
+        ticket_id=ticket_id,
+        user=user,
+        reason=body.reason,
+        version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/pause", response_model=TicketPublic)
-def pause(ticket_id: PathId, body: PauseIn, session: SessionDep, user: CurrentUser) -> TicketPublic:
+def pause(
+    ticket_id: PathId,
+    body: PauseIn,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+) -> TicketPublic:
     """Awaiting the enterprise: the lead unit stops the deadlines until it resumes."""
     ticket = service.pause_clocks(
-        session, ticket_id=ticket_id, user=user, reason=body.reason, version=body.version
+        session,
+        policy=policy,
+        ticket_id=ticket_id,
+        user=user,
+        reason=body.reason,
+        version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/resume", response_model=TicketPublic)
 def resume(
-    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+    body: NoteIn | None = None,
 ) -> TicketPublic:
     """The enterprise answered: the deadlines count again, without the paused time."""
     ticket = service.resume_clocks(
         session,
+        policy=policy,
         ticket_id=ticket_id,
         user=user,
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/request-extension", response_model=TicketPublic)
 def request_extension(
-    ticket_id: PathId, body: ExtensionRequestIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId,
+    body: ExtensionRequestIn,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """延期: the lead unit asks a supervisor for more days."""
     ticket = service.request_extension(
@@ -350,60 +417,75 @@ def request_extension(
         reason=body.reason,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/approve-extension", response_model=TicketPublic)
 def approve_extension(
-    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+    body: NoteIn | None = None,
 ) -> TicketPublic:
     """A supervisor grants the pending extension."""
     ticket = service.decide_extension(
         session,
+        policy=policy,
         ticket_id=ticket_id,
         user=user,
         approve=True,
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/reject-extension", response_model=TicketPublic)
 def reject_extension(
-    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+    body: NoteIn | None = None,
 ) -> TicketPublic:
     """A supervisor refuses the pending extension."""
     ticket = service.decide_extension(
         session,
+        policy=policy,
         ticket_id=ticket_id,
         user=user,
         approve=False,
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/callback", response_model=TicketPublic)
 def callback(
-    ticket_id: PathId, body: CallbackIn, session: SessionDep, user: CurrentUser
+    ticket_id: PathId, body: CallbackIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
 ) -> TicketPublic:
     """回访: record the enterprise's verdict; unsatisfied reopens (重办)."""
     ticket = service.callback(
         session,
+        policy=policy,
         ticket_id=ticket_id,
         user=user,
         satisfaction=body.satisfaction,
         note=body.note,
         version=body.version,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketPublic)
 def close(
-    ticket_id: PathId, session: SessionDep, user: CurrentUser, body: NoteIn | None = None
+    ticket_id: PathId,
+    session: SessionDep,
+    policy: PolicyDep,
+    user: CurrentUser,
+    body: NoteIn | None = None,
 ) -> TicketPublic:
     """结案: end the loop."""
     ticket = service.close(
@@ -413,13 +495,14 @@ def close(
         note=body.note if body else None,
         version=body.version if body else None,
     )
-    return presenters.present_ticket(session, ticket, viewer=user)
+    return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.get("/units/{code}/kpis", response_model=kpis.UnitKpis, tags=["units"])
 def unit_kpis(
     code: str,
     session: SessionDep,
+    policy: PolicyDep,
     user: CurrentUser,
     period_from: Annotated[
         Instant, Query(alias="from", description="Start (inclusive); a date is Shanghai time.")
@@ -433,5 +516,5 @@ def unit_kpis(
     if session.get(Unit, code) is None:
         raise NotFound("没有该代码的单位，请从单位列表中选择")
     return kpis.unit_kpis(
-        session, unit=code, start=period_from, end=period_to, calendar=current_policy().calendar
+        session, unit=code, start=period_from, end=period_to, calendar=policy.calendar
     )

@@ -11,6 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from core.errors import Conflict, NotFound
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
+from deadlines.sweep import STAGE_NAMES
 from models import (
     Channel,
     EnterpriseReceipt,
@@ -21,8 +24,8 @@ from models import (
     id_of,
     utcnow,
 )
-from tickets import connectors, deadlines, service
-from tickets.jobs import STAGE_NAMES
+from routing.settings import RoutingSettings
+from tickets import connectors, service
 from tickets.schemas import TicketCreate
 
 SOURCE = "enterprise-web"
@@ -47,7 +50,12 @@ def new_code() -> str:
 
 
 def submit(
-    session: Session, *, data: dict[str, Any], submission_id: str | None
+    session: Session,
+    *,
+    data: dict[str, Any],
+    submission_id: str | None,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[EnterpriseReceipt, Ticket, bool]:
     """Take the appeal in like any other; the same submission again gives the same receipt."""
     # The page's own id for the submission when it sends one, else the content itself.
@@ -70,7 +78,9 @@ def submit(
         }
     )
     user = connectors.acting_user(session, name=ACTOR)
-    ticket, created = service.intake(session, data=intake, user=user)
+    ticket, created = service.intake(
+        session, data=intake, user=user, policy=policy, routing=routing
+    )
     receipt = session.exec(
         select(EnterpriseReceipt).where(EnterpriseReceipt.ticket_id == ticket.id)
     ).first()
@@ -94,7 +104,7 @@ def find(session: Session, *, code: str, phone_last4: str) -> Ticket:
 def view(session: Session, *, ticket: Ticket, code: str) -> dict[str, Any]:
     """What the enterprise sees of its own appeal."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    rows = deadlines.of_ticket(session, ticket_id=id_of(ticket))
+    rows = clocks.of_ticket(session, ticket_id=id_of(ticket))
     return {
         "receipt_code": code,
         "status": ticket.status,
@@ -119,7 +129,12 @@ def view(session: Session, *, ticket: Ticket, code: str) -> dict[str, Any]:
 
 
 def rate(
-    session: Session, *, ticket: Ticket, satisfaction: Satisfaction, note: str | None
+    session: Session,
+    *,
+    ticket: Ticket,
+    satisfaction: Satisfaction,
+    note: str | None,
+    policy: SlaPolicy,
 ) -> Ticket:
     """The enterprise's verdict on the reply: the callback; unsatisfied reopens (重办)."""
     if ticket.status != TicketStatus.REPLIED:
@@ -130,5 +145,6 @@ def rate(
         ticket_id=id_of(ticket),
         user=user,
         satisfaction=satisfaction,
+        policy=policy,
         note=note or "企业在线评价",
     )

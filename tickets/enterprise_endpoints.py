@@ -6,8 +6,10 @@ from fastapi import APIRouter, Request, Response, status
 
 from accounts.dependencies import address_of
 from core.db import SessionDep
+from deadlines.policy import PolicyDep
 from integrations.settings import get_integration_settings
 from models import utcnow
+from routing.settings import RoutingDep
 from tickets import enterprise_channel, rate_limits
 from tickets.integration_schemas import (
     AppealView,
@@ -45,7 +47,12 @@ def _limit_follow(request: Request, receipt_code: str) -> None:
                429: {"description": "Too many submissions from this address or enterprise."}},
 )  # fmt: skip
 def submit_appeal(
-    body: EnterpriseAppealIn, request: Request, session: SessionDep, response: Response
+    body: EnterpriseAppealIn,
+    request: Request,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    response: Response,
 ) -> ReceiptOut:
     """提交诉求: an appeal through the same intake and routing as any; a receipt code back."""
     settings, engine, now = get_integration_settings(), request.app.state.engine, utcnow()
@@ -60,7 +67,11 @@ def submit_appeal(
         message="该企业今日提交的诉求已达上限，请明日再试或拨打 12345",
     )  # fmt: skip
     receipt, ticket, created = enterprise_channel.submit(
-        session, data=body.model_dump(), submission_id=body.submission_id
+        session,
+        data=body.model_dump(),
+        submission_id=body.submission_id,
+        policy=policy,
+        routing=routing,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -84,12 +95,12 @@ def follow(body: ReceiptIn, request: Request, session: SessionDep) -> AppealView
 
 
 @router.post("/rate", response_model=AppealView)
-def rate(body: RatingIn, request: Request, session: SessionDep) -> AppealView:
+def rate(body: RatingIn, request: Request, session: SessionDep, policy: PolicyDep) -> AppealView:
     """评价答复: satisfied, basically satisfied or unsatisfied (which reopens the appeal)."""
     _limit_follow(request, body.receipt_code)
     ticket = enterprise_channel.find(session, code=body.receipt_code, phone_last4=body.phone_last4)
     ticket = enterprise_channel.rate(
-        session, ticket=ticket, satisfaction=body.satisfaction, note=body.note
+        session, ticket=ticket, satisfaction=body.satisfaction, note=body.note, policy=policy
     )
     return AppealView.model_validate(
         enterprise_channel.view(session, ticket=ticket, code=body.receipt_code.strip().upper())

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from core.errors import DomainError, InvalidInput, NotFound
+from deadlines.policy import SlaPolicy
 from integrations.mapping import Connector, MappingError, OrderChange
 from integrations.platform import FetchError, PlatformClient
 from models import (
@@ -28,6 +29,7 @@ from models import (
     Ticket,
     utcnow,
 )
+from routing.settings import RoutingSettings
 from tickets import connectors, platform_changes
 from tickets.schemas import TicketCreate
 
@@ -91,12 +93,20 @@ def _platform_field(connector: Connector, qisu_field: str) -> str:
 
 
 def take_in(
-    session: Session, *, connector: Connector, data: TicketCreate, change: OrderChange
+    session: Session,
+    *,
+    connector: Connector,
+    data: TicketCreate,
+    change: OrderChange,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[Ticket, bool, platform_changes.Outcome]:
     """Intake as the source's user, idempotent on (source, order id) and routed like any
     appeal; a known order's newer version changes or withdraws its ticket."""
     user = connectors.acting_user(session, name=f"平台:{connector.source}")
-    return platform_changes.take_in(session, data=data, change=change, user=user)
+    return platform_changes.take_in(
+        session, data=data, change=change, user=user, policy=policy, routing=routing
+    )
 
 
 def remember_signature(
@@ -185,7 +195,9 @@ def list_dead_letters(
     return int(count), list(rows)
 
 
-def replay(session: Session, *, letter_id: int) -> tuple[DeadLetter, Ticket]:
+def replay(
+    session: Session, *, letter_id: int, policy: SlaPolicy, routing: RoutingSettings
+) -> tuple[DeadLetter, Ticket]:
     """Take a dead letter in again with the connector as now configured."""
     letter = session.get(DeadLetter, letter_id)
     if letter is None:
@@ -203,7 +215,9 @@ def replay(session: Session, *, letter_id: int) -> tuple[DeadLetter, Ticket]:
         data, change = map_order(connector, payload)
     except MappingError as exc:
         raise InvalidInput(f"仍无法映射：{exc.reason}", field=exc.field) from None
-    ticket, _, _ = take_in(session, connector=connector, data=data, change=change)
+    ticket, _, _ = take_in(
+        session, connector=connector, data=data, change=change, policy=policy, routing=routing
+    )
     letter.state = DeadLetterState.REPLAYED
     letter.replayed_at = utcnow()
     letter.ticket_id = ticket.id
@@ -212,14 +226,28 @@ def replay(session: Session, *, letter_id: int) -> tuple[DeadLetter, Ticket]:
     return letter, ticket
 
 
-def _take_page(session: Session, *, connector: Connector, orders: list[Any]) -> tuple[int, int]:
+def _take_page(
+    session: Session,
+    *,
+    connector: Connector,
+    orders: list[Any],
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+) -> tuple[int, int]:
     """Each order of a page in its own savepoint; returns (taken in, dead-lettered)."""
     taken = dead = 0
     for order in orders:
         try:
             data, change = map_order(connector, order)
             with session.begin_nested():
-                take_in(session, connector=connector, data=data, change=change)
+                take_in(
+                    session,
+                    connector=connector,
+                    data=data,
+                    change=change,
+                    policy=policy,
+                    routing=routing,
+                )
             taken += 1
         except MappingError as exc:
             dead_letter(session, connector=connector, payload=order, via="pull", error=exc)
@@ -231,7 +259,14 @@ def _take_page(session: Session, *, connector: Connector, orders: list[Any]) -> 
     return taken, dead
 
 
-def poll(engine: Engine, *, client: PlatformClient, max_pages: int = 50) -> tuple[int, int]:
+def poll(
+    engine: Engine,
+    *,
+    client: PlatformClient,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    max_pages: int = 50,
+) -> tuple[int, int]:
     """Fetch new and changed orders since the stored cursor, page by page; returns (taken, dead).
 
     Each page and the cursor after it commit together: a crash mid-page repeats the page, and
@@ -249,7 +284,13 @@ def poll(engine: Engine, *, client: PlatformClient, max_pages: int = 50) -> tupl
             log.warning("poll of %s stopped: %s", connector.source, exc)
             break
         with session_scope(engine, write=True) as session:
-            got, lost = _take_page(session, connector=connector, orders=page.orders)
+            got, lost = _take_page(
+                session,
+                connector=connector,
+                orders=page.orders,
+                policy=policy,
+                routing=routing,
+            )
             row = session.get(PlatformCursor, connector.source) or PlatformCursor(
                 source=connector.source
             )

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from accounts.dependencies import require_roles
 from core.db import SessionDep, session_scope
 from core.validation import PageOffset, PageSize, PathId
+from deadlines.policy import PolicyDep
 from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import get_integration_settings
 from models import DeadLetterState, Role, User, id_of
+from routing.settings import RoutingDep
 from tickets import connectors, inbound
 from tickets.integration_schemas import (
     DeadLetterPage,
@@ -47,6 +49,8 @@ def push(
     source: str,
     request: Request,
     session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
     response: Response,
     body: Annotated[bytes, Depends(raw_body)],
 ) -> InboundAccepted:
@@ -97,7 +101,7 @@ def push(
         window=window,
     )
     ticket, created, outcome = inbound.take_in(
-        session, connector=connector, data=data, change=change
+        session, connector=connector, data=data, change=change, policy=policy, routing=routing
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -135,9 +139,15 @@ def dead_letters(
 
 
 @router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult)
-def replay_dead_letter(letter_id: PathId, session: SessionDep, _admin: AdminUser) -> ReplayResult:
+def replay_dead_letter(
+    letter_id: PathId,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    _admin: AdminUser,
+) -> ReplayResult:
     """Take a dead letter in again with the connector as configured now."""
-    letter, ticket = inbound.replay(session, letter_id=letter_id)
+    letter, ticket = inbound.replay(session, letter_id=letter_id, policy=policy, routing=routing)
     return ReplayResult(
         dead_letter=DeadLetterPublic.model_validate(letter, from_attributes=True),
         ticket_id=id_of(ticket),

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
+from deadlines.working_time import WorkingCalendar
 from models import (
     Assignment,
     AssignmentRole,
@@ -15,7 +16,6 @@ from models import (
     Ticket,
 )
 from tickets import measures, rollup
-from tickets.working_time import WorkingCalendar
 
 
 class UnitKpis(BaseModel):

@@ -7,9 +7,9 @@ from sqlmodel import Session
 
 from accounts.dependencies import ROLE_NAMES
 from core.errors import Conflict, Forbidden
-from models import Role, Ticket, TicketStatus, Unit, User
+from models import Role, Ticket, TicketAction, TicketStatus, Unit, User
 
-S = TicketStatus
+S, A = TicketStatus, TicketAction
 
 
 class Actor(StrEnum):
@@ -31,20 +31,21 @@ STATUS_NAMES: dict[TicketStatus, str] = {
     S.REOPENED: "重办",
     S.CLOSED: "已结案",
 }
+# Keyed by str: a stored event's action is read back as its plain value.
 ACTION_NAMES: dict[str, str] = {
-    "dispatch": "分拨",
-    "acknowledge": "签收",
-    "contact": "先行联系",
-    "reply": "答复",
-    "return": "退单",
-    "request-extension": "申请延期",
-    "approve-extension": "批准延期",
-    "reject-extension": "驳回延期",
-    "pause": "暂停计时",
-    "resume": "恢复计时",
-    "callback": "回访",
-    "close": "结案",
-    "locality": "指定街镇",
+    A.DISPATCH: "分拨",
+    A.ACKNOWLEDGE: "签收",
+    A.CONTACT: "先行联系",
+    A.REPLY: "答复",
+    A.RETURN: "退单",
+    A.REQUEST_EXTENSION: "申请延期",
+    A.APPROVE_EXTENSION: "批准延期",
+    A.REJECT_EXTENSION: "驳回延期",
+    A.PAUSE: "暂停计时",
+    A.RESUME: "恢复计时",
+    A.CALLBACK: "回访",
+    A.CLOSE: "结案",
+    A.LOCALITY: "指定街镇",
 }
 
 
@@ -61,26 +62,26 @@ def _t(sources: set[TicketStatus], target: TicketStatus | None, actor: Actor) ->
     return Transition(frozenset(sources), target, actor)
 
 
-TRANSITIONS: dict[str, Transition] = {
-    "dispatch": _t({S.TRIAGE}, S.DISPATCHED, Actor.DESK),
-    "acknowledge": _t({S.DISPATCHED, S.REOPENED}, S.ACKNOWLEDGED, Actor.LEAD_UNIT),
-    "contact": _t({S.ACKNOWLEDGED}, S.CONTACTED, Actor.LEAD_UNIT),
-    "reply": _t({S.CONTACTED}, S.REPLIED, Actor.LEAD_UNIT),
-    "return": _t(
+TRANSITIONS: dict[TicketAction, Transition] = {
+    A.DISPATCH: _t({S.TRIAGE}, S.DISPATCHED, Actor.DESK),
+    A.ACKNOWLEDGE: _t({S.DISPATCHED, S.REOPENED}, S.ACKNOWLEDGED, Actor.LEAD_UNIT),
+    A.CONTACT: _t({S.ACKNOWLEDGED}, S.CONTACTED, Actor.LEAD_UNIT),
+    A.REPLY: _t({S.CONTACTED}, S.REPLIED, Actor.LEAD_UNIT),
+    A.RETURN: _t(
         {S.DISPATCHED, S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, S.TRIAGE, Actor.LEAD_UNIT
     ),
-    "request-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
-    "approve-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
-    "reject-extension": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
+    A.REQUEST_EXTENSION: _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
+    A.APPROVE_EXTENSION: _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
+    A.REJECT_EXTENSION: _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.SUPERVISOR),
     # Awaiting the enterprise stops the clocks (the status stays as it is).
-    "pause": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
-    "resume": _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
+    A.PAUSE: _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
+    A.RESUME: _t({S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.LEAD_UNIT),
     # The desk names the 街镇 of a ticket that was dispatched without one (item 52).
-    "locality": _t({S.DISPATCHED, S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.DESK),
+    A.LOCALITY: _t({S.DISPATCHED, S.ACKNOWLEDGED, S.CONTACTED, S.REOPENED}, None, Actor.DESK),
     # Satisfied callbacks wait for 结案; unsatisfied ones reopen (重办).
-    "callback": _t({S.REPLIED}, None, Actor.DESK),
+    A.CALLBACK: _t({S.REPLIED}, None, Actor.DESK),
     # The desk may also close a ticket that is no appeal at all, or whose callback cannot be made.
-    "close": _t({S.TRIAGE, S.REPLIED, S.VERIFIED}, S.CLOSED, Actor.DESK),
+    A.CLOSE: _t({S.TRIAGE, S.REPLIED, S.VERIFIED}, S.CLOSED, Actor.DESK),
 }
 
 _ACTOR_ROLES: dict[Actor, set[Role]] = {
@@ -96,7 +97,7 @@ def unit_name(session: Session, code: str | None) -> str:
     return unit.short_name if unit else (code or "（无）")
 
 
-def guard(action: str, *, session: Session, ticket: Ticket, user: User) -> Transition:
+def guard(action: TicketAction, *, session: Session, ticket: Ticket, user: User) -> Transition:
     """The transition for this action, or the 403/409 that says why it cannot happen now."""
     transition = TRANSITIONS[action]
     verb = ACTION_NAMES[action]

@@ -36,7 +36,7 @@ PLEASED = (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
 # The funnel's steps timed by a deadline.
 FUNNEL_STAGES = (Stage.ACKNOWLEDGE, Stage.REPLY, Stage.CALLBACK)
 # The ticket stages the roll-up keeps: every change to them writes a ticket event. The return
-# window is left out: the sweep closes it without one (tickets.jobs._close_windows).
+# window is left out: the sweep closes it without one (deadlines.sweep._close_windows).
 ROLLED_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY, Stage.CALLBACK)
 
 

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from core.errors import DomainError
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     AUTHORITY_HOLDERS,
     AppealType,
@@ -26,7 +28,8 @@ from models import (
     id_of,
     utcnow,
 )
-from tickets import connectors, deadlines, service
+from routing.settings import RoutingSettings
+from tickets import connectors, service
 from tickets.schemas import TicketCreate
 
 TERRITORIAL = ("territorial", "属地事项", "街镇属地管理的事项（由事发地街镇办理）")
@@ -159,7 +162,12 @@ def _attribute(order: int, code: str, description: str, *, required: bool = True
 
 
 def file_request(
-    session: Session, *, client: Open311Client, form: dict[str, str]
+    session: Session,
+    *,
+    client: Open311Client,
+    form: dict[str, str],
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[Ticket, bool]:
     """POST Service Request: an appeal through intake, idempotent on the request's content."""
     names = _service_names(session)
@@ -200,7 +208,7 @@ def file_request(
         where = _OPEN311_FIELD.get(".".join(str(p) for p in first["loc"]), str(first["loc"][0]))
         raise GeoReportError(400, f"{where} 不合格：{first['msg']}") from None
     user = connectors.acting_user(session, name=f"open311:{client.name}")
-    ticket, created = service.intake(session, data=data, user=user)
+    ticket, created = service.intake(session, data=data, user=user, policy=policy, routing=routing)
     if created:
         session.add(
             Open311Request(ticket_id=id_of(ticket), client_id=id_of(client), service_code=code)
@@ -290,7 +298,7 @@ def _w3(at: datetime | None) -> str | None:
 def present(session: Session, ticket: Ticket, name: str, code: str) -> dict[str, Any]:
     """A ticket as a GeoReport service request."""
     unit = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    reply = next((d for d in deadlines.of_ticket(session, ticket_id=id_of(ticket))
+    reply = next((d for d in clocks.of_ticket(session, ticket_id=id_of(ticket))
                   if d.stage == Stage.REPLY and d.due_at), None)  # fmt: skip
     return {
         "service_request_id": ticket.id,

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from core.db import SessionDep
 from core.errors import DomainError
+from deadlines.policy import PolicyDep
 from integrations import georeport
 from integrations.settings import get_integration_settings
+from routing.settings import RoutingDep
 from tickets import open311
 from tickets.inbound_endpoints import raw_body
 
@@ -63,7 +65,11 @@ def service_definition(code: str, fmt: str, request: Request, session: SessionDe
 
 @router.post("/requests.{fmt}")
 def post_request(
-    fmt: str, session: SessionDep, body: Annotated[bytes, Depends(raw_body)]
+    fmt: str,
+    session: SessionDep,
+    routing: RoutingDep,
+    policy: PolicyDep,
+    body: Annotated[bytes, Depends(raw_body)],
 ) -> Response:
     """POST Service Request (form-encoded, with api_key): an appeal through intake."""
     form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
@@ -71,7 +77,9 @@ def post_request(
     def build() -> tuple[str, str | None, Any, int]:
         client = open311.client_for(session, key=form.get("api_key"), action="提交诉求")
         _jurisdiction(form)
-        ticket, created = open311.file_request(session, client=client, form=form)
+        ticket, created = open311.file_request(
+            session, client=client, form=form, policy=policy, routing=routing
+        )
         answer = {
             "service_request_id": ticket.id,
             "service_notice": open311.service_notice(session, ticket),

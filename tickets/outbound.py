@@ -20,14 +20,19 @@ from core.db import session_scope
 from integrations.notifiers import DeliveryError
 from integrations.platform import PlatformClient
 from integrations.settings import IntegrationSettings
-from models import OutboundEvent, OutboundState, Ticket, id_of, utcnow
+from models import OutboundEvent, OutboundState, Ticket, TicketAction, id_of, utcnow
 from tickets import connectors
 
 log = logging.getLogger("qisu.outbound")
 
 
 def queue(
-    session: Session, *, ticket: Ticket, action: str, before: dict[str, Any], note: str | None
+    session: Session,
+    *,
+    ticket: Ticket,
+    action: TicketAction,
+    before: dict[str, Any],
+    note: str | None,
 ) -> OutboundEvent | None:
     """Queue the step for the ticket's platform, if it has one that wants this step."""
     connector = connectors.current().get(ticket.source)
@@ -36,7 +41,7 @@ def queue(
     step = connector.outbound.steps.get(action)
     if step is None:
         return None
-    unit = before.get("lead_unit") if action == "return" else ticket.lead_unit
+    unit = before.get("lead_unit") if action == TicketAction.RETURN else ticket.lead_unit
     payload: dict[str, Any] = {
         "order_id": ticket.external_id,
         "step": step,
@@ -49,11 +54,11 @@ def queue(
     }
     if note:
         payload["content"] = note
-    if action == "request-extension":
+    if action == TicketAction.REQUEST_EXTENSION:
         payload["days"] = ticket.extension_requested_days
-    if action == "approve-extension":
+    if action == TicketAction.APPROVE_EXTENSION:
         payload["days"] = ticket.extension_days
-    if action == "callback" and ticket.satisfaction is not None:
+    if action == TicketAction.CALLBACK and ticket.satisfaction is not None:
         codes = connector.codes.get("satisfaction", {})
         payload["satisfaction"] = codes.get(str(ticket.satisfaction), str(ticket.satisfaction))
     event = OutboundEvent(

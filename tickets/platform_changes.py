@@ -13,9 +13,21 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from integrations.mapping import OrderChange
-from models import AssignmentState, PlatformOrder, Ticket, TicketStatus, User, id_of, utcnow
-from tickets import audit, deadlines, repository, service
+from models import (
+    AssignmentState,
+    PlatformOrder,
+    Ticket,
+    TicketAction,
+    TicketStatus,
+    User,
+    id_of,
+    utcnow,
+)
+from routing.settings import RoutingSettings
+from tickets import audit, repository, service
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")
@@ -62,7 +74,7 @@ def _amend(session: Session, *, ticket: Ticket, data: TicketCreate, user: User) 
         session,
         ticket=ticket,
         user=user,
-        action="amend",
+        action=TicketAction.AMEND,
         before=before,
         note="平台修改工单：" + "、".join(sorted(changed)),
         extra={name: ticket_value(ticket, name) for name in changed},
@@ -85,12 +97,14 @@ def _withdraw(session: Session, *, ticket: Ticket, user: User, reason: str | Non
     for assignment in repository.active_assignments(session, ticket_id=id_of(ticket)):
         assignment.state = AssignmentState.CANCELLED
         session.add(assignment)
-    deadlines.cancel(session, ticket_id=id_of(ticket), now=now)
+    clocks.cancel(session, ticket_id=id_of(ticket), now=now)
     ticket.status, ticket.closed_at, ticket.updated_at = TicketStatus.CLOSED, now, now
     session.add(ticket)
     session.flush()
     note = f"平台撤单：{reason}" if reason else "平台撤单"
-    audit.record(session, ticket=ticket, user=user, action="withdraw", before=before, note=note)
+    audit.record(
+        session, ticket=ticket, user=user, action=TicketAction.WITHDRAW, before=before, note=note
+    )
     return True
 
 
@@ -113,7 +127,13 @@ def _remember(
 
 
 def take_in(
-    session: Session, *, data: TicketCreate, change: OrderChange, user: User
+    session: Session,
+    *,
+    data: TicketCreate,
+    change: OrderChange,
+    user: User,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
 ) -> tuple[Ticket, bool, Outcome]:
     """A new order through intake; a known one's newer version applied to its ticket."""
     key = (data.source, data.external_id)
@@ -123,7 +143,9 @@ def take_in(
         session, source=data.source, external_id=data.external_id
     )
     if ticket is None:
-        ticket, created = service.intake(session, data=data, user=user)
+        ticket, created = service.intake(
+            session, data=data, user=user, policy=policy, routing=routing
+        )
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         if created and change.state == "withdrawn":
             _withdraw(session, ticket=ticket, user=user, reason=change.reason)

@@ -8,13 +8,14 @@ from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy.engine import Engine
 
 from core.jobs import guarded
+from deadlines.policy import SlaPolicy
 from integrations.mailer import Mailer
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
 from integrations.sms import SmsGateway
 from models import utcnow
+from routing.settings import RoutingSettings
 from tickets import channels, connectors, inbound, outbound
-from tickets.policy import SlaPolicy
 
 log = logging.getLogger("qisu.platform")
 
@@ -28,12 +29,14 @@ def clients() -> dict[str, PlatformClient]:
     }
 
 
-def poll_all(engine: Engine, found: dict[str, PlatformClient]) -> None:
+def poll_all(
+    engine: Engine, found: dict[str, PlatformClient], policy: SlaPolicy, routing: RoutingSettings
+) -> None:
     """Pull every source that has a pull configured, and drop expired signatures."""
     for client in found.values():
         if client.connector.pull is not None:
             try:
-                inbound.poll(engine, client=client)
+                inbound.poll(engine, client=client, policy=policy, routing=routing)
             except Exception:  # one platform's failure must not stop the others
                 log.exception(
                     "poll of %s failed; retrying at the next interval", client.connector.source
@@ -41,14 +44,21 @@ def poll_all(engine: Engine, found: dict[str, PlatformClient]) -> None:
     inbound.forget_expired_signatures(engine, now=utcnow())
 
 
-def add_jobs(scheduler: BaseScheduler, engine: Engine, options: dict[str, Any]) -> None:
-    """The poller and the report delivery, when any platform is configured."""
+def add_jobs(
+    scheduler: BaseScheduler,
+    engine: Engine,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    options: dict[str, Any],
+) -> None:
+    """The poller (whose intakes run with this policy and routing) and the report delivery,
+    when any platform is configured."""
     if not connectors.current():
         return
     settings = get_integration_settings()
     found = clients()
     scheduler.add_job(
-        guarded("platform poll", lambda: poll_all(engine, found), log),
+        guarded("platform poll", lambda: poll_all(engine, found, policy, routing), log),
         "interval",
         seconds=settings.platform_poll_seconds,
         id="platform-poll",

@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
+from deadlines import clocks
+from deadlines.working_time import WorkingCalendar
 from models import (
     Assignment,
     AssignmentRole,
@@ -19,10 +21,8 @@ from models import (
     utcnow,
 )
 from routing import service as routing_service
-from tickets import deadlines as deadline_rules
 from tickets import repository
 from tickets.lights import Light
-from tickets.policy import current_policy
 from tickets.schemas import (
     AssignmentPublic,
     CandidatePublic,
@@ -75,12 +75,14 @@ def present_tickets(
     tickets: Sequence[Ticket],
     *,
     viewer: User,
+    calendar: WorkingCalendar,
     names: dict[str, str] | None = None,
     assignments: dict[int, list[Assignment]] | None = None,
     clocks: dict[int, list[Deadline]] | None = None,
     decisions: dict[int, RoutingDecision] | None = None,
 ) -> list[TicketPublic]:
-    """The public form of each ticket as `viewer` may read it, with enterprise and assignments."""
+    """The public form of each ticket as `viewer` may read it, with enterprise and assignments
+    (the hours left on its deadlines counted on `calendar`)."""
     if assignments is None:
         ids = [ticket.id for ticket in tickets if ticket.id is not None]
         assignments = repository.assignments_of(session, ticket_ids=ids)
@@ -101,7 +103,7 @@ def present_tickets(
         own = assignments.get(id_of(ticket), [])
         chain = chains.get(ticket.repeat_of or id_of(ticket), [])
         rows = clocks.get(id_of(ticket), [])
-        shown = {row.id: _deadline(row) for row in rows}
+        shown = {row.id: _deadline(row, calendar) for row in rows}
         light, next_id = states.get(id_of(ticket), (None, None))
         result.append(
             TicketPublic(
@@ -142,15 +144,14 @@ def _routing(row: RoutingDecision | None) -> RoutingPublic | None:
     )
 
 
-def _deadline(row: Deadline) -> DeadlinePublic:
-    calendar = current_policy().calendar
+def _deadline(row: Deadline, calendar: WorkingCalendar) -> DeadlinePublic:
     return DeadlinePublic(
         stage=row.stage,
         unit=row.unit_code,
         status=row.status,
         due_at=row.due_at,
         paused=row.paused_at is not None,
-        remaining_hours=deadline_rules.remaining_hours(row, calendar=calendar, now=utcnow()),
+        remaining_hours=clocks.remaining_hours(row, calendar=calendar, now=utcnow()),
         clock_hours=row.clock,
         calendar_fallback=row.fallback,
         started_at=row.started_at,
@@ -160,12 +161,14 @@ def _deadline(row: Deadline) -> DeadlinePublic:
     )
 
 
-def present_ticket(session: Session, ticket: Ticket, *, viewer: User) -> TicketPublic:
+def present_ticket(
+    session: Session, ticket: Ticket, *, viewer: User, calendar: WorkingCalendar
+) -> TicketPublic:
     """The public form of one ticket as `viewer` may read it."""
     # The session usually holds the enterprise already, so this costs no query.
     enterprise = session.get(Enterprise, ticket.enterprise_code)
     names = {enterprise.credit_code: enterprise.name} if enterprise else {}
-    return present_tickets(session, [ticket], viewer=viewer, names=names)[0]
+    return present_tickets(session, [ticket], viewer=viewer, calendar=calendar, names=names)[0]
 
 
 def present_events(events: Sequence[TicketEvent]) -> list[EventPublic]:

@@ -3,7 +3,7 @@
 from sqlmodel import Session, col, select
 
 from core.errors import Conflict, InvalidInput
-from models import RepeatLink, RoutingDecision, Ticket, User, id_of, utcnow
+from models import RepeatLink, RoutingDecision, Ticket, TicketAction, User, id_of, utcnow
 from tickets import audit, service
 
 
@@ -104,5 +104,7 @@ def _finish(session: Session, ticket: Ticket, user: User, before: dict, note: st
     ticket.updated_at = utcnow()
     session.add(ticket)
     session.flush()
-    audit.record(session, ticket=ticket, user=user, action="repeat-of", before=before, note=note)
+    audit.record(
+        session, ticket=ticket, user=user, action=TicketAction.REPEAT_OF, before=before, note=note
+    )
     return ticket

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from accounts.audit import Action, Actor, append
-from models import DeadLetter, Ticket
+from accounts.audit import Actor, append
+from models import AuditAction, DeadLetter, Ticket
 
 ANONYMOUS_NAME = "已匿名"
 ANONYMOUS_PHONE = ""
@@ -67,7 +67,7 @@ def purge(
     append(
         session,
         actor=actor,
-        action=Action.DATA_PURGE,
+        action=AuditAction.DATA_PURGE,
         target="tickets",
         detail=f"cutoff={cutoff.isoformat()} tickets={result.tickets} "
         f"dead_letters={result.dead_letters}",

@@ -6,11 +6,11 @@ days not rolled yet, days a late event touched) runs the measure live. The answe
 one exactly, whatever the roll-up's age.
 
 A late event (a ticket reopened, closed, rated or breached after its day was rolled) is found
-through the ticket events: every change to what a measure reads writes one (tickets.audit,
-tickets.jobs), and the days a changed ticket counts on (received, its deadlines started, its
-assignments made) are read live until `refresh` rolls them again. Events are looked for from
-`LAG` before the roll-up's time: a change committed after the roll-up read its rows was begun
-(and its event stamped) less than LAG before.
+through the ticket events: every change to what a measure reads writes one (tickets.audit, the
+sweep through tickets.jobs), and the days a changed ticket counts on (received, its deadlines
+started, its assignments made) are read live until `refresh` rolls them again. Events are looked
+for from `LAG` before the roll-up's time: a change committed after the roll-up read its rows was
+begun (and its event stamped) less than LAG before.
 """
 
 import logging

@@ -10,6 +10,8 @@ from sqlmodel import Session
 from core import metrics
 from core.errors import Conflict, InvalidInput, NotFound
 from core.timezone import SHANGHAI
+from deadlines import clocks
+from deadlines.policy import SlaPolicy
 from models import (
     Assignment,
     AssignmentRole,
@@ -18,6 +20,7 @@ from models import (
     Satisfaction,
     Stage,
     Ticket,
+    TicketAction,
     TicketStatus,
     Unit,
     UnitKind,
@@ -28,14 +31,20 @@ from models import (
 from routing import repeats, screening
 from routing import rules as routing_rules
 from routing import service as routing_service
-from routing.settings import get_routing_settings
-from tickets import audit, deadlines, dispatching, lifecycle, repository
-from tickets.policy import current_policy
+from routing.settings import RoutingSettings
+from tickets import audit, dispatching, lifecycle, repository
 from tickets.schemas import TicketCreate
 from units import service as units_service
 
 
-def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket, bool]:
+def intake(
+    session: Session,
+    *,
+    data: TicketCreate,
+    user: User,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+) -> tuple[Ticket, bool]:
     """Take an appeal in, screen and route it; returns the ticket and whether it is new.
 
     Idempotent per (source, external_id); the same text again from the same source for the
@@ -46,7 +55,7 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
     # holds the process's writer lock from its first statement to its commit, so every other
     # write (actions on other tickets, sweeps) would wait for the model. A resubmission, rare,
     # pays one pass it does not need.
-    reading = routing_service.read(_appeal(data))
+    reading = routing_service.read(_appeal(data), routing)
     first = repeats.duplicate_submission(
         session,
         source=data.source,
@@ -54,20 +63,27 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         enterprise_code=data.enterprise.credit_code,
         phone=data.contact.phone,
         at=data.received_at,
-        minutes=get_routing_settings().merge_minutes,
+        minutes=routing.merge_minutes,
     )
     if first is not None:
         if (first.source, first.external_id) != (data.source, data.external_id):
             note = f"the same appeal again as {data.source}/{data.external_id}; merged"
             before = audit.snapshot(first)
             audit.record(
-                session, ticket=first, user=user, action="merged", before=before, note=note
+                session,
+                ticket=first,
+                user=user,
+                action=TicketAction.MERGED,
+                before=before,
+                note=note,
             )
         return first, False
     # Held to the end: routing, the new ticket and the routing record each look the enterprise
     # up, and the session's identity map answers them only while someone references it.
     enterprise = session.get(Enterprise, data.enterprise.credit_code)
-    assessment = routing_service.assess(session, appeal=_appeal(data), reading=reading)
+    assessment = routing_service.assess(
+        session, appeal=_appeal(data), reading=reading, settings=routing
+    )
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
     try:
@@ -77,7 +93,9 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
                 data=data,
                 user=user,
                 enterprise=enterprise,
-                placed=dispatching.placement(session, assessment=assessment),
+                placed=dispatching.placement(
+                    session, assessment=assessment, escalate_from=routing.repeat_escalate_from
+                ),
             )
     except IntegrityError:
         existing = repository.ticket_by_source(
@@ -86,7 +104,14 @@ def intake(session: Session, *, data: TicketCreate, user: User) -> tuple[Ticket,
         if existing is None:
             raise
         return existing, False
-    dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="intake")
+    dispatching.apply_routing(
+        session,
+        ticket=ticket,
+        assessment=assessment,
+        trigger="intake",
+        policy=policy,
+        on_site=routing.on_site_units,
+    )
     metrics.INTAKES.labels(str(data.channel)).inc()
     return ticket, True
 
@@ -141,7 +166,9 @@ def _create_ticket(
     # enterprise on its earlier tickets. The name the appeal gave is kept in its first event.
     named = data.enterprise.name
     note = None if named == enterprise.name else f"诉求所称企业名称：{named}"
-    audit.record(session, ticket=ticket, user=user, action="received", before={}, note=note)
+    audit.record(
+        session, ticket=ticket, user=user, action=TicketAction.RECEIVED, before={}, note=note
+    )
     return ticket, enterprise
 
 
@@ -159,7 +186,7 @@ def get_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket:
 
 
 def _begin(
-    session: Session, *, ticket_id: int, user: User, action: str, version: int | None
+    session: Session, *, ticket_id: int, user: User, action: TicketAction, version: int | None
 ) -> tuple[Ticket, lifecycle.Transition, dict[str, Any]]:
     ticket = get_ticket(session, ticket_id=ticket_id, user=user)
     if version is not None and version != ticket.version:
@@ -177,7 +204,7 @@ def _finish(
     *,
     ticket: Ticket,
     user: User,
-    action: str,
+    action: TicketAction,
     before: dict[str, Any],
     note: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -208,13 +235,14 @@ def dispatch(
     user: User,
     lead_unit: str,
     assist_units: list[str],
+    policy: SlaPolicy,
     subdistrict: str | None = None,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
     """分拨: send the ticket to its lead unit, with assisting units."""
     ticket, _, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="dispatch", version=version
+        session, ticket_id=ticket_id, user=user, action=TicketAction.DISPATCH, version=version
     )
     lead = units_service.active_unit(session, code=lead_unit, field="lead_unit")
     assists = list(dict.fromkeys(assist_units))
@@ -228,13 +256,18 @@ def dispatch(
                 f"{area.short_name}（{subdistrict}）不是街镇，请选择一个街镇", field="subdistrict"
             )
     dispatching.dispatch_by(
-        session, ticket=ticket, lead=lead, assisting=assisting, subdistrict=subdistrict
+        session,
+        policy=policy,
+        ticket=ticket,
+        lead=lead,
+        assisting=assisting,
+        subdistrict=subdistrict,
     )
     return _finish(
         session,
         ticket=ticket,
         user=user,
-        action="dispatch",
+        action=TicketAction.DISPATCH,
         before={**before, "assist_units": []},
         note=note,
         extra={"assist_units": assists},
@@ -253,7 +286,7 @@ def _lead_unit_step(
     *,
     ticket_id: int,
     user: User,
-    action: str,
+    action: TicketAction,
     stamp: str,
     version: int | None,
 ) -> tuple[Ticket, dict[str, Any]]:
@@ -265,7 +298,7 @@ def _lead_unit_step(
     now = utcnow()
     setattr(assignment, stamp, now)
     session.add(assignment)
-    deadlines.meet(session, ticket_id=ticket_id, stage=_STAMP_STAGES[stamp], now=now)
+    clocks.meet(session, ticket_id=ticket_id, stage=_STAMP_STAGES[stamp], now=now)
     ticket.status = transition.target or ticket.status
     return ticket, before
 
@@ -278,11 +311,13 @@ def acknowledge(
         session,
         ticket_id=ticket_id,
         user=user,
-        action="acknowledge",
+        action=TicketAction.ACKNOWLEDGE,
         stamp="acknowledged_at",
         version=version,
     )
-    return _finish(session, ticket=ticket, user=user, action="acknowledge", before=before)
+    return _finish(
+        session, ticket=ticket, user=user, action=TicketAction.ACKNOWLEDGE, before=before
+    )
 
 
 def contact(
@@ -293,50 +328,67 @@ def contact(
         session,
         ticket_id=ticket_id,
         user=user,
-        action="contact",
+        action=TicketAction.CONTACT,
         stamp="contacted_at",
         version=version,
     )
-    return _finish(session, ticket=ticket, user=user, action="contact", before=before, note=note)
+    return _finish(
+        session, ticket=ticket, user=user, action=TicketAction.CONTACT, before=before, note=note
+    )
 
 
 def reply(
-    session: Session, *, ticket_id: int, user: User, content: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    content: str,
+    policy: SlaPolicy,
+    version: int | None = None,
 ) -> Ticket:
     """答复: the lead unit answers the enterprise."""
     ticket, before = _lead_unit_step(
         session,
         ticket_id=ticket_id,
         user=user,
-        action="reply",
+        action=TicketAction.REPLY,
         stamp="replied_at",
         version=version,
     )
     now = utcnow()
     # The step's changes to the ticket are flushed once, by _finish: one version per step.
     with session.no_autoflush:
-        deadlines.cancel(session, ticket_id=ticket_id, now=now, stages={Stage.RETURN_WINDOW})
+        clocks.cancel(session, ticket_id=ticket_id, now=now, stages={Stage.RETURN_WINDOW})
     ticket.reply = content
-    deadlines.start(
+    clocks.start(
         session,
-        policy=current_policy(),
+        policy=policy,
         ticket=ticket,
         stage=Stage.CALLBACK,
         unit_code=None,
         now=now,
     )
-    return _finish(session, ticket=ticket, user=user, action="reply", before=before, note=content)
+    return _finish(
+        session, ticket=ticket, user=user, action=TicketAction.REPLY, before=before, note=content
+    )
 
 
 def return_ticket(
-    session: Session, *, ticket_id: int, user: User, reason: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    reason: str,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    version: int | None = None,
 ) -> Ticket:
     """退单: the lead unit hands the ticket back to dispatch, saying why."""
     ticket, transition, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="return", version=version
+        session, ticket_id=ticket_id, user=user, action=TicketAction.RETURN, version=version
     )
     now = utcnow()
-    closed = deadlines.window_closed(session, ticket_id=ticket_id, now=now)
+    closed = clocks.window_closed(session, ticket_id=ticket_id, now=now)
     if closed is not None:
         raise Conflict(
             f"工单 {ticket_id} 的退单时限已于 {_local(closed)} 截止，不能再退单；"
@@ -346,7 +398,7 @@ def return_ticket(
     # Before any change: its query would flush the ticket early, costing a second version.
     routing_service.mark(session, ticket_id=ticket_id, correct=False)
     returned_by = session.get(Unit, ticket.lead_unit) if ticket.lead_unit else None
-    deadlines.cancel(session, ticket_id=ticket_id, now=now)
+    clocks.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         if assignment.role == AssignmentRole.LEAD:
             assignment.state = AssignmentState.RETURNED
@@ -360,7 +412,9 @@ def return_ticket(
     ticket.extension_requested_days = None
     ticket.extension_reason = None
     ticket.status = transition.target or ticket.status
-    _finish(session, ticket=ticket, user=user, action="return", before=before, note=reason)
+    _finish(
+        session, ticket=ticket, user=user, action=TicketAction.RETURN, before=before, note=reason
+    )
     by_subdistrict = returned_by is not None and returned_by.kind == UnitKind.SUBDISTRICT
     if by_subdistrict or routing_rules.supervisor_decides(ticket.return_count):
         # Item 52: a 街镇 saying it is not its authority sends the ticket to a line unit.
@@ -372,24 +426,40 @@ def return_ticket(
             flags=(screening.RETURNED,) if by_subdistrict else (),
             returns=ticket.return_count,
             reason=reason,
+            settings=routing,
         )
-        dispatching.apply_routing(session, ticket=ticket, assessment=assessment, trigger="return")
+        dispatching.apply_routing(
+            session,
+            ticket=ticket,
+            assessment=assessment,
+            trigger="return",
+            policy=policy,
+            on_site=routing.on_site_units,
+        )
     return ticket
 
 
 def set_subdistrict(
-    session: Session, *, ticket_id: int, user: User, subdistrict: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    subdistrict: str,
+    on_site: list[str],
+    version: int | None = None,
 ) -> Ticket:
     """The desk names the ticket's 街镇 (it led without one): it assists where work is on site."""
     ticket, _, _ = _begin(
-        session, ticket_id=ticket_id, user=user, action="locality", version=version
+        session, ticket_id=ticket_id, user=user, action=TicketAction.LOCALITY, version=version
     )
     area = units_service.active_unit(session, code=subdistrict, field="subdistrict")
     if area.kind != UnitKind.SUBDISTRICT:
         raise InvalidInput("所选单位不是街镇，请选择一个街镇", field="subdistrict")
     if ticket.subdistrict == subdistrict:
         raise Conflict(f"工单 {ticket_id} 已属该街镇，无需再指定", code="illegal_transition")
-    dispatching.set_locality(session, ticket=ticket, subdistrict=subdistrict, user=user)
+    dispatching.set_locality(
+        session, ticket=ticket, subdistrict=subdistrict, user=user, on_site=on_site
+    )
     return ticket
 
 
@@ -404,7 +474,11 @@ def request_extension(
 ) -> Ticket:
     """延期: the lead unit asks a supervisor for more days."""
     ticket, _, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="request-extension", version=version
+        session,
+        ticket_id=ticket_id,
+        user=user,
+        action=TicketAction.REQUEST_EXTENSION,
+        version=version,
     )
     if ticket.extension_requested_days is not None:
         raise Conflict(
@@ -415,7 +489,12 @@ def request_extension(
     ticket.extension_requested_days = days
     ticket.extension_reason = reason
     return _finish(
-        session, ticket=ticket, user=user, action="request-extension", before=before, note=reason
+        session,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.REQUEST_EXTENSION,
+        before=before,
+        note=reason,
     )
 
 
@@ -425,11 +504,12 @@ def decide_extension(
     ticket_id: int,
     user: User,
     approve: bool,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
     """A supervisor grants or refuses the pending extension request."""
-    action = "approve-extension" if approve else "reject-extension"
+    action = TicketAction.APPROVE_EXTENSION if approve else TicketAction.REJECT_EXTENSION
     ticket, _, before = _begin(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
@@ -440,9 +520,9 @@ def decide_extension(
         )
     if approve:
         # The deadlines' query first: after a change it would flush the ticket a second time.
-        deadlines.extend(
+        clocks.extend(
             session,
-            policy=current_policy(),
+            policy=policy,
             ticket_id=ticket_id,
             days=ticket.extension_requested_days,
         )
@@ -457,15 +537,16 @@ def callback(
     ticket_id: int,
     user: User,
     satisfaction: Satisfaction,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
     """回访: the desk asks the enterprise; unsatisfied reopens the ticket (重办)."""
     ticket, _, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="callback", version=version
+        session, ticket_id=ticket_id, user=user, action=TicketAction.CALLBACK, version=version
     )
     # Every query before the ticket changes: a query after would flush it a second time.
-    deadlines.meet(session, ticket_id=ticket_id, stage=Stage.CALLBACK, now=utcnow())
+    clocks.meet(session, ticket_id=ticket_id, stage=Stage.CALLBACK, now=utcnow())
     unsatisfied = satisfaction == Satisfaction.UNSATISFIED
     lead = _lead_assignment(session, ticket=ticket) if unsatisfied else None
     ticket.satisfaction = satisfaction
@@ -474,10 +555,14 @@ def callback(
         ticket.reopen_count += 1
         lead.acknowledged_at = lead.contacted_at = lead.replied_at = None
         session.add(lead)
-        dispatching.start_work_clocks(session, ticket=ticket, stages=dispatching.WORK_STAGES)
+        dispatching.start_work_clocks(
+            session, policy=policy, ticket=ticket, stages=dispatching.WORK_STAGES
+        )
     else:
         ticket.status = TicketStatus.VERIFIED
-    return _finish(session, ticket=ticket, user=user, action="callback", before=before, note=note)
+    return _finish(
+        session, ticket=ticket, user=user, action=TicketAction.CALLBACK, before=before, note=note
+    )
 
 
 def close(
@@ -490,18 +575,20 @@ def close(
 ) -> Ticket:
     """结案: the loop ends."""
     ticket, transition, before = _begin(
-        session, ticket_id=ticket_id, user=user, action="close", version=version
+        session, ticket_id=ticket_id, user=user, action=TicketAction.CLOSE, version=version
     )
     routing_service.mark(session, ticket_id=ticket_id, correct=True)  # the loop closed on it
     now = utcnow()
     # The queries before the ticket changes: one after would flush it a second time.
-    deadlines.cancel(session, ticket_id=ticket_id, now=now)
+    clocks.cancel(session, ticket_id=ticket_id, now=now)
     for assignment in repository.active_assignments(session, ticket_id=ticket_id):
         assignment.state = AssignmentState.DONE
         session.add(assignment)
     ticket.status = transition.target or ticket.status
     ticket.closed_at = now
-    return _finish(session, ticket=ticket, user=user, action="close", before=before, note=note)
+    return _finish(
+        session, ticket=ticket, user=user, action=TicketAction.CLOSE, before=before, note=note
+    )
 
 
 def pause_clocks(
@@ -510,12 +597,13 @@ def pause_clocks(
     ticket_id: int,
     user: User,
     reason: str,
+    policy: SlaPolicy,
     version: int | None = None,
 ) -> Ticket:
     """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
     return _change_clocks(
-        session, ticket_id, user, "pause", deadlines.pause, "没有正在计时的时限，无需暂停",
-        note=reason, version=version,
+        session, ticket_id, user, TicketAction.PAUSE, clocks.pause, "没有正在计时的时限，无需暂停",
+        policy=policy, note=reason, version=version,
     )  # fmt: skip
 
 
@@ -524,13 +612,14 @@ def resume_clocks(
     *,
     ticket_id: int,
     user: User,
+    policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
     """The enterprise answered: paused deadlines count again, without the paused time."""
     return _change_clocks(
-        session, ticket_id, user, "resume", deadlines.resume, "没有已暂停的时限，无需恢复",
-        note=note, version=version,
+        session, ticket_id, user, TicketAction.RESUME, clocks.resume, "没有已暂停的时限，无需恢复",
+        policy=policy, note=note, version=version,
     )  # fmt: skip
 
 
@@ -538,16 +627,17 @@ def _change_clocks(
     session: Session,
     ticket_id: int,
     user: User,
-    action: str,
+    action: TicketAction,
     change: Callable[..., int],
     refusal: str,
     *,
+    policy: SlaPolicy,
     note: str | None,
     version: int | None,
 ) -> Ticket:
     ticket, _, before = _begin(
         session, ticket_id=ticket_id, user=user, action=action, version=version
     )
-    if not change(session, policy=current_policy(), ticket_id=ticket_id, now=utcnow()):
+    if not change(session, policy=policy, ticket_id=ticket_id, now=utcnow()):
         raise Conflict(f"工单 {ticket_id} {refusal}", code="illegal_transition")
     return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)

@@ -20,6 +20,7 @@ from accounts import service as accounts_service
 from app.demo import plan, replay
 from core.db import session_scope
 from core.errors import InvalidInput
+from deadlines.policy import SlaPolicy
 from models import (
     ApiToken,
     Assignment,
@@ -43,8 +44,8 @@ from models import (
     utcnow,
 )
 from routing import model as routing_model
+from routing.settings import RoutingSettings
 from tickets import jobs, rollup
-from tickets.policy import SlaPolicy
 
 SOURCE = replay.SOURCE
 PREFIX = "demo-"  # every demo user's name starts so
@@ -130,6 +131,7 @@ def load_demo(
     engine: Engine,
     *,
     policy: SlaPolicy,
+    routing: RoutingSettings,
     seed: int = 2026,
     appeals: int = 2000,
     force: bool = False,
@@ -154,7 +156,13 @@ def load_demo(
     replay.prime_model(script, progress)
     try:
         run = replay.Replay(
-            engine, policy=policy, script=script, users=users, seed=seed, grace_days=grace_days
+            engine,
+            policy=policy,
+            routing=routing,
+            script=script,
+            users=users,
+            seed=seed,
+            grace_days=grace_days,
         ).run(progress)
     finally:
         routing_model.forget_primed()

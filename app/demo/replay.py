@@ -17,10 +17,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app import scheduler
 from app.demo.plan import Appeal, Script, WhistlePlan
 from core.db import session_scope, write_engine
 from core.errors import DomainError
 from core.timezone import SHANGHAI
+from deadlines.policy import SlaPolicy
+from deadlines.working_time import Limit, LimitUnit
 from evaluations import service as evaluations_service
 from evaluations import whistles
 from models import (
@@ -37,11 +40,9 @@ from models import (
     utcnow,
 )
 from routing import model as routing_model
-from tickets import jobs
+from routing.settings import RoutingSettings
 from tickets import service as tickets_service
-from tickets.policy import SlaPolicy
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
-from tickets.working_time import Limit, LimitUnit
 
 SOURCE = "demo"
 SWEEP_EVERY = timedelta(hours=2)
@@ -66,12 +67,14 @@ class Replay:
         engine: Engine,
         *,
         policy: SlaPolicy,
+        routing: RoutingSettings,
         script: Script,
         users: dict[str, User],
         seed: int,
         grace_days: int,
     ) -> None:
         self.engine, self.policy, self.script, self.users = engine, policy, script, users
+        self.routing = routing
         self.rng = random.Random(seed + 1)
         self.grace_days = grace_days
         self.queue: list[tuple[datetime, int, Callable[[Session], None], str]] = []
@@ -133,7 +136,7 @@ class Replay:
     def sweep(self, _session: Session | None) -> None:
         """The deadline sweep and the periods' roll, as the scheduler runs them."""
         now = utcnow()
-        jobs.sweep(self.engine, policy=self.policy, now=now)
+        scheduler.sweep(self.engine, policy=self.policy, now=now)
         self.report.sweeps += 1
         today = now.astimezone(SHANGHAI).date()
         if today != self.rolled:  # the scheduler rolls the periods hourly; once a day is enough
@@ -178,7 +181,13 @@ class Replay:
             appeal_type=appeal.appeal_type,
             urgency=appeal.urgency,
         )
-        ticket, _ = tickets_service.intake(session, data=data, user=self.users["demo-operator"])
+        ticket, _ = tickets_service.intake(
+            session,
+            data=data,
+            user=self.users["demo-operator"],
+            policy=self.policy,
+            routing=self.routing,
+        )
         assert ticket.id is not None
         self.tickets[appeal.key] = ticket.id
         self.report.appeals += 1
@@ -205,6 +214,7 @@ class Replay:
             user=self.users["demo-operator"],
             lead_unit=lead,
             assist_units=[],
+            policy=self.policy,
         )
         self.work(ticket, appeal, at=utcnow())
 
@@ -243,11 +253,20 @@ class Replay:
                 contact + timedelta(minutes=30),
                 "pause",
                 lambda s: _call(
-                    tickets_service.pause_clocks, s, tid, user, reason="等待企业补充材料"
+                    tickets_service.pause_clocks,
+                    s,
+                    tid,
+                    user,
+                    reason="等待企业补充材料",
+                    policy=self.policy,
                 ),
             )
             back = self.hours(contact, 8, 16)
-            self.at(back, "resume", lambda s: _call(tickets_service.resume_clocks, s, tid, user))
+            self.at(
+                back,
+                "resume",
+                lambda s: _call(tickets_service.resume_clocks, s, tid, user, policy=self.policy),
+            )
             reply = max(reply, back) + timedelta(hours=2)
         if appeal.extension and ticket.reopen_count == 0:
             self.at(
@@ -273,6 +292,7 @@ class Replay:
                     self.users["demo-supervisor"],
                     approve=approve,
                     note="同意延期" if approve else "请按原时限办结",
+                    policy=self.policy,
                 ),
             )
         self.at(reply + timedelta(minutes=10), "reply", lambda s: self.answer(s, appeal))
@@ -289,7 +309,12 @@ class Replay:
     def give_back(self, session: Session, appeal: Appeal, reason: str) -> None:
         ticket = self.ticket(session, appeal)
         tickets_service.return_ticket(
-            session, ticket_id=id_of(ticket), user=self.handler(ticket.lead_unit), reason=reason
+            session,
+            ticket_id=id_of(ticket),
+            user=self.handler(ticket.lead_unit),
+            reason=reason,
+            policy=self.policy,
+            routing=self.routing,
         )
         self.routed(ticket, appeal, at=utcnow())
 
@@ -302,6 +327,7 @@ class Replay:
             ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             content=appeal.reply,
+            policy=self.policy,
         )
         self.at(self.hours(utcnow(), 2, 12), "callback", lambda s: self.call_back(s, appeal))
 
@@ -315,6 +341,7 @@ class Replay:
             user=desk,
             satisfaction=verdict,
             note=self.rng.choice(self.script.callback_notes),
+            policy=self.policy,
         )
         if verdict == Satisfaction.UNSATISFIED:  # 重办: the unit takes it up again within days
             self.work(ticket, appeal, at=self.hours(utcnow(), 0, 16))
@@ -335,6 +362,7 @@ class Replay:
             units=plan.units,
             text=plan.text,
             ticket_ids=[],
+            policy=self.policy,
         )
         wid, now = id_of(whistle), utcnow()
         if plan.fate in ("overdue", "called"):
@@ -351,6 +379,7 @@ class Replay:
                     user=user,
                     contact=f"{self.names.get(unit, unit)} 联系人 021-5999{wid:04d}",
                     plan="已安排专人对接，本周内到现场会商处置。",
+                    policy=self.policy,
                 ),
             )
             if plan.fate != "reported":
@@ -382,6 +411,7 @@ class Replay:
                     wid=wid,
                     user=town,
                     reason="企业反映问题仍未解决，请继续跟进。",
+                    policy=self.policy,
                 ),
             )
 

@@ -6,9 +6,9 @@ from typing import Any
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from core.timezone import SHANGHAI
 from models import Role, utcnow
 from tests.conftest import MakeUser, credit_code, ticket_payload
-from tickets.working_time import SHANGHAI
 from units.service import DEFAULT_REGISTRY
 
 MONTH = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")

@@ -17,11 +17,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from app.migrate import upgrade
+from app.scheduler import sweep
 from core.db import make_engine
+from deadlines.policy import load_policy
 from models import Role, utcnow
 from tests.conftest import LOOP_STEPS, MakeUser, _postgres_database, ticket_payload
-from tickets import jobs
-from tickets.policy import current_policy
 
 
 def qisu_db(url: str, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,7 +91,7 @@ def test_a_backup_taken_while_writes_happen_restores_whole(
     engine: Engine, client: TestClient, make_user: MakeUser, fresh_url: str, tmp_path: Path
 ) -> None:
     load_through_the_loop(client, make_user, 30)
-    jobs.sweep(engine, policy=current_policy(), now=utcnow().replace(year=2027))
+    sweep(engine, policy=load_policy(), now=utcnow().replace(year=2027))
     desk = make_user(Role.OPERATOR)
     acked: list[int] = []
     stop = threading.Event()

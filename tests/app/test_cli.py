@@ -14,11 +14,13 @@ from accounts import passwords, tokens
 from accounts import service as accounts_service
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
+from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from models import ApiToken, Role, RollupDay, Ticket, User, utcnow
+from routing.settings import RoutingSettings
 from tests.conftest import ticket_payload
 from tickets.schemas import TicketCreate
 from tickets.service import intake
-from tickets.working_time import SHANGHAI
 
 COMMANDS = [
     [],
@@ -189,7 +191,13 @@ def test_demo_refuses_a_database_with_real_tickets_and_clears_nothing_of_it(
     prepare_database(engine)
     with session_scope(engine, write=True) as session:
         user, _ = accounts_service.create_user(session, name="desk", role=Role.OPERATOR)
-        intake(session, data=TicketCreate.model_validate(ticket_payload(1)), user=user)
+        intake(
+            session,
+            data=TicketCreate.model_validate(ticket_payload(1)),
+            user=user,
+            policy=load_policy(),
+            routing=RoutingSettings(),
+        )
     refused = qisu("demo", "load", data_dir=tmp_path)
     assert refused.returncode == 2 and "not demo data" in refused.stderr, refused.stderr
     cleared = qisu("demo", "clear", data_dir=tmp_path)

@@ -15,6 +15,7 @@ from app.demo import AlreadyLoaded, DemoRefused, Loaded, clear_demo, load_demo
 from app.setup import prepare_database
 from core.db import make_engine, session_scope
 from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import rankings
 from models import (
     Deadline,
@@ -33,9 +34,9 @@ from models import (
     utcnow,
 )
 from routing import model as routing_model
+from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tickets import audit
-from tickets.policy import load_policy
 
 
 def a_working_afternoon(now: datetime) -> datetime:
@@ -59,7 +60,8 @@ def demo(
     routing_model.use(models_dir)
     try:
         loaded = load_demo(
-            engine, policy=load_policy(), seed=7, progress=lambda _: None,
+            engine, policy=load_policy(), routing=RoutingSettings(), seed=7,
+            progress=lambda _: None,
             now=a_working_afternoon(utcnow()),
         )  # fmt: skip
         assert loaded.appeals >= 1900
@@ -168,7 +170,9 @@ def test_every_demo_ticket_replays_from_its_events(demo_engine: Engine) -> None:
 @pytest.mark.slow
 def test_the_demo_loads_once_and_clears_to_the_bare_registry(demo_engine: Engine) -> None:
     with pytest.raises(AlreadyLoaded):
-        load_demo(demo_engine, policy=load_policy(), progress=lambda _: None)
+        load_demo(
+            demo_engine, policy=load_policy(), routing=RoutingSettings(), progress=lambda _: None
+        )
     removed = clear_demo(demo_engine)
     assert removed["tickets"] >= 1900
     with session_scope(demo_engine) as session:
@@ -185,7 +189,7 @@ def test_the_demo_refuses_a_database_with_real_tickets(
     desk = make_user(Role.OPERATOR)
     assert client.post("/api/v1/tickets", json=ticket_payload(1), headers=desk).status_code == 201
     with pytest.raises(DemoRefused, match="not demo data"):
-        load_demo(engine, policy=load_policy(), progress=lambda _: None)
+        load_demo(engine, policy=load_policy(), routing=RoutingSettings(), progress=lambda _: None)
     assert row_count(engine, "ticket") == 1
     removed = clear_demo(engine)
     assert removed["tickets"] == 0 and row_count(engine, "ticket") == 1

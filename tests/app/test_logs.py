@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from app.logs import configure_logging
+from app.scheduler import sweep
+from deadlines.policy import load_policy
 from integrations.notifiers import LogNotifier, Message
 from models import utcnow
-from tickets import jobs
-from tickets.policy import current_policy
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_a_logged_notification_is_written(written: io.StringIO) -> None:
 
 
 def test_every_sweep_is_written(written: io.StringIO, engine: Engine) -> None:
-    jobs.sweep(engine, policy=current_policy(), now=utcnow())
+    sweep(engine, policy=load_policy(), now=utcnow())
     assert "期限巡检" in written.getvalue() and "超期 0 条" in written.getvalue()
 
 

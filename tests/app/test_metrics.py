@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from app.scheduler import sweep_and_beat
+from deadlines.policy import load_policy
 from tests.conftest import ticket_payload
-from tickets.policy import current_policy
 
 
 def _value(text: str, series: str) -> float:
@@ -25,7 +25,7 @@ def test_metrics_count_requests_intakes_routing_and_sweeps(
         client.post("/api/v1/tickets", json=ticket_payload(), headers=operator).status_code == 201
     )
     assert client.post("/api/v1/tickets", json={}).status_code == 401
-    sweep_and_beat(engine, current_policy())
+    sweep_and_beat(engine, load_policy())
     after = client.get("/metrics")
     assert after.status_code == 200 and after.headers["content-type"].startswith("text/plain")
     text = after.text
@@ -45,6 +45,6 @@ def test_metrics_count_requests_intakes_routing_and_sweeps(
 
 def test_readyz_shows_the_last_sweep(client: TestClient, engine: Engine) -> None:
     assert client.get("/readyz").json()["scheduler"] == {"last_sweep": None, "stale": True}
-    sweep_and_beat(engine, current_policy())
+    sweep_and_beat(engine, load_policy())
     scheduler = client.get("/readyz").json()["scheduler"]
     assert scheduler["last_sweep"] and scheduler["stale"] is False and scheduler["age_seconds"] < 60

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 
 from accounts import totp
 from core.db import session_scope
+from core.timezone import SHANGHAI
 from models import Role, utcnow
 from tests.browser.conftest import PASSWORD, Person, api, shoot, sign_in
 from tests.integration.conftest import LiveServer
-from tickets.working_time import SHANGHAI
 
 pytestmark = [
     pytest.mark.slow,

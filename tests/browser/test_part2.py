@@ -10,13 +10,13 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from core.timezone import SHANGHAI
 from models import Role, utcnow
 from tests.browser.conftest import Person, api, shoot, sign_in
 from tests.browser.test_loop import act, row
 from tests.conftest import ticket_payload
 from tests.integration.conftest import LiveServer
 from tests.routing.test_routed_intake import LICENCE
-from tickets.working_time import SHANGHAI
 
 pytestmark = [
     pytest.mark.slow,

@@ -40,7 +40,7 @@ def test_the_folder_describes_itself(model: Path, labelled_csv: Path) -> None:
         "model.json",
         "encoder",
         "head.safetensors",
-        "ngram.pkl",
+        "ngram.npz",
         "heldout.jsonl",
         "onnx",
     }

@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from core.db import session_scope
+from core.timezone import SHANGHAI
 from evaluations import service
 from models import Role, utcnow
 from tests.conftest import MakeUser, row_count, ticket_payload
-from tickets.working_time import SHANGHAI
 
 MONTH = utcnow().astimezone(SHANGHAI).strftime("%Y-%m")
 

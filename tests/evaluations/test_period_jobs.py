@@ -11,9 +11,10 @@ from app.scheduler import build_scheduler
 from core.config import Settings
 from core.db import session_scope
 from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import service
 from models import EvaluationPeriod, PeriodStatus, utcnow
-from tickets.policy import current_policy
+from routing.settings import RoutingSettings
 
 
 def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_days(
@@ -24,7 +25,7 @@ def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_d
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     with session_scope(engine, write=True) as session:
         service.open_period(session, period=last_month)
-    scheduler = build_scheduler(engine, settings, current_policy(), blocking=False)
+    scheduler = build_scheduler(engine, settings, load_policy(), RoutingSettings(), blocking=False)
     job = scheduler.get_job("evaluation-periods")
     assert job is not None and job.trigger.interval == timedelta(hours=1)
     job.func()  # one run, as the scheduler makes it

@@ -208,6 +208,20 @@ def test_wrong_weights_stop_the_app(
         pass
 
 
+def test_the_ranking_scores_with_the_weights_its_settings_name(
+    month: None, client: TestClient, settings: Settings, tmp_path: Path, make_user: MakeUser
+) -> None:
+    weights = tmp_path / "weights.yaml"
+    weights.write_text("acknowledged_on_time_rate: 1\n", encoding="utf-8")  # market's is 1.0
+    boss = make_user(Role.SUPERVISOR)
+    url = "/api/v1/rankings?period=2026-10"
+    with TestClient(create_app(settings.model_copy(update={"ranking_weights": weights}))) as own:
+        (market,) = [r for r in own.get(url, headers=boss).json() if r["rank"] == 1]
+    assert (market["unit"], market["score"]) == ("market_regulation", 100.0)
+    shipped = [r for r in client.get(url, headers=boss).json() if r["rank"] == 1]
+    assert shipped[0]["score"] == 76.25  # the other app keeps the shipped weights
+
+
 def test_a_ranking_runs_a_fixed_number_of_queries(
     month: None, client: TestClient, make_user: MakeUser
 ) -> None:

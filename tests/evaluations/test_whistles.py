@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.scheduler import sweep
+from deadlines.policy import load_policy
 from models import Notification, Role, WhistleEvent, utcnow
 from tests.conftest import MakeUser, row_count, ticket_payload
-from tickets import jobs
-from tickets.policy import load_policy
 
 
 class Whistles:
@@ -137,7 +137,7 @@ def test_a_whistle_listed_is_one_that_opens_and_the_other_way_round(w: Whistles)
 def test_report_deadlines_warn_breach_and_escalate_the_whistle(w: Whistles, engine: Engine) -> None:
     wid = w.blow()["id"]
     w.post(f"whistles/{wid}/report", w.market, {"contact": "王", "plan": "到场"})
-    result = jobs.sweep(engine, policy=load_policy(), now=utcnow() + timedelta(days=60))
+    result = sweep(engine, policy=load_policy(), now=utcnow() + timedelta(days=60))
     # hrss never reported in; market reported but never gave its outcome.
     assert result.breached == 2
     whistle = w.client.get(f"/api/v1/whistles/{wid}", headers=w.supervisor).json()
@@ -148,5 +148,5 @@ def test_report_deadlines_warn_breach_and_escalate_the_whistle(w: Whistles, engi
         assert sorted(e.unit_code or "" for e in events) == ["hrss", "market_regulation"]
         texts = session.exec(select(Notification.text).where(Notification.recipient == "unit:hrss"))
         assert any(f"吹哨 {wid}" in text and "报到" in text for text in texts)
-    again = jobs.sweep(engine, policy=load_policy(), now=utcnow() + timedelta(days=61))
+    again = sweep(engine, policy=load_policy(), now=utcnow() + timedelta(days=61))
     assert again.breached == 0

@@ -15,11 +15,13 @@ import sys
 import app.cli
 import app.main  # the import is the point: the forks inherit it
 
-PACKAGES = "accounts app classifier core evaluations integrations models routing tickets units"
+PACKAGES = (
+    "accounts app classifier core deadlines evaluations integrations models routing tickets units"
+)
 
 
 def _forget_settings() -> None:
-    """Clear every cached setting, policy and connector: the fork reads its own environment."""
+    """Clear every cached setting and connector: the fork reads its own environment."""
     for module in list(sys.modules.values()):
         if getattr(module, "__name__", "").split(".")[0] in PACKAGES.split():
             for value in vars(module).values():

@@ -26,10 +26,10 @@ from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from deadlines.policy import DEFAULT_POLICY
 from models import Deadline, DeadlineStatus, Notification, Role, Ticket
 from tests.conftest import LOOP_STEPS, MakeUser, ticket_payload
 from tickets.audit import unreplayable
-from tickets.policy import DEFAULT_POLICY
 
 pytestmark = pytest.mark.slow
 

@@ -4,10 +4,10 @@ from typing import Any
 
 import httpx
 
+from core.timezone import SHANGHAI
 from models import Role, utcnow
 from tests.conftest import MakeUser, ticket_payload
 from tests.integration.conftest import LiveServer
-from tickets.working_time import SHANGHAI
 
 
 def test_whistle_evaluate_close_and_rank(live_server: LiveServer, make_user: MakeUser) -> None:

@@ -16,8 +16,10 @@ from sqlmodel import Session, col, select
 
 from accounts import service as accounts_service
 from core.db import session_scope
+from deadlines.policy import load_policy
 from integrations.platform import PlatformClient
 from models import Deadline, DeadlineStatus, OutboundEvent, Role, Ticket, TicketEvent
+from routing.settings import RoutingSettings
 from tests.integration.conftest import LiveServer
 from tests.integration.fake_platform import FakePlatformProcess
 from tests.integrations.connector import SECRET, connector_text, reset, use_connector
@@ -59,7 +61,7 @@ def _ticket(engine: Engine, order_id: str) -> tuple[Ticket, list[TicketEvent]]:
 
 def _poll(engine: Engine) -> tuple[int, int]:
     client = PlatformClient(connectors.current()["sh12345"], SECRET)
-    return inbound.poll(engine, client=client)
+    return inbound.poll(engine, client=client, policy=load_policy(), routing=RoutingSettings())
 
 
 def test_pulled_changes_and_withdrawals_apply_once_and_older_versions_change_nothing(
@@ -76,6 +78,7 @@ def test_pulled_changes_and_withdrawals_apply_once_and_older_versions_change_not
             user=admin,
             lead_unit="market_regulation",
             assist_units=[],
+            policy=load_policy(),
         )
         status_before = dispatched.status
     # Order 1 changed (and the change delivered twice); order 2 withdrawn; order 3 changed twice,

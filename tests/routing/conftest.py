@@ -12,7 +12,6 @@ from classifier import bootstrap, default_model
 from classifier.pipeline import train_model
 from classifier.training import TrainConfig
 from core.config import Settings
-from routing.settings import get_routing_settings
 from tests.classifier.conftest import build_tiny_bert
 
 VERSION = "jiading-test"
@@ -65,10 +64,8 @@ def routed_settings(settings: Settings, models_dir: Path) -> Settings:
 @pytest.fixture
 def routed(routed_settings: Settings) -> Iterator[TestClient]:
     """An app client whose intake routes with the trained model."""
-    get_routing_settings.cache_clear()
     with TestClient(create_app(routed_settings), raise_server_exceptions=False) as client:
         yield client
-    get_routing_settings.cache_clear()
 
 
 def appeal(n: int, text: str, **overrides: Any) -> dict[str, Any]:

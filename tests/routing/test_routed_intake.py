@@ -204,19 +204,16 @@ def test_without_a_pair_scorer_repeats_fall_back_and_the_decision_says_why(
     import shutil
 
     from app.main import create_app
-    from routing.settings import get_routing_settings
     from tests.routing.conftest import VERSION
 
     shutil.copytree(models_dir, settings.data_dir / "models")
     (settings.data_dir / "models" / VERSION / "repeats.json").unlink()
-    get_routing_settings.cache_clear()
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         first = post(client, operator, appeal(1, LICENCE))
         again = appeal(
             1, LICENCE_AGAIN, external_id="JD-2", received_at="2026-11-20T02:00:00+00:00"
         )
         second = post(client, operator, again)
-    get_routing_settings.cache_clear()
     method = second["routing"]["repeat_method"]
     assert method.startswith("blend (no pair scorer: ") and "repeats.json" in method
     assert second["repeat_of"] == first["id"]  # the blend still finds a near-copy

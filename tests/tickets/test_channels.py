@@ -25,13 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core.db import session_scope
+from deadlines.policy import PolicyError, load_policy, parse_policy
 from integrations.mailer import Mailer
 from integrations.settings import IntegrationSettings
 from integrations.sms import SmsGateway
 from models import ChannelDelivery, DeliveryState, Notification, Role, utcnow
 from tests.conftest import MakeUser
 from tickets import channels
-from tickets.policy import PolicyError, load_policy, parse_policy
 
 POLICY = load_policy()
 RECIPIENTS = """
@@ -45,7 +45,7 @@ recipients:
 
 
 def policy_with(extra: str) -> Any:
-    text = (Path(__file__).resolve().parents[2] / "tickets/data/sla-policy.yaml").read_text()
+    text = (Path(__file__).resolve().parents[2] / "deadlines/data/sla-policy.yaml").read_text()
     return parse_policy(text + extra, "policy.yaml")
 
 

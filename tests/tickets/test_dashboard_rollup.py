@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.scheduler import build_scheduler
+from app.scheduler import build_scheduler, sweep
 from core.config import Settings
 from core.db import session_scope
+from core.timezone import SHANGHAI
+from deadlines.policy import load_policy
 from evaluations import rankings
 from evaluations.service import month_span
 from models import (
@@ -29,6 +31,7 @@ from models import (
     Satisfaction,
     Stage,
     Ticket,
+    TicketAction,
     TicketEvent,
     TicketStatus,
     Unit,
@@ -36,10 +39,9 @@ from models import (
     Urgency,
     utcnow,
 )
-from tickets import audit, dashboard, jobs, kpis, rollup
+from routing.settings import RoutingSettings
+from tickets import audit, dashboard, kpis, rollup
 from tickets.measures import MEASURES, Count, totals
-from tickets.policy import current_policy
-from tickets.working_time import SHANGHAI
 
 DAYS = 75  # this month and the one before, for the rankings' change from the last period
 STAGES = [Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY, Stage.CALLBACK, Stage.RETURN_WINDOW]
@@ -136,7 +138,7 @@ def ranking(session: Session, period: str, *, rolled: bool) -> list[dict[str, An
         session,
         period=period,
         weights=rankings.load_weights(),
-        calendar=current_policy().calendar,
+        calendar=load_policy().calendar,
         rolled=rolled,
     )
     return [asdict(c) for c in cards]
@@ -222,7 +224,7 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
         )
         session.add(ticket)
         session.flush()
-        audit.record(session, ticket=ticket, user=None, action="callback", before=before)
+        audit.record(session, ticket=ticket, user=None, action=TicketAction.CALLBACK, before=before)
         reopened = _day(ticket.received_at)
         # Another one's reply deadline, started three weeks ago, runs out at the next sweep.
         late = session.get(Ticket, ids[len(ids) // 2])
@@ -235,7 +237,7 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
             )
         )  # fmt: skip
     # The sweep breaches it and writes the ticket's event, as it does every breach.
-    jobs.sweep(engine, policy=current_policy(), now=utcnow())
+    sweep(engine, policy=load_policy(), now=utcnow())
     checked = [*spans(rng, now), (now - timedelta(days=25), now)]
     with session_scope(engine) as session:
         clean = {d.isoformat() for d in rollup.clean_days(session, now - timedelta(days=25), now)}
@@ -281,7 +283,7 @@ def test_the_scheduler_rolls_new_days_a_few_at_a_time(engine: Engine) -> None:
 
 
 def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings) -> None:
-    scheduler = build_scheduler(engine, settings, current_policy(), blocking=False)
+    scheduler = build_scheduler(engine, settings, load_policy(), RoutingSettings(), blocking=False)
     job = scheduler.get_job("dashboard-rollup")
     assert job is not None and job.trigger.interval == timedelta(seconds=settings.rollup_seconds)
     job.func()  # one run, as the scheduler makes it: the recent days get rolled

@@ -7,12 +7,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from app.scheduler import sweep
 from core.timezone import SHANGHAI
+from deadlines.policy import SlaPolicy, load_policy
+from deadlines.sweep import SweepResult
 from models import Deadline, Notification, Role, TicketEvent, utcnow
 from tests.conftest import MakeUser, ticket_payload
 from tests.tickets.conftest import Loop
-from tickets import jobs
-from tickets.policy import SlaPolicy, load_policy
 
 POLICY = load_policy()
 
@@ -37,8 +38,8 @@ def actions(engine: Engine, ticket_id: int, name: str) -> list[TicketEvent]:
         return list(session.exec(query))
 
 
-def sweep(engine: Engine, at: datetime, policy: SlaPolicy = POLICY) -> jobs.SweepResult:
-    return jobs.sweep(engine, policy=policy, now=at, batch=2)
+def _sweep(engine: Engine, at: datetime, policy: SlaPolicy = POLICY) -> SweepResult:
+    return sweep(engine, policy=policy, now=at, batch=2)
 
 
 def test_dispatch_starts_the_clocks_and_steps_meet_them(loop: Loop) -> None:
@@ -94,17 +95,17 @@ def test_sweep_warns_then_breaches_once_and_escalates(loop: Loop, engine: Engine
     acknowledge = next(r for r in rows(engine, loop.id) if r.stage == "acknowledge")
     assert acknowledge.warn_at and acknowledge.due_at
 
-    warned = sweep(engine, acknowledge.warn_at + timedelta(seconds=1))
+    warned = _sweep(engine, acknowledge.warn_at + timedelta(seconds=1))
     assert warned.warned >= 1 and warned.breached == 0
     assert clocks(loop)["acknowledge"]["status"] == "warned"
-    assert sweep(engine, acknowledge.warn_at + timedelta(seconds=2)).warned == 0
+    assert _sweep(engine, acknowledge.warn_at + timedelta(seconds=2)).warned == 0
 
-    breached = sweep(engine, acknowledge.due_at)
+    breached = _sweep(engine, acknowledge.due_at)
     assert breached.breached >= 1
     ticket = loop.client.get(f"/api/v1/tickets/{loop.id}", headers=loop.desk).json()
     assert ticket["escalation_level"] == breached.breached and ticket["overdue"]
     assert clocks(loop)["acknowledge"]["status"] == "breached"
-    again = sweep(engine, acknowledge.due_at + timedelta(minutes=1))
+    again = _sweep(engine, acknowledge.due_at + timedelta(minutes=1))
     assert again.breached == 0
     events = actions(engine, loop.id, "deadline_breached")
     assert len(events) == breached.breached
@@ -119,7 +120,7 @@ def test_sweep_warns_then_breaches_once_and_escalates(loop: Loop, engine: Engine
 
 def test_escalation_stops_at_the_top_level(loop: Loop, engine: Engine) -> None:
     loop.dispatch()
-    result = sweep(engine, utcnow() + timedelta(days=60))
+    result = _sweep(engine, utcnow() + timedelta(days=60))
     # acknowledge, contact and reply all breach; the return window just closes.
     assert result.breached == 3 and result.windows_closed == 1
     ticket = loop.client.get(f"/api/v1/tickets/{loop.id}", headers=loop.desk).json()
@@ -135,7 +136,7 @@ def test_escalation_stops_at_the_top_level(loop: Loop, engine: Engine) -> None:
 
 def test_a_breached_step_done_late_is_recorded(loop: Loop, engine: Engine) -> None:
     loop.dispatch()
-    sweep(engine, utcnow() + timedelta(days=60))
+    _sweep(engine, utcnow() + timedelta(days=60))
     loop.act("acknowledge", loop.market)
     acknowledge = next(r for r in rows(engine, loop.id) if r.stage == "acknowledge")
     assert acknowledge.status == "breached" and acknowledge.met_at is not None
@@ -147,7 +148,7 @@ def test_approved_extension_moves_and_reopens_the_reply_deadline(
 ) -> None:
     loop.dispatch()
     reply_due = datetime.fromisoformat(clocks(loop)["reply"]["due_at"])
-    sweep(engine, reply_due + timedelta(minutes=1))
+    _sweep(engine, reply_due + timedelta(minutes=1))
     assert clocks(loop)["reply"]["status"] == "breached"
     loop.act("acknowledge", loop.market)
     loop.act("request-extension", loop.market, {"days": 10, "reason": "需现场核查"})
@@ -167,7 +168,7 @@ def test_paused_time_does_not_count(loop: Loop, engine: Engine) -> None:
     assert reply["paused"] and reply["due_at"] is None and reply["remaining_hours"] > 0
     loop.act("pause", loop.market, {"reason": "again"}, expect=409)
     # A sweep far ahead touches nothing that is paused.
-    assert sweep(engine, utcnow() + timedelta(days=60)).breached == 0
+    assert _sweep(engine, utcnow() + timedelta(days=60)).breached == 0
     with Session(engine) as session:
         row = session.exec(select(Deadline).where(Deadline.stage == "reply")).one()
         row.paused_at = (row.paused_at or utcnow()) - timedelta(days=7)  # paused a week ago
@@ -183,7 +184,7 @@ def test_paused_time_does_not_count(loop: Loop, engine: Engine) -> None:
 def test_return_is_refused_once_the_window_closed(loop: Loop, engine: Engine) -> None:
     loop.dispatch()
     window = datetime.fromisoformat(clocks(loop)["return_window"]["due_at"])
-    assert sweep(engine, window + timedelta(seconds=1)).windows_closed == 1
+    assert _sweep(engine, window + timedelta(seconds=1)).windows_closed == 1
     assert clocks(loop)["return_window"]["status"] == "met"
     refused = loop.act("return", loop.market, {"reason": "非本局职权"}, expect=409)
     assert "退单时限已于" in refused["detail"] and refused["code"] == "illegal_transition"
@@ -196,7 +197,7 @@ def test_overdue_filter_lists_only_breached_tickets(
     other = client.post("/api/v1/tickets", json=ticket_payload(2), headers=loop.desk).json()
     acknowledge = next(r for r in rows(engine, loop.id) if r.stage == "acknowledge")
     assert acknowledge.due_at
-    sweep(engine, acknowledge.due_at)
+    _sweep(engine, acknowledge.due_at)
     listed = client.get("/api/v1/tickets?overdue=true", headers=loop.desk).json()
     assert [t["id"] for t in listed["items"]] == [loop.id]
     on_time = client.get("/api/v1/tickets?overdue=false", headers=loop.desk).json()
@@ -216,7 +217,7 @@ def test_unit_kpis(loop: Loop, engine: Engine, client: Any, make_user: MakeUser)
     assert kpi["tickets_led"] == 1 and kpi["reopen_rate"] == 1.0 and kpi["overdue"] == 0
     assert 0 <= kpi["average_working_hours_to_reply"] < 1
 
-    sweep(engine, utcnow() + timedelta(days=60))  # the reopened work breaches
+    _sweep(engine, utcnow() + timedelta(days=60))  # the reopened work breaches
     kpi = client.get(f"/api/v1/units/market_regulation/kpis?{span}", headers=loop.market).json()
     assert kpi["overdue"] >= 1 and kpi["replied_on_time_rate"] < 1.0
 

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.scheduler import sweep
+from deadlines.policy import load_policy
 from integrations.notifiers import LogNotifier, Message, WebhookNotifier
 from models import DeliveryState, Notification, utcnow
 from tests.tickets.conftest import Loop
 from tickets import jobs
-from tickets.policy import load_policy
 
 
 class Robot:
@@ -64,7 +65,7 @@ def test_webhook_retries_with_backoff_until_delivered(
 ) -> None:
     loop.dispatch()
     now = utcnow() + timedelta(days=60)
-    jobs.sweep(engine, policy=load_policy(), now=now)
+    sweep(engine, policy=load_policy(), now=now)
     # One digest to the unit and one to district leadership: all three clocks breached at once.
     recipients = sorted(n.recipient for n in outbox(engine))
     assert recipients == ["role:leadership", "unit:market_regulation"]
@@ -97,7 +98,7 @@ class Broken:
 def test_a_failing_endpoint_never_loses_the_message(loop: Loop, engine: Engine) -> None:
     loop.dispatch()
     now = utcnow() + timedelta(days=60)
-    jobs.sweep(engine, policy=load_policy(), now=now)
+    sweep(engine, policy=load_policy(), now=now)
     total = len(outbox(engine))
     at = now
     for _ in range(jobs.MAX_ATTEMPTS):
@@ -114,7 +115,7 @@ def test_a_failing_endpoint_never_loses_the_message(loop: Loop, engine: Engine) 
 def test_unreachable_webhook_is_a_retried_failure(loop: Loop, engine: Engine) -> None:
     loop.dispatch()
     now = utcnow() + timedelta(days=60)
-    jobs.sweep(engine, policy=load_policy(), now=now)
+    sweep(engine, policy=load_policy(), now=now)
     closed_port = WebhookNotifier({"unit:market_regulation": "http://127.0.0.1:9/x"}, timeout=1)
     assert jobs.deliver(engine, notifiers=[closed_port], now=now)[1] == 1
     assert all(

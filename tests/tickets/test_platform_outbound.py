@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from deadlines.policy import load_policy
 from integrations import signing
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
 from models import OutboundEvent, OutboundState, PlatformCursor, Role, Ticket, utcnow
+from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tests.integration.fake_platform import FakePlatformProcess, order
 from tests.integrations.connector import SECRET, connector_text, reset, use_connector
@@ -147,7 +149,9 @@ def test_the_poller_takes_each_order_once_across_overlapping_shuffled_pages(
     client_ = client_for()["sh12345"]
     taken = dead = 0
     for _ in range(5):
-        got, lost = inbound.poll(engine, client=client_)
+        got, lost = inbound.poll(
+            engine, client=client_, policy=load_policy(), routing=RoutingSettings()
+        )
         taken, dead = taken + got, dead + lost
     with Session(engine) as session:
         tickets = session.exec(select(Ticket.external_id).where(Ticket.source == "sh12345")).all()
@@ -166,7 +170,9 @@ def test_a_platform_that_never_answers_stops_the_poll_without_moving_the_cursor(
 ) -> None:
     platform.control("orders", start=0, count=10)
     platform.control("misbehave", outage_seconds=30)
-    got = inbound.poll(engine, client=client_for()["sh12345"])
+    got = inbound.poll(
+        engine, client=client_for()["sh12345"], policy=load_policy(), routing=RoutingSettings()
+    )
     assert got == (0, 0)
     with Session(engine) as session:
         assert session.get(PlatformCursor, "sh12345") is None

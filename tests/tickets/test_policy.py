@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.main import create_app
 from core.config import Settings
+from deadlines import clocks
+from deadlines.policy import DEFAULT_POLICY, PolicyError, load_policy, parse_policy
+from deadlines.working_time import SHANGHAI, Limit, LimitUnit
 from models import AppealType, Deadline, Stage, Urgency
 from tests.tickets.conftest import Loop
-from tickets import deadlines
-from tickets.policy import DEFAULT_POLICY, PolicyError, load_policy, parse_policy
-from tickets.working_time import SHANGHAI, Limit, LimitUnit
 
 SHIPPED = DEFAULT_POLICY.read_text(encoding="utf-8")
 
@@ -97,7 +97,7 @@ def test_a_year_without_a_schedule_falls_back_and_is_recounted(
     with Session(engine) as session:
         row = session.exec(select(Deadline).where(Deadline.stage == Stage.REPLY)).one()
         row.started_at = new_year
-        deadlines.reschedule(row, calendar=policy.calendar, warn_at=policy.warn_at)
+        clocks.reschedule(row, calendar=policy.calendar, warn_at=policy.warn_at)
         assert row.fallback
         monday_friday = row.due_at
         session.add(row)
@@ -107,7 +107,7 @@ def test_a_year_without_a_schedule_falls_back_and_is_recounted(
 
     known = parse_policy(SHIPPED.replace("calendar: {}", SCHEDULE_2031), "with-2031")
     with Session(engine) as session:
-        assert deadlines.recompute_fallbacks(session, policy=known) >= 1
+        assert clocks.recompute_fallbacks(session, policy=known) >= 1
         session.commit()
         row = session.exec(select(Deadline).where(Deadline.stage == Stage.REPLY)).one()
     # 1 and 2 January are holidays now and Saturday the 4th a make-up working day.

@@ -4,11 +4,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from app.scheduler import sweep
+from deadlines.policy import load_policy
 from models import utcnow
 from tests.tickets.conftest import Loop
-from tickets import jobs
 from tickets.audit import unreplayable
-from tickets.policy import current_policy
 
 
 def test_the_loop_replays_and_a_change_without_an_event_is_found(
@@ -17,7 +17,7 @@ def test_the_loop_replays_and_a_change_without_an_event_is_found(
     loop.to_replied()
     loop.act("callback", loop.desk, {"satisfaction": "unsatisfied"})  # 重办
     loop.act("acknowledge", loop.market)
-    jobs.sweep(engine, policy=current_policy(), now=utcnow().replace(year=2027))  # breaches
+    sweep(engine, policy=load_policy(), now=utcnow().replace(year=2027))  # breaches
     with Session(engine) as session:
         assert unreplayable(session) == {}
 

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from deadlines.policy import SlaPolicy
+from deadlines.working_time import Limit, LimitUnit, WorkingCalendar
 from models import OPEN_STATUSES, Deadline, DeadlineStatus, Stage, Ticket
-from tickets.policy import SlaPolicy
-from tickets.working_time import Limit, LimitUnit, WorkingCalendar
 
 
 def _limit_hours(limit: Limit, calendar: WorkingCalendar) -> tuple[float, bool]:

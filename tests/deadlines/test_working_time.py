@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tickets.working_time import (
+from deadlines.working_time import (
     SHANGHAI,
     Limit,
     LimitUnit,

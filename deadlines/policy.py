@@ -5,15 +5,14 @@ Loaded from YAML and checked whole at start; a wrong entry is refused with its l
 
 from dataclasses import dataclass, field
 from datetime import date, time
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from fastapi import Depends, Request
 
-from core.config import get_settings
+from deadlines.working_time import Limit, LimitUnit, WorkingCalendar, YearSchedule
 from models import AppealType, Stage, Urgency
-from tickets.working_time import Limit, LimitUnit, WorkingCalendar, YearSchedule
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "sla-policy.yaml"
 
@@ -253,7 +252,10 @@ def load_policy(path: Path | None = None) -> SlaPolicy:
     return parse_policy(text, str(path))
 
 
-@lru_cache
-def current_policy() -> SlaPolicy:
-    """The policy this process runs with (QISU_SLA_POLICY, else the Jiading defaults)."""
-    return load_policy(get_settings().sla_policy)
+def app_policy(request: Request) -> SlaPolicy:
+    """The policy the app loaded at its start (Settings.sla_policy)."""
+    policy: SlaPolicy = request.app.state.policy
+    return policy
+
+
+PolicyDep = Annotated[SlaPolicy, Depends(app_policy)]
