@@ -12,7 +12,7 @@ from sqlmodel import Session
 from classifier.repeat_scorer import FEATURES, RepeatScorer
 from routing import repeats
 from routing import service as routing_service
-from routing.settings import get_routing_settings
+from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, credit_code
 from tests.routing.conftest import appeal
 from tests.routing.test_routed_intake import LICENCE, close_loop, post
@@ -35,7 +35,10 @@ class Spy(RepeatScorer):
 
 def _facts(engine: Engine, at: datetime) -> dict[str, float]:
     """What the scorer is told of the one earlier ticket, for a follow-up from another phone."""
-    reading = routing_service.read(routing_service.Appeal(text=AGAIN, address="", at=at))
+    settings = RoutingSettings()
+    reading = routing_service.read(
+        routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings
+    )
     assert reading.analysis is not None
     spy = Spy()
     with Session(engine) as session:
@@ -52,7 +55,7 @@ def _facts(engine: Engine, at: datetime) -> dict[str, float]:
             ),
             scorer=spy,
             scorer_failure=None,
-            settings=get_routing_settings(),
+            settings=settings,
         )
     assert len(found.weighed) == 1 and len(spy.rows) == 1
     return dict(zip(FEATURES, spy.rows[0], strict=True))
