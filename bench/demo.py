@@ -1,9 +1,9 @@
 """Where a demo load's time goes: `qisu demo load` on a fresh SQLite database, counted.
 
 Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--quantized]
-[--appeals N] [--prime-first] [--now ISO]`. It loads the demo into a new SQLite file under a temporary
-folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall and CPU
-seconds (the whole process's, and the main thread's: the replay without the primer's thread)
+[--appeals N] [--prime-first] [--now ISO]`. It loads the demo into a new SQLite file under a
+temporary folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall
+and CPU seconds (the whole process's, and the main thread's: the replay without the primer's thread)
 and the SQL statements issued with their time, by verb and table. `--profile` writes
 cProfile's stats of the main thread's CPU time.
 """
@@ -53,8 +53,10 @@ def main() -> None:
         "--prime-first", action="store_true", help="let the primer finish before the replay"
     )
     parser.add_argument(
-        "--now", type=datetime.fromisoformat, help="the replay's end (ISO, with an offset): "
-        "two loads at the same instant are the same district, to compare before and after"
+        "--now",
+        type=datetime.fromisoformat,
+        help="the replay's end (ISO, with an offset): "
+        "two loads at the same instant are the same district, to compare before and after",
     )
     args = parser.parse_args()
     settings = get_settings()

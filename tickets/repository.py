@@ -270,7 +270,7 @@ def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:
     return list(session.exec(_ACTIVE_ASSIGNMENTS, params={"ticket_id": ticket_id}))
 
 
-# Built once, like the lookups below: the loop runs them at nearly every step.
+# Built once, like the unit's lookup above: the loop runs it at nearly every step.
 _ACTIVE_ASSIGNMENTS = (
     select(Assignment)
     .where(
