@@ -1,9 +1,9 @@
 """Where a demo load's time goes: `qisu demo load` on a fresh SQLite database, counted.
 
 Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--quantized]
-[--appeals N] [--prime-first]`. It loads the demo into a new SQLite file under a temporary
-folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall and CPU
-seconds (the whole process's, and the main thread's: the replay without the primer's thread)
+[--appeals N] [--prime-first] [--now ISO]`. It loads the demo into a new SQLite file under a
+temporary folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall
+and CPU seconds (the whole process's, and the main thread's: the replay without the primer's thread)
 and the SQL statements issued with their time, by verb and table. `--profile` writes
 cProfile's stats of the main thread's CPU time.
 """
@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections import Counter, defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,12 @@ def main() -> None:
     parser.add_argument("--appeals", type=int, default=2000)
     parser.add_argument(
         "--prime-first", action="store_true", help="let the primer finish before the replay"
+    )
+    parser.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        help="the replay's end (ISO, with an offset): "
+        "two loads at the same instant are the same district, to compare before and after",
     )
     args = parser.parse_args()
     settings = get_settings()
@@ -94,6 +101,7 @@ def main() -> None:
         policy=load_policy(settings.sla_policy),
         routing=RoutingSettings(),
         appeals=args.appeals,
+        now=args.now,
         progress=lambda line: print(
             f"{time.perf_counter() - wall:6.1f} s {time.process_time() - cpu:6.1f} s CPU "
             f"{time.thread_time() - replay:6.1f} s replay  {line}",
@@ -110,6 +118,7 @@ def main() -> None:
         f"{wall:.1f} s wall, {cpu:.1f} s CPU ({replay:.1f} s in the main thread), "
         f"load {os.getloadavg()[0]:.2f}"
     )
+    print(f"database: {folder / 'qisu.db'}")
     print(f"{sum(counts.values())} statements, {sum(spent.values()):.1f} s in the database")
     for kind, n in counts.most_common(30):
         print(f"  {n:7d}  {spent[kind]:6.2f} s  {kind}")

@@ -7,11 +7,24 @@ moves them consistently.
 
 from datetime import datetime
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from deadlines.policy import SlaPolicy
 from deadlines.working_time import Limit, LimitUnit, WorkingCalendar
 from models import OPEN_STATUSES, Deadline, DeadlineStatus, Stage, Ticket
+
+_INSERT = insert(Deadline.__table__)  # type: ignore[attr-defined]
+# What a new row starts with besides its clock; every column named, so one INSERT shape serves.
+_NEW = {
+    "status": DeadlineStatus.PENDING,
+    "paused_hours": 0.0,
+    "paused_at": None,
+    "warned_at": None,
+    "breached_at": None,
+    "met_at": None,
+    "closed_at": None,
+}
 
 
 def _limit_hours(limit: Limit, calendar: WorkingCalendar) -> tuple[float, bool]:
@@ -22,12 +35,23 @@ def _limit_hours(limit: Limit, calendar: WorkingCalendar) -> tuple[float, bool]:
     return limit.amount * (calendar.hours_per_day if days else 1.0), False
 
 
+def _schedule(
+    started_at: datetime, limit_hours: float, paused_hours: float, clock: bool, *,
+    calendar: WorkingCalendar, warn_at: float,
+) -> tuple[datetime, datetime, bool]:  # fmt: skip
+    """due_at, warn_at and whether a year was counted Monday–Friday."""
+    unit = LimitUnit.CLOCK_HOURS if clock else LimitUnit.WORKING_HOURS
+    due = calendar.due(started_at, Limit(limit_hours + paused_hours, unit))
+    warn = calendar.due(started_at, Limit(limit_hours * warn_at + paused_hours, unit))
+    return due.at, warn.at, due.fallback or warn.fallback
+
+
 def reschedule(row: Deadline, *, calendar: WorkingCalendar, warn_at: float) -> None:
     """Recompute due_at and warn_at from the start, the limit and the paused hours."""
-    unit = LimitUnit.CLOCK_HOURS if row.clock else LimitUnit.WORKING_HOURS
-    due = calendar.due(row.started_at, Limit(row.limit_hours + row.paused_hours, unit))
-    warn = calendar.due(row.started_at, Limit(row.limit_hours * warn_at + row.paused_hours, unit))
-    row.due_at, row.warn_at, row.fallback = due.at, warn.at, due.fallback or warn.fallback
+    row.due_at, row.warn_at, row.fallback = _schedule(
+        row.started_at, row.limit_hours, row.paused_hours, row.clock,
+        calendar=calendar, warn_at=warn_at,
+    )  # fmt: skip
 
 
 def start(
@@ -39,35 +63,51 @@ def start(
     now: datetime,
     ticket: Ticket | None = None,
     whistle_id: int | None = None,
-) -> Deadline:
+) -> None:
     """Start one stage's clock for a ticket (its type and urgency pick the limit) or a whistle."""
     if ticket is not None:
         limit = policy.limit(stage, appeal_type=ticket.appeal_type, urgency=ticket.urgency)
     else:
         limit = policy.limit(stage)
     hours, clock = _limit_hours(limit, policy.calendar)
-    row = Deadline(
-        ticket_id=ticket.id if ticket else None,
-        whistle_id=whistle_id,
-        unit_code=unit_code,
-        stage=stage,
-        started_at=now,
-        limit_hours=hours,
-        clock=clock,
+    due, warn, fallback = _schedule(
+        now, hours, 0.0, clock, calendar=policy.calendar, warn_at=policy.warn_at
     )
-    reschedule(row, calendar=policy.calendar, warn_at=policy.warn_at)
-    session.add(row)
-    return row
+    # A new row is written at once, as Core: the ORM's object and flush cost several times more.
+    values = {
+        "ticket_id": ticket.id if ticket else None,
+        "whistle_id": whistle_id,
+        "unit_code": unit_code,
+        "stage": stage,
+        "started_at": now,
+        "limit_hours": hours,
+        "clock": clock,
+        "due_at": due,
+        "warn_at": warn,
+        "fallback": fallback,
+    }
+    session.connection().execute(_INSERT, {**_NEW, **values})
+
+
+# Built once: the loop reads a ticket's deadlines at nearly every step, and building the statement
+# and its cache key each time cost more than running it.
+_OF_TICKET = (
+    select(Deadline)
+    .where(col(Deadline.ticket_id) == bindparam("ticket_id"))
+    .order_by(col(Deadline.id))
+)
+_OF_STAGES = _OF_TICKET.where(col(Deadline.stage).in_(bindparam("stages", expanding=True)))
 
 
 def of_ticket(
     session: Session, *, ticket_id: int, stages: set[Stage] | None = None
 ) -> list[Deadline]:
     """The ticket's deadlines, oldest first."""
-    query = select(Deadline).where(Deadline.ticket_id == ticket_id)
     if stages:
-        query = query.where(col(Deadline.stage).in_(stages))
-    return list(session.exec(query.order_by(col(Deadline.id))))
+        found = session.exec(_OF_STAGES, params={"ticket_id": ticket_id, "stages": list(stages)})
+    else:
+        found = session.exec(_OF_TICKET, params={"ticket_id": ticket_id})
+    return list(found)
 
 
 def of_whistle(

@@ -55,6 +55,10 @@ class WorkingCalendar:
     opens: time = time(9, 0)
     closes: time = time(17, 0)
     schedules: Mapping[int, YearSchedule] = field(default_factory=dict)
+    # Each day's answer, kept: a due time walks day by day, and the loop asks for thousands.
+    _days: dict[date, tuple[bool, bool]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.opens >= self.closes:
@@ -74,6 +78,12 @@ class WorkingCalendar:
 
     def is_workday(self, day: date) -> tuple[bool, bool]:
         """Whether the day is a working day, and whether that was guessed as Monday–Friday."""
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._workday(day)
+        return known
+
+    def _workday(self, day: date) -> tuple[bool, bool]:
         schedule = self.schedules.get(day.year)
         if schedule is not None:
             if day in schedule.workdays:

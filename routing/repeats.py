@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlmodel import Session, col
 
 from classifier import pairs
@@ -209,19 +209,26 @@ def duplicate_submission(
     phone minutes ago (a double submission under a new external id)."""
     if minutes <= 0:
         return None
-    # The source is checked here, not in the WHERE: SQLite would look the tickets up by the
-    # (source, external_id) index, every ticket of the source for each intake, where the
-    # enterprise's and the phone's indexes find a handful.
-    query = (
-        select(Ticket)
-        .where(
-            or_(col(Ticket.enterprise_code) == enterprise_code, col(Ticket.contact_phone) == phone)
-        )
-        .where(col(Ticket.received_at) >= at - timedelta(minutes=minutes))
-        .where(col(Ticket.received_at) <= at + timedelta(minutes=minutes))
-        .order_by(col(Ticket.received_at))
-    )
-    for ticket in session.execute(query).scalars():
+    window = {"since": at - timedelta(minutes=minutes), "until": at + timedelta(minutes=minutes)}
+    found = session.execute(_NEARBY, {"enterprise": enterprise_code, "phone": phone, **window})
+    for ticket in found.scalars():
         if ticket.source == source and _same_text(ticket.text, text):
             return ticket
     return None
+
+
+# Built once (every intake runs it). The source is checked above, not in the WHERE: SQLite would
+# look the tickets up by the (source, external_id) index, every ticket of the source for each
+# intake, where the enterprise's and the phone's indexes find a handful.
+_NEARBY = (
+    select(Ticket)
+    .where(
+        or_(
+            col(Ticket.enterprise_code) == bindparam("enterprise"),
+            col(Ticket.contact_phone) == bindparam("phone"),
+        )
+    )
+    .where(col(Ticket.received_at) >= bindparam("since"))
+    .where(col(Ticket.received_at) <= bindparam("until"))
+    .order_by(col(Ticket.received_at))
+)

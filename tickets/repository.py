@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, true
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, false, func, or_, true
 from sqlmodel import Session, col, select
 
 from models import (
@@ -92,18 +92,27 @@ def visible_ticket(session: Session, *, ticket_id: int, user: User) -> Ticket | 
         return session.get(Ticket, ticket_id)  # no statement when the session holds it already
     if user.unit_code is None:
         return None
-    # The unit's part is looked up among this ticket's assignments (its ticket_id index), not
-    # as the list of all the unit's tickets that `visible_to` builds for a listing: that grows
-    # with every ticket the unit ever held, and SQLite builds it for each single lookup.
-    live = (AssignmentState.ACTIVE, AssignmentState.DONE)
-    held: ColumnElement[bool] = literal(user.unit_code).in_(
-        select(Assignment.unit_code)
-        .where(col(Assignment.ticket_id) == col(Ticket.id), col(Assignment.state).in_(live))
-        .correlate(Ticket)
+    query = _HELD_BY_AREA if user.role == Role.SUBDISTRICT else _HELD_BY_UNIT
+    return session.exec(query, params={"ticket_id": ticket_id, "unit": user.unit_code}).first()
+
+
+# The unit's part is looked up among this ticket's assignments (its ticket_id index), not as the
+# list of all the unit's tickets that `visible_to` builds for a listing: that grows with every
+# ticket the unit ever held, and SQLite builds it for each single lookup.
+_UNIT = bindparam("unit", type_=String)
+_HELD: ColumnElement[bool] = _UNIT.in_(
+    select(Assignment.unit_code)
+    .where(
+        col(Assignment.ticket_id) == col(Ticket.id),
+        col(Assignment.state).in_((AssignmentState.ACTIVE, AssignmentState.DONE)),
     )
-    if user.role == Role.SUBDISTRICT:
-        held = or_(col(Ticket.subdistrict) == user.unit_code, held)
-    return session.exec(select(Ticket).where(Ticket.id == ticket_id, held)).first()
+    .correlate(Ticket)
+)
+_HELD_BY_UNIT = select(Ticket).where(col(Ticket.id) == bindparam("ticket_id"), _HELD)
+_HELD_BY_AREA = select(Ticket).where(
+    col(Ticket.id) == bindparam("ticket_id"),
+    or_(col(Ticket.subdistrict) == _UNIT, _HELD),
+)
 
 
 def ticket_by_source(session: Session, *, source: str, external_id: str) -> Ticket | None:
@@ -258,10 +267,18 @@ def deadlines_of(session: Session, *, ticket_ids: Sequence[int]) -> dict[int, li
 
 def active_assignments(session: Session, *, ticket_id: int) -> list[Assignment]:
     """The ticket's live assignments."""
-    query = select(Assignment).where(
-        Assignment.ticket_id == ticket_id, Assignment.state == AssignmentState.ACTIVE
+    return list(session.exec(_ACTIVE_ASSIGNMENTS, params={"ticket_id": ticket_id}))
+
+
+# Built once, like the unit's lookup above: the loop runs it at nearly every step.
+_ACTIVE_ASSIGNMENTS = (
+    select(Assignment)
+    .where(
+        col(Assignment.ticket_id) == bindparam("ticket_id"),
+        col(Assignment.state) == AssignmentState.ACTIVE,
     )
-    return list(session.exec(query.order_by(col(Assignment.id))))
+    .order_by(col(Assignment.id))
+)
 
 
 def enterprise(session: Session, *, credit_code: str) -> Enterprise | None:
