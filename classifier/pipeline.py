@@ -2,7 +2,7 @@
 
 A model folder describes itself:
   model.json          labels, settings, temperatures, ensemble weight, data fingerprint, metrics
-  encoder/            the fine-tuned BERT and its tokenizer (a standard HuggingFace folder)
+  encoder/            the fine-tuned (or distilled) BERT and its tokenizer (a HuggingFace folder)
   head.safetensors    the linear head over mean-pooled tokens
   ngram.pkl           the character n-gram TF-IDF linear model
   heldout.jsonl       the validation rows it was calibrated on
@@ -29,7 +29,8 @@ from classifier.calibration import fit_temperature, fit_weight, log_softmax
 from classifier.encoder import Encoder
 from classifier.errors import ClassifierError
 from classifier.ngram import fit_ngram, ngram_scores
-from classifier.training import TrainConfig, Trained, fine_tune
+from classifier.distillation import distill
+from classifier.training import TrainConfig, Trained, fine_tune, fit_head, pooled_states
 
 FORMAT = "qisu-classifier/1"
 HELDOUT = "heldout.jsonl"  # the validation rows, kept to compare a later model against this one
@@ -108,8 +109,7 @@ def train_model(
 
     encoder = Encoder.load(base)
     ids = encoder.token_ids(texts, config.max_tokens)
-    trained = fine_tune(
-        encoder,
+    split = (
         [ids[i] for i in train],
         [y[i] for i in train],
         [ids[i] for i in val],
@@ -117,8 +117,17 @@ def train_model(
         len(names),
         config,
         progress,
-        cache,
     )
+    distilled = None
+    if config.student_layers:  # the head is trained over a distilled student's vector
+        progress(f"encoding {len(texts)} texts with the teacher …")
+        targets = pooled_states(encoder, ids, encoder.depth, cache)
+        distilled = distill(encoder, ids, targets, train, val, config, progress)
+        encoder = distilled.encoder
+        states = (distilled.states[train], distilled.states[val])
+        trained = fit_head(encoder, *split, states=states)
+    else:
+        trained = fine_tune(encoder, *split, cache)
     progress("fitting the character n-gram model …")
     ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
     val_y = np.array([y[i] for i in val])
@@ -163,11 +172,12 @@ def train_model(
         },
         "similarity": {
             "layer": encoder.depth
-            if config.head_only
+            if config.head_only or distilled
             else min(config.frozen_layers, encoder.depth - 1),
             "centre": [round(float(x), 6) for x in centre],
         },
         "history": trained.history,
+        **({"distillation": distilled.record} if distilled else {}),
         "validation_accuracy": accuracy,
         "training_minutes": round(minutes, 2),
     }
