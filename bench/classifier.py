@@ -133,5 +133,6 @@ def main() -> None:
         print(f"{check}: {'met' if ok else 'MISSED'}")
     sys.exit(0 if all(checks.values()) else 1)
 
+
 if __name__ == "__main__":
     main()

@@ -26,10 +26,10 @@ from sklearn.model_selection import train_test_split
 
 from classifier import onnx_export
 from classifier.calibration import fit_temperature, fit_weight, log_softmax
+from classifier.distillation import distill
 from classifier.encoder import Encoder
 from classifier.errors import ClassifierError
 from classifier.ngram import fit_ngram, ngram_scores
-from classifier.distillation import distill
 from classifier.training import TrainConfig, Trained, fine_tune, fit_head, pooled_states
 
 FORMAT = "qisu-classifier/1"

@@ -96,7 +96,9 @@ def stack_states(cached: list[torch.Tensor], rows: list[int]) -> tuple[torch.Ten
     return hidden, mask
 
 
-def length_batches(count: int, size: int, rng: random.Random, lengths: list[int]) -> list[list[int]]:
+def length_batches(
+    count: int, size: int, rng: random.Random, lengths: list[int]
+) -> list[list[int]]:
     """Shuffled batches of similar lengths (less padding), in shuffled order."""
     order = list(range(count))
     rng.shuffle(order)
