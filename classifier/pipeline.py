@@ -124,8 +124,7 @@ def train_model(
         targets = pooled_states(encoder, ids, encoder.depth, cache)
         distilled = distill(encoder, ids, targets, train, val, config, progress)
         encoder = distilled.encoder
-        states = (distilled.states[train], distilled.states[val])
-        trained = fit_head(encoder, *split, states=states)
+        trained = fit_head(encoder, *split, states=(distilled.states[train], distilled.states[val]))
     else:
         trained = fine_tune(encoder, *split, cache)
     progress("fitting the character n-gram model …")
