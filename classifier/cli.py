@@ -307,6 +307,14 @@ def build_default(
             "classifier/data/haikou-units.yaml maps to a Jiading unit join the corpus."
         ),
     ] = None,
+    student: Annotated[
+        bool,
+        typer.Option(
+            "--student/--teacher",
+            help="Serve a 6-layer student distilled from e5 (about half the cost per "
+            "text), or e5's own 12 layers.",
+        ),
+    ] = False,
 ) -> None:
     """Train the Jiading default model and its repeat scorer on the bootstrap corpus."""
     from datetime import UTC, datetime
@@ -347,7 +355,7 @@ def build_default(
         texts, labels = texts + [t for t, _ in extra], labels + [u for _, u in extra]
         groups += [len(rows) + n for n in range(len(extra))]  # each Haikou row its own
         typer.echo(f"{len(extra)} Haikou training rows mapped to Jiading units join the corpus")
-    name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    name = f"jiading-{datetime.now(UTC):%Y%m%d-%H%M%S}{'-student' if student else ''}"
     folder = settings.models_dir / name
     typer.echo(f"training the Jiading default model {name} on {len(texts)} bootstrap appeals")
     try:
@@ -357,6 +365,7 @@ def build_default(
         report = default_model.train(
             texts, labels, base=base, out=folder, max_minutes=max_minutes,
             fingerprint=fingerprint(texts, labels), progress=typer.echo, groups=groups,
+            student=student,
         )  # fmt: skip
         default_model.fit_repeat_scorer(
             folder, rows, report.similarity[: len(rows)], confirmed=repeats,

@@ -2,7 +2,7 @@
 
 A model folder describes itself:
   model.json          labels, settings, temperatures, ensemble weight, data fingerprint, metrics
-  encoder/            the fine-tuned BERT and its tokenizer (a standard HuggingFace folder)
+  encoder/            the fine-tuned (or distilled) BERT and its tokenizer (a HuggingFace folder)
   head.safetensors    the linear head over mean-pooled tokens
   ngram.npz           the character n-gram TF-IDF linear model, as arrays (ngram.pkl before)
   heldout.jsonl       the validation rows it was calibrated on
@@ -25,12 +25,13 @@ from sklearn.model_selection import train_test_split
 
 from classifier import onnx_export
 from classifier.calibration import fit_temperature, fit_weight, log_softmax
+from classifier.distillation import distill
 from classifier.encoder import Encoder
 from classifier.errors import ClassifierError
 from classifier.inference import FORMAT, HELDOUT
 from classifier.ngram import fit_ngram
 from classifier.ngram_model import FILE as NGRAM_FILE
-from classifier.training import TrainConfig, Trained, fine_tune
+from classifier.training import TrainConfig, Trained, fine_tune, fit_head, pooled_states
 
 
 @dataclass
@@ -106,8 +107,7 @@ def train_model(
 
     encoder = Encoder.load(base)
     ids = encoder.token_ids(texts, config.max_tokens)
-    trained = fine_tune(
-        encoder,
+    split = (
         [ids[i] for i in train],
         [y[i] for i in train],
         [ids[i] for i in val],
@@ -115,8 +115,16 @@ def train_model(
         len(names),
         config,
         progress,
-        cache,
     )
+    distilled = None
+    if config.student_layers:  # the head is trained over a distilled student's vector
+        progress(f"encoding {len(texts)} texts with the teacher …")
+        targets = pooled_states(encoder, ids, encoder.depth, cache)
+        distilled = distill(encoder, ids, targets, train, val, config, progress)
+        encoder = distilled.encoder
+        trained = fit_head(encoder, *split, states=(distilled.states[train], distilled.states[val]))
+    else:
+        trained = fine_tune(encoder, *split, cache)
     progress("fitting the character n-gram model …")
     ngram = fit_ngram([texts[i] for i in train], [y[i] for i in train], seed=config.seed)
     val_y = np.array([y[i] for i in val])
@@ -161,11 +169,12 @@ def train_model(
         },
         "similarity": {
             "layer": encoder.depth
-            if config.head_only
+            if config.head_only or distilled
             else min(config.frozen_layers, encoder.depth - 1),
             "centre": [round(float(x), 6) for x in centre],
         },
         "history": trained.history,
+        **({"distillation": distilled.record} if distilled else {}),
         "validation_accuracy": accuracy,
         "training_minutes": round(minutes, 2),
     }

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,11 @@ class TrainConfig:
     seed: int = 13
     # Freeze every layer and train the head alone over the encoder's own pooled output.
     head_only: bool = False
+    # The teacher's layers a distilled student keeps, in order (classifier/distillation.py);
+    # empty: the encoder is the base model itself.
+    student_layers: tuple[int, ...] = ()
+    distill_epochs: int = 3
+    distill_lr: float = 2e-4
 
     def as_dict(self) -> dict[str, float | int]:
         """The settings as plain values."""
@@ -67,7 +73,7 @@ def cache_lower(
     return cached
 
 
-def _stack(cached: list[torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+def stack_states(cached: list[torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     width = max(cached[i].shape[0] for i in rows)
     hidden = torch.zeros((len(rows), width, cached[rows[0]].shape[1]))
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -77,7 +83,9 @@ def _stack(cached: list[torch.Tensor], rows: list[int]) -> tuple[torch.Tensor, t
     return hidden, mask
 
 
-def _batches(count: int, size: int, rng: random.Random, lengths: list[int]) -> list[list[int]]:
+def length_batches(
+    count: int, size: int, rng: random.Random, lengths: list[int]
+) -> list[list[int]]:
     """Shuffled batches of similar lengths (less padding), in shuffled order."""
     order = list(range(count))
     rng.shuffle(order)
@@ -90,19 +98,25 @@ def _batches(count: int, size: int, rng: random.Random, lengths: list[int]) -> l
     return batches
 
 
-def upper_scores(
-    encoder: Encoder, head: Head, cached: list[torch.Tensor], start: int, batch: int = 64
-) -> np.ndarray:
-    """Head scores for cached lower states, in eval mode."""
+def upper_pooled(
+    encoder: Encoder, cached: list[torch.Tensor], start: int, batch: int = 64
+) -> torch.Tensor:
+    """Mean-pooled states of the layers from `start` up over cached lower states, in eval mode."""
     encoder.eval()
-    head.eval()
     out = []
     with torch.inference_mode():
         for i in range(0, len(cached), batch):
-            rows = list(range(i, min(i + batch, len(cached))))
-            hidden, mask = _stack(cached, rows)
-            out.append(head(mean_pool(encoder.upper(hidden, mask, start), mask)).numpy())
-    return np.concatenate(out)
+            hidden, mask = stack_states(cached, list(range(i, min(i + batch, len(cached)))))
+            out.append(mean_pool(encoder.upper(hidden, mask, start), mask))
+    return torch.cat(out)
+
+
+def warmup_decay(optimizer: torch.optim.Optimizer, total: int, warmup: float) -> Any:
+    """A linear warm-up over the first `warmup` share of the steps, then a linear decay to 0."""
+    rise = max(1, int(total * warmup))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / rise, max(0.0, (total - s) / max(1, total - rise)))
+    )
 
 
 @dataclass
@@ -166,17 +180,22 @@ def fit_head(
     config: TrainConfig,
     progress: Callable[[str], None],
     cache: Path | None = None,
+    states: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Trained:
     """Train the head alone over the encoder's own mean-pooled states (all layers frozen).
 
-    One pass encodes every text; the epochs then cost milliseconds, and serving reads the
-    same states for similarity."""
+    One pass encodes every text (unless `states` brings the train and validation texts'
+    pooled states already); the epochs then cost milliseconds, and serving reads the same
+    states for similarity."""
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
-    progress(f"encoding {len(train_ids) + len(val_ids)} texts with the frozen encoder …")
-    layers = encoder.depth
-    train_x = pooled_states(encoder, train_ids, layers, cache)
-    val_x = pooled_states(encoder, val_ids, layers, cache)
+    if states is None:
+        progress(f"encoding {len(train_ids) + len(val_ids)} texts with the frozen encoder …")
+        states = (
+            pooled_states(encoder, train_ids, encoder.depth, cache),
+            pooled_states(encoder, val_ids, encoder.depth, cache),
+        )
+    train_x, val_x = states
     head = Head(encoder.width, classes)
     optimizer = torch.optim.AdamW(
         head.parameters(), lr=config.head_lr, weight_decay=config.weight_decay
@@ -262,10 +281,7 @@ def fine_tune(
     )
     steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    warmup = max(1, int(total * config.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
-    )
+    schedule = warmup_decay(optimizer, total, config.warmup)
     loss_fn = nn.CrossEntropyLoss(weight=class_weights(train_labels, classes))
     targets = torch.tensor(train_labels)
     lengths = [len(ids) for ids in train_ids]
@@ -278,9 +294,9 @@ def fine_tune(
         head.train()
         running = 0.0
         for n, rows in enumerate(
-            _batches(len(train_ids), config.batch_size, rng, lengths), start=1
+            length_batches(len(train_ids), config.batch_size, rng, lengths), start=1
         ):
-            hidden, mask = _stack(train_cache, rows)
+            hidden, mask = stack_states(train_cache, rows)
             logits = head(mean_pool(encoder.upper(hidden, mask, start_layer), mask))
             loss = loss_fn(logits, targets[rows])
             optimizer.zero_grad()
@@ -297,7 +313,9 @@ def fine_tune(
                     f"epoch {epoch}/{config.epochs} step {n}/{steps_per_epoch} "
                     f"loss {running / n:.3f} ~{left:.0f} min left at most"
                 )
-        scores = upper_scores(encoder, head, val_cache, start_layer)
+        head.eval()
+        with torch.inference_mode():
+            scores = head(upper_pooled(encoder, val_cache, start_layer)).numpy()
         accuracy = float((scores.argmax(1) == val_y).mean())
         history.append(
             {

@@ -38,8 +38,8 @@ def write_csv(path: Path, rows: list[tuple[str, str, str]], encoding: str = "utf
     return path
 
 
-def build_tiny_bert(folder: Path, characters: set[str]) -> Path:
-    """A 2-layer, 32-wide BERT over these characters; random weights, fixed seed."""
+def build_tiny_bert(folder: Path, characters: set[str], layers: int = 2) -> Path:
+    """A 32-wide BERT of `layers` layers over these characters; random weights, fixed seed."""
     vocab = sorted(characters | set("query:0123456789"))
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     (folder / "vocab.txt").write_text("\n".join(specials + vocab) + "\n", encoding="utf-8")
@@ -48,7 +48,7 @@ def build_tiny_bert(folder: Path, characters: set[str]) -> Path:
     config = BertConfig(
         vocab_size=len(specials) + len(vocab),
         hidden_size=32,
-        num_hidden_layers=2,
+        num_hidden_layers=layers,
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
@@ -63,6 +63,13 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny BERT over the corpus' characters."""
     characters = {c for row in corpus() for c in row[0] + row[1]}
     return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), characters)
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny 4-layer BERT over the corpus' characters, to distil students from."""
+    characters = {c for row in corpus() for c in row[0] + row[1]}
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-teacher"), characters, layers=4)
 
 
 @pytest.fixture(scope="session")
