@@ -58,3 +58,11 @@ def test_the_api_starts_once_the_default_model_is_in_its_volume() -> None:
     assert model["volumes"] == api["volumes"] == ["qisudata:/var/lib/qisu"]
     assert api["depends_on"]["model"]["condition"] == "service_completed_successfully"
     assert model["build"] == api["build"]
+
+
+def test_image_holds_the_sets_the_repeat_scorer_is_weighted_on() -> None:
+    from classifier.cli import REPEAT_PAIRS
+
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    for path in REPEAT_PAIRS:
+        assert f"COPY {path} {path}" in dockerfile, path
