@@ -523,6 +523,7 @@ def scheduler() -> None:
     """Run the deadline sweeps and notification delivery (production: one such process)."""
     from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
+    from integrations.settings import get_integration_settings
     from routing.settings import RoutingSettings
 
     settings = get_settings()
@@ -537,7 +538,9 @@ def scheduler() -> None:
         f"delivering every {settings.delivery_seconds:g} s (Ctrl-C stops)"
     )
     try:
-        build_scheduler(engine, settings, policy, RoutingSettings(), blocking=True).start()
+        build_scheduler(
+            engine, settings, policy, RoutingSettings(), get_integration_settings(), blocking=True
+        ).start()
     except (KeyboardInterrupt, SystemExit):
         typer.echo("qisu scheduler stopped")
 

@@ -36,6 +36,7 @@ from evaluations.endpoints import router as evaluations_router
 from evaluations.ranking_endpoints import router as rankings_router
 from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
+from integrations.settings import IntegrationSettings, get_integration_settings
 from models import AuditAction, AuditOutcome, SchedulerHeartbeat, utcnow
 from routing import model as routing_model
 from routing.endpoints import router as routing_router
@@ -174,14 +175,21 @@ def _heartbeat(beat: SchedulerHeartbeat | None, settings: Settings) -> dict[str,
     }
 
 
-def create_app(settings: Settings, routing: RoutingSettings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    routing: RoutingSettings | None = None,
+    integrations: IntegrationSettings | None = None,
+) -> FastAPI:
     """Build the app; the engine is made when it starts, not at import.
 
     The app's configuration is read here and at its start, once, and kept on `app.state`;
-    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`), never from the
-    environment.
+    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`, `IntegrationsDep`),
+    never from the environment.
     """
     serving = routing or RoutingSettings()  # QISU_ROUTING_* unless given
+    # QISU_PLATFORM_* and the rest unless given: the process's own, which the connectors
+    # (tickets/connectors.py) are still read with.
+    platforms = integrations or get_integration_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -199,7 +207,9 @@ def create_app(settings: Settings, routing: RoutingSettings | None = None) -> Fa
         metrics.MODEL.labels(version or "none").set(1)
         scheduler = None
         if settings.embedded_scheduler:
-            scheduler = build_scheduler(app.state.engine, settings, policy, serving, blocking=False)
+            scheduler = build_scheduler(
+                app.state.engine, settings, policy, serving, platforms, blocking=False
+            )
             scheduler.start()
         yield
         if scheduler is not None:
@@ -213,7 +223,7 @@ def create_app(settings: Settings, routing: RoutingSettings | None = None) -> Fa
         lifespan=lifespan,
         dependencies=[Depends(known_query_only)],
     )
-    app.state.settings, app.state.routing = settings, serving
+    app.state.settings, app.state.routing, app.state.integrations = settings, serving, platforms
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

@@ -19,6 +19,7 @@ from deadlines.policy import SlaPolicy
 from deadlines.sweep import SweepResult
 from evaluations import jobs as evaluation_jobs
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
+from integrations.settings import IntegrationSettings
 from models import SchedulerHeartbeat, utcnow
 from routing.settings import RoutingSettings
 from tickets import jobs, platform_jobs, rollup
@@ -67,6 +68,7 @@ def build_scheduler(
     settings: Settings,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    integrations: IntegrationSettings,
     *,
     blocking: bool,
 ) -> BaseScheduler:
@@ -99,6 +101,6 @@ def build_scheduler(
         id="dashboard-rollup",
         **options,
     )
-    platform_jobs.add_jobs(scheduler, engine, policy, routing, options)
-    platform_jobs.add_channel_jobs(scheduler, engine, policy, options)
+    platform_jobs.add_jobs(scheduler, engine, policy, routing, integrations, options)
+    platform_jobs.add_channel_jobs(scheduler, engine, policy, integrations, options)
     return scheduler

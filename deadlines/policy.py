@@ -8,9 +8,9 @@ from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import Depends, Request
 
+from core.yaml_lines import LineReader, read_yaml
 from deadlines.working_time import Limit, LimitUnit, WorkingCalendar, YearSchedule
 from models import AppealType, Stage, Urgency
 
@@ -68,28 +68,10 @@ class SlaPolicy:
         return next((e for e in self.escalation if e.level == level), None)
 
 
-def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """The line (1-based) of every key and item in a composed YAML tree."""
-    found = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            found.update(_lines(value, (*path, key.value)))
-            found[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found.update(_lines(item, (*path, i)))
-    return found
+class _Reader(LineReader):
+    """The policy's line reader, with the readers of its limits, times and dates."""
 
-
-class _Reader:
-    def __init__(self, source: str, lines: dict[tuple[Any, ...], int]) -> None:
-        self.source, self.lines = source, lines
-
-    def fail(self, path: tuple[Any, ...], message: str) -> PolicyError:
-        while path and path not in self.lines:
-            path = path[:-1]
-        where = ".".join(str(p) for p in path) or "top level"
-        return PolicyError(f"{self.source}, line {self.lines.get(path, 1)} ({where}): {message}")
+    error = PolicyError
 
     def limit(self, raw: Any, path: tuple[Any, ...]) -> Limit:
         parts = str(raw).split()
@@ -120,12 +102,8 @@ class _Reader:
 
 def parse_policy(text: str, source: str = "policy") -> SlaPolicy:
     """Check a policy document and build it; raises PolicyError naming the wrong line."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: not valid YAML ({exc})") from None
-    reader = _Reader(source, _lines(node) if node else {})
+    data, reader = read_yaml(text, source, _Reader)
+    data = data or {}
     if not isinstance(data, dict):
         raise reader.fail((), "expected a mapping at the top level")
     known = {

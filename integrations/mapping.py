@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from core.yaml_lines import LineReader, read_yaml
 
 # qisu's intake fields a connector maps; the optional ones may be left out.
 REQUIRED_FIELDS = (
@@ -221,25 +221,10 @@ def _dig(order: Any, path: str) -> Any:
     return node
 
 
-def _lines(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """The line (1-based) of every key in a composed YAML tree."""
-    found = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            found.update(_lines(value, (*path, key.value)))
-            found[(*path, key.value)] = key.start_mark.line + 1
-    return found
+class _Reader(LineReader):
+    """The connector's line reader, with the readers of its mappings, addresses and numbers."""
 
-
-class _Reader:
-    def __init__(self, origin: str, lines: dict[tuple[Any, ...], int]) -> None:
-        self.origin, self.lines = origin, lines
-
-    def fail(self, path: tuple[Any, ...], message: str) -> ConnectorError:
-        while path and path not in self.lines:
-            path = path[:-1]
-        where = ".".join(str(p) for p in path) or "top level"
-        return ConnectorError(f"{self.origin}, line {self.lines.get(path, 1)} ({where}): {message}")
+    error = ConnectorError
 
     def mapping(self, data: Any, path: tuple[Any, ...], keys: set[str] | None = None) -> dict:
         if not isinstance(data, dict):
@@ -266,12 +251,7 @@ class _Reader:
 
 def parse_connector(text: str, *, vocabulary: Vocabulary, origin: str = "connector") -> Connector:
     """Check a connector document and build it; raises ConnectorError naming the wrong line."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConnectorError(f"{origin}: not valid YAML ({exc})") from None
-    reader = _Reader(origin, _lines(node) if node else {})
+    data, reader = read_yaml(text, origin, _Reader)
     data = reader.mapping(data, (), TOP_LEVEL)
     source = data.get("source")
     if not isinstance(source, str) or not source.replace("-", "").replace("_", "").isalnum():

@@ -2,7 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,5 +65,15 @@ class IntegrationSettings(BaseSettings):
 
 @lru_cache
 def get_integration_settings() -> IntegrationSettings:
-    """The process-wide integration settings."""
+    """The integration settings read from the environment, for an entry point (the CLI, a
+    worker) to pass down; a request reads the app's own (`IntegrationsDep`)."""
     return IntegrationSettings()
+
+
+def app_integrations(request: Request) -> IntegrationSettings:
+    """The integration settings the app was built with."""
+    settings: IntegrationSettings = request.app.state.integrations
+    return settings
+
+
+IntegrationsDep = Annotated[IntegrationSettings, Depends(app_integrations)]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response, status
 from accounts.dependencies import address_of
 from core.db import SessionDep
 from deadlines.policy import PolicyDep
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationsDep, IntegrationSettings
 from models import utcnow
 from routing.settings import RoutingDep
 from tickets import enterprise_channel, rate_limits
@@ -24,9 +24,9 @@ router = APIRouter(prefix="/api/v1/enterprise", tags=["enterprise channel"])
 TOO_MANY = "提交过于频繁，请稍后再试"
 
 
-def _limit_follow(request: Request, receipt_code: str) -> None:
+def _limit_follow(request: Request, settings: IntegrationSettings, receipt_code: str) -> None:
     """Guessing receipts or phone digits is slowed per address and per receipt."""
-    settings, engine, now = get_integration_settings(), request.app.state.engine, utcnow()
+    engine, now = request.app.state.engine, utcnow()
     rate_limits.check(
         engine, key=f"follow:ip:{address_of(request)}", now=now, window=timedelta(minutes=10),
         limit=settings.enterprise_follows_per_address_10min,
@@ -52,10 +52,11 @@ def submit_appeal(
     session: SessionDep,
     routing: RoutingDep,
     policy: PolicyDep,
+    settings: IntegrationsDep,
     response: Response,
 ) -> ReceiptOut:
     """提交诉求: an appeal through the same intake and routing as any; a receipt code back."""
-    settings, engine, now = get_integration_settings(), request.app.state.engine, utcnow()
+    engine, now = request.app.state.engine, utcnow()
     # Counted before the request's own transaction, which a refusal rolls back.
     rate_limits.check(
         engine, key=f"submit:ip:{address_of(request)}", now=now, window=timedelta(hours=1),
@@ -85,9 +86,11 @@ def submit_appeal(
 
 
 @router.post("/follow", response_model=AppealView, responses={404: {"description": "Wrong pair."}})
-def follow(body: ReceiptIn, request: Request, session: SessionDep) -> AppealView:
+def follow(
+    body: ReceiptIn, request: Request, session: SessionDep, settings: IntegrationsDep
+) -> AppealView:
     """查询进度: the appeal's status, deadlines and reply, for its receipt and phone digits."""
-    _limit_follow(request, body.receipt_code)
+    _limit_follow(request, settings, body.receipt_code)
     ticket = enterprise_channel.find(session, code=body.receipt_code, phone_last4=body.phone_last4)
     return AppealView.model_validate(
         enterprise_channel.view(session, ticket=ticket, code=body.receipt_code.strip().upper())
@@ -95,9 +98,15 @@ def follow(body: ReceiptIn, request: Request, session: SessionDep) -> AppealView
 
 
 @router.post("/rate", response_model=AppealView)
-def rate(body: RatingIn, request: Request, session: SessionDep, policy: PolicyDep) -> AppealView:
+def rate(
+    body: RatingIn,
+    request: Request,
+    session: SessionDep,
+    policy: PolicyDep,
+    settings: IntegrationsDep,
+) -> AppealView:
     """评价答复: satisfied, basically satisfied or unsatisfied (which reopens the appeal)."""
-    _limit_follow(request, body.receipt_code)
+    _limit_follow(request, settings, body.receipt_code)
     ticket = enterprise_channel.find(session, code=body.receipt_code, phone_last4=body.phone_last4)
     ticket = enterprise_channel.rate(
         session, ticket=ticket, satisfaction=body.satisfaction, note=body.note, policy=policy

@@ -12,7 +12,7 @@ from core.validation import PageOffset, PageSize, PathId
 from deadlines.policy import PolicyDep
 from integrations import signing
 from integrations.mapping import MappingError
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationsDep
 from models import DeadLetterState, Role, User, id_of
 from routing.settings import RoutingDep
 from tickets import connectors, inbound
@@ -51,12 +51,13 @@ def push(
     session: SessionDep,
     routing: RoutingDep,
     policy: PolicyDep,
+    integrations: IntegrationsDep,
     response: Response,
     body: Annotated[bytes, Depends(raw_body)],
 ) -> InboundAccepted:
     """A work order the platform pushes, signed: HMAC-SHA256 of `<timestamp>.<nonce>.<body>`."""
     connector = inbound.connector_for(source)
-    window = get_integration_settings().platform_window_seconds
+    window = integrations.platform_window_seconds
     try:
         stamp = signing.verify(
             connectors.secret(source),

@@ -10,7 +10,7 @@ from core.db import SessionDep
 from core.errors import DomainError
 from deadlines.policy import PolicyDep
 from integrations import georeport
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationsDep
 from routing.settings import RoutingDep
 from tickets import open311
 from tickets.inbound_endpoints import raw_body
@@ -35,29 +35,33 @@ def _answer(
     return Response(body, status_code=status, media_type=media)
 
 
-def _jurisdiction(params: dict[str, str]) -> None:
+def _jurisdiction(params: dict[str, str], served: str) -> None:
     wanted = params.get("jurisdiction_id")
-    if wanted and wanted != get_integration_settings().open311_jurisdiction:
+    if wanted and wanted != served:
         raise open311.GeoReportError(404, f"本接口不服务于 jurisdiction_id {wanted!r}")
 
 
 @router.get("/services.{fmt}")
-def service_list(fmt: str, request: Request, session: SessionDep) -> Response:
+def service_list(
+    fmt: str, request: Request, session: SessionDep, integrations: IntegrationsDep
+) -> Response:
     """GET Service List: the matter classes qisu routes to."""
 
     def build() -> tuple[str, str | None, Any, int]:
-        _jurisdiction(dict(request.query_params))
+        _jurisdiction(dict(request.query_params), integrations.open311_jurisdiction)
         return "services", "service", open311.services(session), 200
 
     return _answer(fmt, session, build)
 
 
 @router.get("/services/{code}.{fmt}")
-def service_definition(code: str, fmt: str, request: Request, session: SessionDep) -> Response:
+def service_definition(
+    code: str, fmt: str, request: Request, session: SessionDep, integrations: IntegrationsDep
+) -> Response:
     """GET Service Definition: the attributes an appeal needs (the enterprise, its type)."""
 
     def build() -> tuple[str, str | None, Any, int]:
-        _jurisdiction(dict(request.query_params))
+        _jurisdiction(dict(request.query_params), integrations.open311_jurisdiction)
         return "service_definition", None, open311.definition(session, code=code), 200
 
     return _answer(fmt, session, build)
@@ -69,6 +73,7 @@ def post_request(
     session: SessionDep,
     routing: RoutingDep,
     policy: PolicyDep,
+    integrations: IntegrationsDep,
     body: Annotated[bytes, Depends(raw_body)],
 ) -> Response:
     """POST Service Request (form-encoded, with api_key): an appeal through intake."""
@@ -76,7 +81,7 @@ def post_request(
 
     def build() -> tuple[str, str | None, Any, int]:
         client = open311.client_for(session, key=form.get("api_key"), action="提交诉求")
-        _jurisdiction(form)
+        _jurisdiction(form, integrations.open311_jurisdiction)
         ticket, created = open311.file_request(
             session, client=client, form=form, policy=policy, routing=routing
         )
@@ -91,13 +96,15 @@ def post_request(
 
 
 @router.get("/requests.{fmt}")
-def get_requests(fmt: str, request: Request, session: SessionDep) -> Response:
+def get_requests(
+    fmt: str, request: Request, session: SessionDep, integrations: IntegrationsDep
+) -> Response:
     """GET Service Requests: the client's own, filtered as the spec allows."""
     params = dict(request.query_params)
 
     def build() -> tuple[str, str | None, Any, int]:
         client = open311.client_for(session, key=params.get("api_key"), action="查询诉求")
-        _jurisdiction(params)
+        _jurisdiction(params, integrations.open311_jurisdiction)
         return (
             "service_requests",
             "request",
@@ -109,13 +116,15 @@ def get_requests(fmt: str, request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def get_request(request_id: str, fmt: str, request: Request, session: SessionDep) -> Response:
+def get_request(
+    request_id: str, fmt: str, request: Request, session: SessionDep, integrations: IntegrationsDep
+) -> Response:
     """GET Service Request: one of the client's requests."""
     params = dict(request.query_params)
 
     def build() -> tuple[str, str | None, Any, int]:
         client = open311.client_for(session, key=params.get("api_key"), action="查询诉求")
-        _jurisdiction(params)
+        _jurisdiction(params, integrations.open311_jurisdiction)
         if not request_id.isdigit():
             raise open311.GeoReportError(404, f"没有编号为 {request_id!r} 的诉求")
         found = open311.one_request(session, client=client, request_id=int(request_id))

@@ -11,7 +11,7 @@ from core.jobs import guarded
 from deadlines.policy import SlaPolicy
 from integrations.mailer import Mailer
 from integrations.platform import PlatformClient
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationSettings
 from integrations.sms import SmsGateway
 from models import utcnow
 from routing.settings import RoutingSettings
@@ -49,13 +49,13 @@ def add_jobs(
     engine: Engine,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    settings: IntegrationSettings,
     options: dict[str, Any],
 ) -> None:
-    """The poller (whose intakes run with this policy and routing) and the report delivery,
-    when any platform is configured."""
+    """The poller (whose intakes run with this policy and routing) and the report delivery
+    (with these settings), when any platform is configured."""
     if not connectors.current():
         return
-    settings = get_integration_settings()
     found = clients()
     scheduler.add_job(
         guarded("platform poll", lambda: poll_all(engine, found, policy, routing), log),
@@ -77,9 +77,8 @@ def add_jobs(
     )
 
 
-def senders() -> dict[str, channels.Sender]:
+def senders(settings: IntegrationSettings) -> dict[str, channels.Sender]:
     """The SMS gateway and the mailer, where configured."""
-    settings = get_integration_settings()
     found: dict[str, channels.Sender] = {}
     if settings.sms_url:
         found["sms"] = SmsGateway(settings)
@@ -89,13 +88,16 @@ def senders() -> dict[str, channels.Sender]:
 
 
 def add_channel_jobs(
-    scheduler: BaseScheduler, engine: Engine, policy: SlaPolicy, options: dict[str, Any]
+    scheduler: BaseScheduler,
+    engine: Engine,
+    policy: SlaPolicy,
+    settings: IntegrationSettings,
+    options: dict[str, Any],
 ) -> None:
     """Fan messages out to phones and mailboxes and send them, when the policy names any."""
     if not policy.recipients:
         return
-    settings = get_integration_settings()
-    found = senders()
+    found = senders(settings)
 
     def run() -> None:
         channels.fan_out(engine, policy=policy)

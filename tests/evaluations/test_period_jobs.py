@@ -13,6 +13,7 @@ from core.db import session_scope
 from core.timezone import SHANGHAI
 from deadlines.policy import load_policy
 from evaluations import service
+from integrations.settings import IntegrationSettings
 from models import EvaluationPeriod, PeriodStatus, utcnow
 from routing.settings import RoutingSettings
 
@@ -25,7 +26,9 @@ def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_d
     last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     with session_scope(engine, write=True) as session:
         service.open_period(session, period=last_month)
-    scheduler = build_scheduler(engine, settings, load_policy(), RoutingSettings(), blocking=False)
+    scheduler = build_scheduler(
+        engine, settings, load_policy(), RoutingSettings(), IntegrationSettings(), blocking=False
+    )
     job = scheduler.get_job("evaluation-periods")
     assert job is not None and job.trigger.interval == timedelta(hours=1)
     job.func()  # one run, as the scheduler makes it

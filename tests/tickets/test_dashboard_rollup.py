@@ -15,6 +15,7 @@ from core.timezone import SHANGHAI
 from deadlines.policy import load_policy
 from evaluations import rankings
 from evaluations.service import month_span
+from integrations.settings import IntegrationSettings
 from models import (
     AppealType,
     Assignment,
@@ -283,7 +284,9 @@ def test_the_scheduler_rolls_new_days_a_few_at_a_time(engine: Engine) -> None:
 
 
 def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings) -> None:
-    scheduler = build_scheduler(engine, settings, load_policy(), RoutingSettings(), blocking=False)
+    scheduler = build_scheduler(
+        engine, settings, load_policy(), RoutingSettings(), IntegrationSettings(), blocking=False
+    )
     job = scheduler.get_job("dashboard-rollup")
     assert job is not None and job.trigger.interval == timedelta(seconds=settings.rollup_seconds)
     job.func()  # one run, as the scheduler makes it: the recent days get rolled

@@ -1,14 +1,14 @@
 """The enterprise channel's API: submit, follow, rate (the callback), limits, nothing leaked."""
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from integrations.settings import get_integration_settings
+from app.main import create_app
+from core.config import Settings
+from integrations.settings import IntegrationSettings
 from models import Role, Ticket, TicketEvent
 from tests.conftest import MakeUser, credit_code, row_count
 
@@ -32,16 +32,13 @@ def appeal(n: int = 1, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    get_integration_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_integration_settings.cache_clear()
+def limited(settings: Settings, limits: IntegrationSettings) -> TestClient:
+    """A client of an app built with these enterprise channel limits."""
+    return TestClient(create_app(settings, integrations=limits), raise_server_exceptions=False)
 
 
 def test_an_appeal_gets_a_receipt_once_and_is_routed_like_any(
-    client: TestClient, engine: Engine, limits: None
+    client: TestClient, engine: Engine
 ) -> None:
     first = client.post(f"{URL}/appeals", json=appeal())
     assert first.status_code == 201, first.text
@@ -62,7 +59,7 @@ def test_an_appeal_gets_a_receipt_once_and_is_routed_like_any(
 
 
 def test_a_bad_credit_code_is_refused_and_writes_nothing(
-    client: TestClient, engine: Engine, limits: None
+    client: TestClient, engine: Engine
 ) -> None:
     bad = appeal(credit_code=credit_code(901)[:17] + "0")
     response = client.post(f"{URL}/appeals", json=bad)
@@ -71,7 +68,7 @@ def test_a_bad_credit_code_is_refused_and_writes_nothing(
 
 
 def test_follow_rate_unsatisfied_and_the_desk_sees_it_reopened(
-    client: TestClient, engine: Engine, make_user: MakeUser, limits: None
+    client: TestClient, engine: Engine, make_user: MakeUser
 ) -> None:
     receipt = client.post(f"{URL}/appeals", json=appeal(2)).json()["receipt_code"]
     pair = {"receipt_code": receipt, "phone_last4": "0002"}
@@ -124,9 +121,7 @@ def test_follow_rate_unsatisfied_and_the_desk_sees_it_reopened(
     assert twice.status_code == 409
 
 
-def test_a_wrong_code_and_a_wrong_phone_get_the_same_answer(
-    client: TestClient, limits: None
-) -> None:
+def test_a_wrong_code_and_a_wrong_phone_get_the_same_answer(client: TestClient) -> None:
     mine = client.post(f"{URL}/appeals", json=appeal(3)).json()["receipt_code"]
     theirs = client.post(f"{URL}/appeals", json=appeal(4)).json()["receipt_code"]
     answers = [
@@ -150,37 +145,35 @@ def test_a_wrong_code_and_a_wrong_phone_get_the_same_answer(
 
 
 def test_floods_are_refused_per_address_and_per_credit_code(
-    client: TestClient, engine: Engine, monkeypatch: pytest.MonkeyPatch, limits: None
+    settings: Settings, engine: Engine
 ) -> None:
-    monkeypatch.setenv("QISU_ENTERPRISE_SUBMITS_PER_ADDRESS_HOUR", "4")
-    monkeypatch.setenv("QISU_ENTERPRISE_SUBMITS_PER_CREDIT_CODE_DAY", "2")
-    get_integration_settings.cache_clear()
-    same_enterprise = [
-        client.post(
-            f"{URL}/appeals",
-            json=appeal(5, submission_id=f"flood-{i:04d}", text=f"第{i}次诉求内容"),
-        )
-        for i in range(3)
-    ]
-    assert [r.status_code for r in same_enterprise] == [201, 201, 429]
-    assert "该企业今日提交的诉求已达上限" in same_enterprise[2].json()["detail"]
-    assert same_enterprise[2].json()["code"] == "rate_limited"
-    others = [client.post(f"{URL}/appeals", json=appeal(10 + i)) for i in range(2)]
-    assert [r.status_code for r in others] == [201, 429]  # the address's fifth in the hour
-    assert others[1].json()["detail"] == "提交过于频繁，请稍后再试"
-    assert row_count(engine, "ticket") == 3
+    limits = IntegrationSettings(
+        enterprise_submits_per_address_hour=4, enterprise_submits_per_credit_code_day=2
+    )
+    with limited(settings, limits) as client:
+        same_enterprise = [
+            client.post(
+                f"{URL}/appeals",
+                json=appeal(5, submission_id=f"flood-{i:04d}", text=f"第{i}次诉求内容"),
+            )
+            for i in range(3)
+        ]
+        assert [r.status_code for r in same_enterprise] == [201, 201, 429]
+        assert "该企业今日提交的诉求已达上限" in same_enterprise[2].json()["detail"]
+        assert same_enterprise[2].json()["code"] == "rate_limited"
+        others = [client.post(f"{URL}/appeals", json=appeal(10 + i)) for i in range(2)]
+        assert [r.status_code for r in others] == [201, 429]  # the address's fifth in the hour
+        assert others[1].json()["detail"] == "提交过于频繁，请稍后再试"
+        assert row_count(engine, "ticket") == 3
 
 
-def test_guessing_a_receipts_phone_digits_is_stopped(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, limits: None
-) -> None:
-    monkeypatch.setenv("QISU_ENTERPRISE_FOLLOWS_PER_RECEIPT_HOUR", "5")
-    get_integration_settings.cache_clear()
-    receipt = client.post(f"{URL}/appeals", json=appeal(6)).json()["receipt_code"]
-    guesses = [
-        client.post(f"{URL}/follow", json={"receipt_code": receipt, "phone_last4": f"{g:04d}"})
-        for g in range(5)
-    ]
-    assert {g.status_code for g in guesses} == {404}
-    right = client.post(f"{URL}/follow", json={"receipt_code": receipt, "phone_last4": "0006"})
-    assert right.status_code == 429 and "该回执码查询次数过多" in right.json()["detail"]
+def test_guessing_a_receipts_phone_digits_is_stopped(settings: Settings) -> None:
+    with limited(settings, IntegrationSettings(enterprise_follows_per_receipt_hour=5)) as client:
+        receipt = client.post(f"{URL}/appeals", json=appeal(6)).json()["receipt_code"]
+        guesses = [
+            client.post(f"{URL}/follow", json={"receipt_code": receipt, "phone_last4": f"{g:04d}"})
+            for g in range(5)
+        ]
+        assert {g.status_code for g in guesses} == {404}
+        right = client.post(f"{URL}/follow", json={"receipt_code": receipt, "phone_last4": "0006"})
+        assert right.status_code == 429 and "该回执码查询次数过多" in right.json()["detail"]

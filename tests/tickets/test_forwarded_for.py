@@ -1,14 +1,12 @@
 """X-Forwarded-For is believed for the enterprise channel's limits only from trusted proxies."""
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from core.addresses import client_address
 from core.config import Settings
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationSettings
 
 FOLLOW = "/api/v1/enterprise/follow"
 PROXIES = ["10.0.0.0/8", "192.0.2.10"]
@@ -36,12 +34,9 @@ def test_a_wrong_proxy_entry_stops_the_start_named() -> None:
 
 
 @pytest.fixture
-def three_follows(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("QISU_ENTERPRISE_FOLLOWS_PER_ADDRESS_10MIN", "3")
-    get_integration_settings.cache_clear()
-    yield
-    monkeypatch.undo()
-    get_integration_settings.cache_clear()
+def three_follows() -> IntegrationSettings:
+    """Three follow-ups per address in ten minutes."""
+    return IntegrationSettings(enterprise_follows_per_address_10min=3)
 
 
 def _follow(client: TestClient, forwarded: str | None) -> int:
@@ -51,16 +46,20 @@ def _follow(client: TestClient, forwarded: str | None) -> int:
 
 
 def test_from_an_untrusted_peer_a_changing_header_does_not_escape_the_limit(
-    client: TestClient, three_follows: None
+    settings: Settings, three_follows: IntegrationSettings
 ) -> None:
-    codes = [_follow(client, f"198.51.100.{n}") for n in range(1, 5)]
+    app = create_app(settings, integrations=three_follows)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        codes = [_follow(client, f"198.51.100.{n}") for n in range(1, 5)]
     assert codes == [404, 404, 404, 429]
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_limit(
-    settings: Settings, three_follows: None
+    settings: Settings, three_follows: IntegrationSettings
 ) -> None:
-    app = create_app(settings.model_copy(update={"trusted_proxies": PROXIES}))
+    app = create_app(
+        settings.model_copy(update={"trusted_proxies": PROXIES}), integrations=three_follows
+    )
     with TestClient(app, raise_server_exceptions=False, client=("10.0.0.7", 50000)) as proxy:
         assert [_follow(proxy, "198.51.100.1") for _ in range(3)] == [404, 404, 404]
         assert _follow(proxy, "198.51.100.1") == 429
