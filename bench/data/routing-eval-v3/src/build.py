@@ -6,7 +6,7 @@ TOWNS = [c for c, u in UNITS.items() if u['kind'] == 'subdistrict']
 TOWN_WORDS = {'xinchenglu': ['新成路街道'], 'zhenxin': ['真新'], 'jiadingzhen': ['嘉定镇'], 'nanxiang': ['南翔'],
               'anting': ['安亭'], 'malu': ['马陆'], 'xuhang': ['徐行'], 'huating': ['华亭'], 'waigang': ['外冈'],
               'jiangqiao': ['江桥'], 'industrial_zone': ['工业区'], 'juyuan': ['菊园']}
-TAGS = ['legacy', 'ambiguous', 'multi_issue', 'cannot_solve', 'no_town']
+TAGS = ['old_name', 'ambiguous', 'multi_issue', 'cannot_solve', 'no_town']
 ents, cases = {}, []
 for fn in sorted(glob.glob('src/*.txt')):
     for ln in open(fn, encoding='utf-8'):
