@@ -1,7 +1,7 @@
 """Cross-validated repeat figures of the pair scorer on a labelled set's dev part.
 
-Each case of each set (by default the two the default model's scorer is fitted on:
-routing-eval-v2/dev.yaml and routing-eval.yaml, pooled) is paired with the earlier cases
+Each case of each set (by default the three the default model's scorer is fitted on: the
+dev parts of routing-eval-v2 and -v3 and routing-eval.yaml, pooled) is paired with the earlier cases
 retrieval finds (repeat_scorer.labelled_pairs); the pairs are split into folds by enterprise
 (an enterprise's chains and near misses stay together, as the set's dev/test split keeps them),
 the scorer is fitted on the other folds, and each case is flagged as routing flags it: by its
@@ -203,7 +203,7 @@ def main() -> int:
         print(f"{spec}{with_corpus}: {', '.join(names)}")
         folds = f"{args.seeds}x{args.folds} folds"
         for path, (index, cases) in parts.items():
-            print(f"  {path.name}: threshold: precision, recall, near misses flagged ({folds})")
+            print(f"  {path}: threshold: precision, recall, near misses flagged ({folds})")
             own = [pairs[n] for n in index]
             for threshold in THRESHOLDS:
                 figs = [figures(own, scores[index], cases, threshold) for scores in runs]

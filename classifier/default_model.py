@@ -78,7 +78,7 @@ def fit_repeat_scorer(
             pair for path in labelled for pair in repeat_scorer.labelled_rows(path, classifier)
         ]
         x, y = [row for row, _ in found], [target for _, target in found]
-        source = f"{len(x)} pairs of {' and '.join(path.name for path in labelled)}"
+        source = f"{len(x)} pairs of {' and '.join('/'.join(path.parts[-2:]) for path in labelled)}"
     elif rows is not None and vectors is not None:
         x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
         source = f"{len(x)} corpus pairs"

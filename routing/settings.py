@@ -38,8 +38,8 @@ class RoutingSettings(BaseSettings):
     # Repeats: earlier tickets of the same enterprise, phone or address within the window...
     repeat_window_days: int = Field(default=180, ge=1)
     # ...that the pair scorer (the model folder's repeats.json) rates at least this likely
-    # (bench/repeat_cv.py, both labelled sets pooled: recall is flat from 0.40 to 0.60 and 0.60
-    # keeps the near misses flagged furthest under the 5 % ceiling)...
+    # (bench/repeat_cv.py, the three labelled sets pooled: from 0.55 to 0.65 the sets' precision
+    # holds and 0.60 keeps the most recall on v3 without raising v2's near misses)...
     repeat_threshold: float = Field(default=0.6, ge=0, le=1)
     # ...or, without a pair scorer, whose similarity reaches this: the embeddings' cosine with
     # this weight, the share of character pairs the texts have in common with the rest.

@@ -34,18 +34,20 @@ def test_the_scorer_is_refitted_on_a_labelled_set(registry: Path) -> None:
         cli, ["model", "retrain-repeats", VERSION, "--repeat-pairs", str(DEV)]
     )
     assert result.exit_code == 0, result.output
-    assert "pairs of dev.yaml" in result.output and "rewritten" in result.output
+    assert "pairs of routing-eval-v2/dev.yaml" in result.output and "rewritten" in result.output
     scorer = json.loads((folder / "repeats.json").read_text(encoding="utf-8"))
     assert scorer["format"] == FORMAT and scorer["features"] == list(FEATURES)
-    assert scorer["trained_on"]["pairs"].endswith("pairs of dev.yaml")
+    assert scorer["trained_on"]["pairs"].endswith("pairs of routing-eval-v2/dev.yaml")
     assert (folder / "head.safetensors").read_bytes() == weights  # the classifier is kept
 
 
-def test_by_default_both_labelled_sets_fit_it(registry: Path) -> None:
+def test_by_default_the_three_labelled_sets_fit_it(registry: Path) -> None:
     result = CliRunner().invoke(cli, ["model", "retrain-repeats", VERSION])
     assert result.exit_code == 0, result.output
     scorer = json.loads((registry / VERSION / "repeats.json").read_text(encoding="utf-8"))
-    assert scorer["trained_on"]["pairs"].endswith("pairs of dev.yaml and routing-eval.yaml")
+    assert scorer["trained_on"]["pairs"].endswith(
+        "pairs of routing-eval-v2/dev.yaml and data/routing-eval.yaml and routing-eval-v3/dev.yaml"
+    )
 
 
 def test_without_a_labelled_set_the_corpus_pairs_fit_it(registry: Path, tmp_path: Path) -> None:
