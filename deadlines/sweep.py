@@ -13,9 +13,21 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, String, Table, case, insert, or_, select, type_coerce, update
+from sqlalchemy import (
+    Engine,
+    String,
+    Table,
+    bindparam,
+    case,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col
 
@@ -49,6 +61,7 @@ DIGEST_LINES = 20  # a message lists this many deadlines, then counts the rest
 # Core statements on the tables: the ORM's bulk paths cost more than the database here.
 DEADLINES = Deadline.__table__  # type: ignore[attr-defined]
 OUTBOX = insert(Notification.__table__)  # type: ignore[attr-defined]
+NOW = bindparam("now", type_=DEADLINES.c.due_at.type)  # the sweep's instant, bound per run
 # A swept row and its event: {"at", "action", "before", "after"}.
 Swept = tuple[Row[Any], dict[str, Any]]
 
@@ -82,7 +95,7 @@ def _claim(
     values: dict[str, Any], *conditions: Any, subjects: Sequence[Subject], batch: int
 ) -> Any:
     """An UPDATE moving up to `batch` matching deadlines of these subjects; it returns only the
-    rows it won."""
+    rows it won (the sweep's instant is the NOW parameter)."""
     timed = or_(*(col(getattr(Deadline, subject.column)).is_not(None) for subject in subjects))
     conditions = (*conditions, timed)
     chosen = select(col(Deadline.id)).where(*conditions).order_by(col(Deadline.due_at)).limit(batch)
@@ -129,21 +142,42 @@ def _record(session: Session, swept: list[Swept], subjects: Sequence[Subject]) -
             subject.record(session, own)
 
 
+@lru_cache(maxsize=16)
+def _claims(subjects: tuple[Subject, ...], batch: int) -> dict[str, Any]:
+    """The three claims of a sweep, built once: building them cost more than running them."""
+    return {
+        "warn": _claim(
+            {"status": DeadlineStatus.WARNED, "warned_at": NOW},
+            col(Deadline.status) == DeadlineStatus.PENDING,
+            col(Deadline.stage) != Stage.RETURN_WINDOW,
+            col(Deadline.warn_at) <= NOW,
+            col(Deadline.due_at) > NOW,
+            subjects=subjects,
+            batch=batch,
+        ),
+        "breach": _claim(
+            {"status": DeadlineStatus.BREACHED, "breached_at": NOW},
+            col(Deadline.status).in_(OPEN_STATUSES),
+            col(Deadline.stage) != Stage.RETURN_WINDOW,
+            col(Deadline.due_at) <= NOW,
+            subjects=subjects,
+            batch=batch,
+        ),
+        "close": _claim(
+            {"status": DeadlineStatus.MET, "closed_at": NOW},
+            col(Deadline.status) == DeadlineStatus.PENDING,
+            col(Deadline.stage) == Stage.RETURN_WINDOW,
+            col(Deadline.due_at) <= NOW,
+            subjects=subjects,
+            batch=batch,
+        ),
+    }
+
+
 def _warn_batch(engine: Engine, *, subjects: Sequence[Subject], now: datetime, batch: int) -> int:
-    conditions = (
-        col(Deadline.status) == DeadlineStatus.PENDING,
-        col(Deadline.stage) != Stage.RETURN_WINDOW,
-        col(Deadline.warn_at) <= now,
-        col(Deadline.due_at) > now,
-    )
-    statement = _claim(
-        {"status": DeadlineStatus.WARNED, "warned_at": now},
-        *conditions,
-        subjects=subjects,
-        batch=batch,
-    )
+    statement = _claims(tuple(subjects), batch)["warn"]
     with session_scope(engine, write=True) as session:
-        rows = session.execute(statement).all()
+        rows = session.execute(statement, {"now": now}).all()
         if rows:
             _record(
                 session, [(r, _event(r, DeadlineEvent.WARNED, now, {}, {})) for r in rows], subjects
@@ -185,19 +219,9 @@ def _escalate(session: Session, table: Table, steps: Counter[int], top: int) -> 
 def _breach_batch(
     engine: Engine, *, policy: SlaPolicy, subjects: Sequence[Subject], now: datetime, batch: int
 ) -> int:
-    conditions = (
-        col(Deadline.status).in_(OPEN_STATUSES),
-        col(Deadline.stage) != Stage.RETURN_WINDOW,
-        col(Deadline.due_at) <= now,
-    )
-    statement = _claim(
-        {"status": DeadlineStatus.BREACHED, "breached_at": now},
-        *conditions,
-        subjects=subjects,
-        batch=batch,
-    )
+    statement = _claims(tuple(subjects), batch)["breach"]
     with session_scope(engine, write=True) as session:
-        rows = session.execute(statement).all()
+        rows = session.execute(statement, {"now": now}).all()
         if not rows:
             return 0
         timed = [_subject(r, subjects) for r in rows]
@@ -244,19 +268,9 @@ def _close_windows(
     engine: Engine, *, subjects: Sequence[Subject], now: datetime, batch: int
 ) -> int:
     """A return window that ran out ends quietly: no warning, no escalation."""
-    conditions = (
-        col(Deadline.status) == DeadlineStatus.PENDING,
-        col(Deadline.stage) == Stage.RETURN_WINDOW,
-        col(Deadline.due_at) <= now,
-    )
-    statement = _claim(
-        {"status": DeadlineStatus.MET, "closed_at": now},
-        *conditions,
-        subjects=subjects,
-        batch=batch,
-    )
+    statement = _claims(tuple(subjects), batch)["close"]
     with session_scope(engine, write=True) as session:
-        return len(session.execute(statement).all())
+        return len(session.execute(statement, {"now": now}).all())
 
 
 def _event(

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,10 +97,11 @@ def prime(texts: list[str], *, window: int = 256) -> int:
 
     A background thread works through the texts in the order given, a window at a time sorted
     by length (little padding), so a bulk load's intakes run meanwhile; served by ONNX Runtime,
-    it runs a single-threaded copy of the active model (the same file), leaving the other core
-    to the intakes. `analyse` waits for a text still to come and takes its result from here, as
-    often as the text comes (a follow-up repeating it, a re-route after a return), while the
-    same model is active and until `forget_primed` (or the next `prime`).
+    it runs its own copy of the active model (the same file) on every core, since a bulk load
+    is a batch job that serves no requests. `analyse` waits for a text still to come and takes
+    its result from here, as often as the text comes (a follow-up repeating it, a re-route
+    after a return), while the same model is active and until `forget_primed` (or the next
+    `prime`).
     """
     global _primer
     forget_primed()
@@ -109,10 +111,11 @@ def prime(texts: list[str], *, window: int = 256) -> int:
     model, shared = served, True
     if served.runtime == "onnx":  # torch's thread count is the process's: no copy for torch
         try:
-            model = Classifier(served.folder, threads=1, quantized=served.quantized)
+            cores = os.cpu_count() or 1
+            model = Classifier(served.folder, threads=cores, quantized=served.quantized)
             shared = False
         except Exception as exc:  # the served model then analyses ahead between intakes
-            log.warning("no single-threaded copy of the model, the served one primes: %s", exc)
+            log.warning("no copy of the model to prime with, the served one primes: %s", exc)
     with _landed:
         _pending.update(fresh)
     _primer = threading.Thread(
