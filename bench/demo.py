@@ -1,6 +1,6 @@
 """Where a demo load's time goes: `qisu demo load` on a fresh SQLite database, counted.
 
-Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--quantized]
+Usage: `.venv/bin/python -m bench.demo [--profile FILE] [--no-model] [--no-quantized]
 [--appeals N] [--prime-first] [--now ISO]`. It loads the demo into a new SQLite file under a
 temporary folder with the default model of QISU_DATA_DIR (default `var`), and prints the wall
 and CPU seconds (the whole process's, and the main thread's: the replay without the primer's thread)
@@ -48,7 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--no-model", action="store_true")
-    parser.add_argument("--quantized", action="store_true")
+    parser.add_argument(
+        "--quantized",
+        action=argparse.BooleanOptionalAction,
+        default=RoutingSettings().quantized,
+        help="the int8 encoder (the serving default) or, with --no-quantized, fp32",
+    )
     parser.add_argument("--appeals", type=int, default=2000)
     parser.add_argument(
         "--prime-first", action="store_true", help="let the primer finish before the replay"

@@ -413,7 +413,12 @@ def main() -> int:
         "--models", type=Path, default=Path("var/models"), help="The model registry folder."
     )
     parser.add_argument("--latency", action="store_true", help="Also time intake without routing.")
-    parser.add_argument("--quantized", action="store_true", help="Serve the int8 encoder.")
+    parser.add_argument(
+        "--quantized",
+        action=argparse.BooleanOptionalAction,
+        default=RoutingSettings().quantized,
+        help="Serve the int8 encoder (the serving default) or, with --no-quantized, fp32.",
+    )
     parser.add_argument(
         "--runtime", choices=["auto", "onnx", "torch"], default="auto", help="Who runs it."
     )

@@ -29,6 +29,26 @@ COMPONENTS = ("ensemble", "encoder", "ngram")
 CENTRE_TEXTS = 64  # held-out texts averaged for the common direction of embeddings
 
 
+LENGTH_SPREAD = 1.25  # a chunk's longest text at most this many times its shortest
+
+
+def length_chunks(order: list[int], lengths: list[int], batch: int) -> list[list[int]]:
+    """Cut indices sorted by length into chunks of at most `batch` texts of similar length.
+
+    Every text in a chunk is padded to the chunk's longest, so a batch of mixed lengths spends
+    a third of its work on padding (bench batches: 56 tokens on average, 85 padded); chunks
+    whose lengths stay within LENGTH_SPREAD cut that to a tenth for a few more, smaller runs.
+    """
+    chunks: list[list[int]] = []
+    for i in order:
+        last = chunks[-1] if chunks else None
+        if last and len(last) < batch and lengths[i] <= LENGTH_SPREAD * lengths[last[0]]:
+            last.append(i)
+        else:
+            chunks.append([i])
+    return chunks
+
+
 @dataclass(frozen=True)
 class Scored:
     """One label and its probability."""
@@ -167,8 +187,13 @@ class Classifier:
         scores = np.empty((len(ids), len(self.labels)), dtype=np.float32)
         middle = np.empty((len(ids), self.width), dtype=np.float32)
         pad_id = self.tokenizer.pad_token_id or 0
-        for start in range(0, len(order), batch):
-            chunk = order[start : start + batch]
+        if self.quantized:
+            # Dynamic int8 scales activations by the whole batch's range, padding included: a
+            # text's answer would depend on its neighbours (top label changed for 5-8 % of texts
+            # against one at a time). One text a pass gives each text its own answer, the one an
+            # intake gets, and costs nothing here: on two cores a pass of one is as fast per text.
+            batch = 1
+        for chunk in length_chunks(order, [len(row) for row in ids], batch):
             rows = [ids[i] for i in chunk]
             if self.ort is not None:
                 scores[chunk], middle[chunk] = self.ort.run(rows, pad_id)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from classifier.errors import ClassifierError
-from classifier.inference import Classifier
+from classifier.inference import Classifier, length_chunks
 from classifier.pipeline import train_model
 from classifier.settings import get_classifier_settings
 from classifier.training import TrainConfig
@@ -77,6 +77,25 @@ def test_int8_accuracy_holds_against_fp32_on_a_labelled_set(model: Path) -> None
     full = (fp32.probabilities(texts).argmax(1) == truth).mean()
     fast = (int8.probabilities(texts).argmax(1) == truth).mean()
     assert full >= 0.9 and fast >= full - 0.01
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_an_int8_answer_does_not_depend_on_the_texts_beside_it(model: Path, runtime: str) -> None:
+    texts, _, _ = labelled()
+    texts += ["拖欠工资" * 50, "短"]  # a long one and a short one: very different activations
+    int8 = Classifier(model, quantized=True, runtime=runtime)
+    together = int8.probabilities(texts)
+    alone = np.concatenate([int8.probabilities([t]) for t in texts])
+    assert np.array_equal(together, alone)
+
+
+def test_length_chunks_keep_similar_lengths_together() -> None:
+    lengths = [10, 80, 11, 12, 40, 13, 45, 90]
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    chunks = length_chunks(order, lengths, batch=3)
+    assert chunks == [[0, 2, 3], [5], [4, 6], [1, 7]]
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(lengths)))
+    assert length_chunks(order, lengths, batch=1) == [[i] for i in order]
 
 
 def test_a_folder_built_before_the_export_is_served_by_torch(model: Path, tmp_path: Path) -> None:
