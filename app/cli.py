@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from accounts.audit import Actor
     from deadlines.policy import SlaPolicy
+    from integrations.settings import IntegrationSettings
+    from tickets.connectors import Connectors
 
 cli = typer.Typer(
     help="qisu 企诉: route enterprise appeals and drive them around the closed loop.",
@@ -87,12 +89,13 @@ def _policy() -> "SlaPolicy":
         raise _fail(str(exc)) from None
 
 
-def _connectors() -> None:
+def _connectors(settings: "IntegrationSettings") -> "Connectors":
+    """The platform connectors the settings name, loaded once by the command that needs them."""
     from integrations.mapping import ConnectorError
     from tickets import connectors
 
     try:
-        connectors.current()
+        return connectors.load(settings)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
 
@@ -113,11 +116,12 @@ def serve(
     from app.scheduler import recompute_fallbacks
     from app.serving import uvicorn_options
     from app.setup import prepare_database
+    from integrations.settings import get_integration_settings
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
-    _connectors()
+    _connectors(get_integration_settings())  # a wrong connector file stops the start here
     engine = _engine()
     loaded = prepare_database(engine)
     recounted = recompute_fallbacks(engine, policy)
@@ -529,7 +533,8 @@ def scheduler() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
-    _connectors()
+    platforms = get_integration_settings()
+    found = _connectors(platforms)
     engine = _engine()
     _require_current(engine)
     recompute_fallbacks(engine, policy)
@@ -539,7 +544,7 @@ def scheduler() -> None:
     )
     try:
         build_scheduler(
-            engine, settings, policy, RoutingSettings(), get_integration_settings(), blocking=True
+            engine, settings, policy, RoutingSettings(), platforms, found, blocking=True
         ).start()
     except (KeyboardInterrupt, SystemExit):
         typer.echo("qisu scheduler stopped")

@@ -183,12 +183,11 @@ def create_app(
     """Build the app; the engine is made when it starts, not at import.
 
     The app's configuration is read here and at its start, once, and kept on `app.state`;
-    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`, `IntegrationsDep`),
-    never from the environment.
+    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`, `IntegrationsDep`,
+    `ConnectorsDep`), never from the environment.
     """
     serving = routing or RoutingSettings()  # QISU_ROUTING_* unless given
-    # QISU_PLATFORM_* and the rest unless given: the process's own, which the connectors
-    # (tickets/connectors.py) are still read with.
+    # QISU_PLATFORM_* and the rest unless given; the connectors are loaded from them at start.
     platforms = integrations or get_integration_settings()
 
     @asynccontextmanager
@@ -196,10 +195,11 @@ def create_app(
         # A wrong policy file stops the start, naming its line; so do wrong ranking weights.
         app.state.policy = policy = load_policy(settings.sla_policy)
         app.state.weights = load_weights(settings.ranking_weights)
-        connectors.current()  # so does a wrong platform connector file
+        # So do a wrong platform connector file and a unit map naming units the registry lacks.
+        app.state.connectors = found = connectors.load(platforms)
         app.state.engine = make_engine(settings.effective_database_url)
         with Session(app.state.engine) as session:
-            connectors.check_registry(session)  # a connector's unit map names registry units
+            connectors.check_registry(session, found)
         routing_model.use(
             settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
         )
@@ -208,7 +208,7 @@ def create_app(
         scheduler = None
         if settings.embedded_scheduler:
             scheduler = build_scheduler(
-                app.state.engine, settings, policy, serving, platforms, blocking=False
+                app.state.engine, settings, policy, serving, platforms, found, blocking=False
             )
             scheduler.start()
         yield

@@ -23,6 +23,7 @@ from integrations.settings import IntegrationSettings
 from models import SchedulerHeartbeat, utcnow
 from routing.settings import RoutingSettings
 from tickets import jobs, platform_jobs, rollup
+from tickets.connectors import Connectors
 
 log = logging.getLogger("qisu.scheduler")
 
@@ -69,6 +70,7 @@ def build_scheduler(
     policy: SlaPolicy,
     routing: RoutingSettings,
     integrations: IntegrationSettings,
+    connectors: Connectors,
     *,
     blocking: bool,
 ) -> BaseScheduler:
@@ -101,6 +103,6 @@ def build_scheduler(
         id="dashboard-rollup",
         **options,
     )
-    platform_jobs.add_jobs(scheduler, engine, policy, routing, integrations, options)
+    platform_jobs.add_jobs(scheduler, engine, policy, routing, integrations, connectors, options)
     platform_jobs.add_channel_jobs(scheduler, engine, policy, integrations, options)
     return scheduler

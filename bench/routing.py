@@ -36,7 +36,7 @@ from routing import model as routing_model
 from routing import rules
 from routing import service as routing_service
 from routing.settings import RoutingSettings
-from tickets import service
+from tickets import connectors, service
 from tickets.credit_code import check_character
 from tickets.schemas import TicketCreate
 from units import service as units_service
@@ -152,6 +152,7 @@ def _run(
         with session_scope(engine, write=True) as session:
             ticket, _ = service.intake(
                 session,
+                connectors=connectors.NONE,
                 data=_payload(case, names, index),
                 user=desk,
                 policy=POLICY,
@@ -219,6 +220,7 @@ def _return_by(
         if ticket.lead_unit is None:
             service.dispatch(
                 session,
+                connectors=connectors.NONE,
                 ticket_id=ticket_id,
                 user=desk,
                 lead_unit=code,
@@ -228,6 +230,7 @@ def _return_by(
     with session_scope(engine, write=True) as session:
         service.return_ticket(
             session,
+            connectors=connectors.NONE,
             ticket_id=ticket_id,
             user=town,
             reason=reason,

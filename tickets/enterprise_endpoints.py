@@ -11,6 +11,7 @@ from integrations.settings import IntegrationsDep, IntegrationSettings
 from models import utcnow
 from routing.settings import RoutingDep
 from tickets import enterprise_channel, rate_limits
+from tickets.connectors import ConnectorsDep
 from tickets.integration_schemas import (
     AppealView,
     EnterpriseAppealIn,
@@ -50,6 +51,7 @@ def submit_appeal(
     body: EnterpriseAppealIn,
     request: Request,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
     policy: PolicyDep,
     settings: IntegrationsDep,
@@ -69,6 +71,7 @@ def submit_appeal(
     )  # fmt: skip
     receipt, ticket, created = enterprise_channel.submit(
         session,
+        connectors=connectors,
         data=body.model_dump(),
         submission_id=body.submission_id,
         policy=policy,
@@ -102,6 +105,7 @@ def rate(
     body: RatingIn,
     request: Request,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     settings: IntegrationsDep,
 ) -> AppealView:
@@ -109,7 +113,12 @@ def rate(
     _limit_follow(request, settings, body.receipt_code)
     ticket = enterprise_channel.find(session, code=body.receipt_code, phone_last4=body.phone_last4)
     ticket = enterprise_channel.rate(
-        session, ticket=ticket, satisfaction=body.satisfaction, note=body.note, policy=policy
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        satisfaction=body.satisfaction,
+        note=body.note,
+        policy=policy,
     )
     return AppealView.model_validate(
         enterprise_channel.view(session, ticket=ticket, code=body.receipt_code.strip().upper())

@@ -41,10 +41,11 @@ from models import (
 )
 from routing import model as routing_model
 from routing.settings import RoutingSettings
+from tickets import connectors
 from tickets import service as tickets_service
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
 
-SOURCE = "demo"
+SOURCE = "demo"  # no city platform: its steps are reported to none (connectors.NONE)
 SWEEP_EVERY = timedelta(hours=2)
 WAITING = "等待企业补充材料"
 
@@ -183,6 +184,7 @@ class Replay:
         )
         ticket, _ = tickets_service.intake(
             session,
+            connectors=connectors.NONE,
             data=data,
             user=self.users["demo-operator"],
             policy=self.policy,
@@ -210,6 +212,7 @@ class Replay:
             return
         tickets_service.dispatch(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.users["demo-operator"],
             lead_unit=lead,
@@ -310,6 +313,7 @@ class Replay:
         ticket = self.ticket(session, appeal)
         tickets_service.return_ticket(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             reason=reason,
@@ -324,6 +328,7 @@ class Replay:
             return  # still paused or waiting: the unit answers when it can
         tickets_service.reply(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             content=appeal.reply,
@@ -337,6 +342,7 @@ class Replay:
         desk = self.users["demo-operator"]
         tickets_service.callback(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=desk,
             satisfaction=verdict,
@@ -461,7 +467,7 @@ class Replay:
 def _call(
     action: Callable[..., Any], session: Session, ticket_id: int, user: User, **kw: Any
 ) -> None:
-    action(session, ticket_id=ticket_id, user=user, **kw)
+    action(session, ticket_id=ticket_id, user=user, connectors=connectors.NONE, **kw)
 
 
 def _whistle(

@@ -19,6 +19,7 @@ from deadlines.policy import load_policy
 from models import ApiToken, Role, RollupDay, Ticket, User, utcnow
 from routing.settings import RoutingSettings
 from tests.conftest import ticket_payload
+from tickets import connectors
 from tickets.schemas import TicketCreate
 from tickets.service import intake
 
@@ -195,6 +196,7 @@ def test_demo_refuses_a_database_with_real_tickets_and_clears_nothing_of_it(
             session,
             data=TicketCreate.model_validate(ticket_payload(1)),
             user=user,
+            connectors=connectors.NONE,
             policy=load_policy(),
             routing=RoutingSettings(),
         )
