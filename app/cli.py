@@ -454,18 +454,18 @@ def demo_load(
 ) -> None:
     """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
-    from routing import model as routing_model
+    from routing.model import ServingModel
     from routing.settings import RoutingSettings
 
-    settings, serving = get_settings(), RoutingSettings()
+    settings, routed = get_settings(), RoutingSettings()
     engine = _engine()
     _require_current(engine)
     # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
     # embeddings are the ones the console would have made.
-    routing_model.use(
-        settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+    serving = ServingModel(
+        settings.data_dir / "models", quantized=routed.quantized, runtime=routed.runtime
     )
-    if routing_model.warm() is None:
+    if serving.warm() is None:
         typer.echo(
             "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"
         )
@@ -473,7 +473,8 @@ def demo_load(
         loaded = load_demo(
             engine,
             policy=_policy(),
-            routing=serving,
+            routing=routed,
+            serving=serving,
             seed=seed,
             force=force,
             grace_days=settings.evaluation_grace_days,
@@ -528,6 +529,7 @@ def scheduler() -> None:
     from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
     from integrations.settings import get_integration_settings
+    from routing.model import ServingModel
     from routing.settings import RoutingSettings
 
     settings = get_settings()
@@ -544,7 +546,15 @@ def scheduler() -> None:
     )
     try:
         build_scheduler(
-            engine, settings, policy, RoutingSettings(), platforms, found, blocking=True
+            engine,
+            settings,
+            policy,
+            RoutingSettings(),
+            platforms,
+            found,
+            # As before: this process serves no model, so the orders it polls wait in triage.
+            ServingModel(None),
+            blocking=True,
         ).start()
     except (KeyboardInterrupt, SystemExit):
         typer.echo("qisu scheduler stopped")

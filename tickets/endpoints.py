@@ -12,6 +12,7 @@ from core.timezone import local_span
 from core.validation import Instant, PageOffset, PageSize, PathId
 from deadlines.policy import PolicyDep
 from models import AppealType, AuditAction, Channel, Role, TicketStatus, Unit, Urgency, User
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import kpis, presenters, repeat_links, repository, service
 from tickets.connectors import ConnectorsDep
@@ -55,13 +56,20 @@ def create_ticket(
     session: SessionDep,
     connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     user: DeskUser,
     response: Response,
 ) -> TicketPublic:
     """受理: take an appeal in. Idempotent on (source, external_id)."""
     ticket, created = service.intake(
-        session, connectors=connectors, data=data, user=user, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=data,
+        user=user,
+        policy=policy,
+        routing=routing,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -386,12 +394,14 @@ def return_ticket(
     session: SessionDep,
     connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     user: CurrentUser,
 ) -> TicketPublic:
     """退单: the lead unit hands the ticket back to dispatch with a reason."""
     ticket = service.return_ticket(
         session,
+        serving=serving,
         connectors=connectors,
         policy=policy,
         routing=routing,

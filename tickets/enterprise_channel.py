@@ -24,6 +24,7 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import service
 from tickets.connectors import Connectors, acting_user
@@ -57,6 +58,7 @@ def submit(
     submission_id: str | None,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
 ) -> tuple[EnterpriseReceipt, Ticket, bool]:
     """Take the appeal in like any other; the same submission again gives the same receipt."""
@@ -81,7 +83,13 @@ def submit(
     )
     user = acting_user(session, name=ACTOR)
     ticket, created = service.intake(
-        session, connectors=connectors, data=intake, user=user, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=intake,
+        user=user,
+        policy=policy,
+        routing=routing,
     )
     receipt = session.exec(
         select(EnterpriseReceipt).where(EnterpriseReceipt.ticket_id == ticket.id)

@@ -9,6 +9,7 @@ from core.db import SessionDep
 from deadlines.policy import PolicyDep
 from integrations.settings import IntegrationsDep, IntegrationSettings
 from models import utcnow
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import enterprise_channel, rate_limits
 from tickets.connectors import ConnectorsDep
@@ -53,6 +54,7 @@ def submit_appeal(
     session: SessionDep,
     connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     settings: IntegrationsDep,
     response: Response,
@@ -71,6 +73,7 @@ def submit_appeal(
     )  # fmt: skip
     receipt, ticket, created = enterprise_channel.submit(
         session,
+        serving=serving,
         connectors=connectors,
         data=body.model_dump(),
         submission_id=body.submission_id,

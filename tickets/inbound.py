@@ -29,6 +29,7 @@ from models import (
     Ticket,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import platform_changes
 from tickets.connectors import Connectors, acting_user
@@ -101,6 +102,7 @@ def take_in(
     change: OrderChange,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
 ) -> tuple[Ticket, bool, platform_changes.Outcome]:
     """Intake as the source's user, idempotent on (source, order id) and routed like any
@@ -108,6 +110,7 @@ def take_in(
     user = acting_user(session, name=f"平台:{connector.source}")
     return platform_changes.take_in(
         session,
+        serving=serving,
         connectors=connectors,
         data=data,
         change=change,
@@ -209,6 +212,7 @@ def replay(
     letter_id: int,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
 ) -> tuple[DeadLetter, Ticket]:
     """Take a dead letter in again with the connector as now configured."""
@@ -230,6 +234,7 @@ def replay(
         raise InvalidInput(f"仍无法映射：{exc.reason}", field=exc.field) from None
     ticket, _, _ = take_in(
         session,
+        serving=serving,
         connectors=connectors,
         connector=connector,
         data=data,
@@ -252,6 +257,7 @@ def _take_page(
     orders: list[Any],
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
 ) -> tuple[int, int]:
     """Each order of a page in its own savepoint; returns (taken in, dead-lettered)."""
@@ -262,6 +268,7 @@ def _take_page(
             with session.begin_nested():
                 take_in(
                     session,
+                    serving=serving,
                     connectors=connectors,
                     connector=connector,
                     data=data,
@@ -286,6 +293,7 @@ def poll(
     client: PlatformClient,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
     max_pages: int = 50,
 ) -> tuple[int, int]:
@@ -308,6 +316,7 @@ def poll(
         with session_scope(engine, write=True) as session:
             got, lost = _take_page(
                 session,
+                serving=serving,
                 connectors=connectors,
                 connector=connector,
                 orders=page.orders,

@@ -14,6 +14,7 @@ from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import IntegrationsDep
 from models import DeadLetterState, Role, User, id_of
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import inbound
 from tickets.connectors import ConnectorsDep
@@ -51,6 +52,7 @@ def push(
     request: Request,
     session: SessionDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     integrations: IntegrationsDep,
     connectors: ConnectorsDep,
@@ -105,6 +107,7 @@ def push(
     )
     ticket, created, outcome = inbound.take_in(
         session,
+        serving=serving,
         connectors=connectors,
         connector=connector,
         data=data,
@@ -152,13 +155,19 @@ def replay_dead_letter(
     letter_id: PathId,
     session: SessionDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     connectors: ConnectorsDep,
     _admin: AdminUser,
 ) -> ReplayResult:
     """Take a dead letter in again with the connector as configured now."""
     letter, ticket = inbound.replay(
-        session, letter_id=letter_id, policy=policy, routing=routing, connectors=connectors
+        session,
+        serving=serving,
+        letter_id=letter_id,
+        policy=policy,
+        routing=routing,
+        connectors=connectors,
     )
     return ReplayResult(
         dead_letter=DeadLetterPublic.model_validate(letter, from_attributes=True),

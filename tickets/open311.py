@@ -28,6 +28,7 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import service
 from tickets.connectors import Connectors, acting_user
@@ -169,6 +170,7 @@ def file_request(
     form: dict[str, str],
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     connectors: Connectors,
 ) -> tuple[Ticket, bool]:
     """POST Service Request: an appeal through intake, idempotent on the request's content."""
@@ -211,7 +213,13 @@ def file_request(
         raise GeoReportError(400, f"{where} 不合格：{first['msg']}") from None
     user = acting_user(session, name=f"open311:{client.name}")
     ticket, created = service.intake(
-        session, connectors=connectors, data=data, user=user, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=data,
+        user=user,
+        policy=policy,
+        routing=routing,
     )
     if created:
         session.add(

@@ -11,6 +11,7 @@ from core.errors import DomainError
 from deadlines.policy import PolicyDep
 from integrations import georeport
 from integrations.settings import IntegrationsDep
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import open311
 from tickets.connectors import ConnectorsDep
@@ -74,6 +75,7 @@ def post_request(
     session: SessionDep,
     connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     integrations: IntegrationsDep,
     body: Annotated[bytes, Depends(raw_body)],
@@ -85,7 +87,13 @@ def post_request(
         client = open311.client_for(session, key=form.get("api_key"), action="提交诉求")
         _jurisdiction(form, integrations.open311_jurisdiction)
         ticket, created = open311.file_request(
-            session, connectors=connectors, client=client, form=form, policy=policy, routing=routing
+            session,
+            serving=serving,
+            connectors=connectors,
+            client=client,
+            form=form,
+            policy=policy,
+            routing=routing,
         )
         answer = {
             "service_request_id": ticket.id,

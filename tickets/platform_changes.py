@@ -26,6 +26,7 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import audit, repository, service
 from tickets.connectors import Connectors
@@ -147,6 +148,7 @@ def take_in(
     connectors: Connectors,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
 ) -> tuple[Ticket, bool, Outcome]:
     """A new order through intake; a known one's newer version applied to its ticket."""
     key = (data.source, data.external_id)
@@ -157,7 +159,13 @@ def take_in(
     )
     if ticket is None:
         ticket, created = service.intake(
-            session, connectors=connectors, data=data, user=user, policy=policy, routing=routing
+            session,
+            serving=serving,
+            connectors=connectors,
+            data=data,
+            user=user,
+            policy=policy,
+            routing=routing,
         )
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         if created and change.state == "withdrawn":

@@ -14,6 +14,7 @@ from integrations.platform import PlatformClient
 from integrations.settings import IntegrationSettings
 from integrations.sms import SmsGateway
 from models import utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import channels, inbound, outbound
 from tickets.connectors import Connectors
@@ -36,13 +37,19 @@ def poll_all(
     policy: SlaPolicy,
     routing: RoutingSettings,
     connectors: Connectors,
+    serving: ServingModel,
 ) -> None:
     """Pull every source that has a pull configured, and drop expired signatures."""
     for client in found.values():
         if client.connector.pull is not None:
             try:
                 inbound.poll(
-                    engine, client=client, policy=policy, routing=routing, connectors=connectors
+                    engine,
+                    client=client,
+                    policy=policy,
+                    routing=routing,
+                    connectors=connectors,
+                    serving=serving,
                 )
             except Exception:  # one platform's failure must not stop the others
                 log.exception(
@@ -58,15 +65,20 @@ def add_jobs(
     routing: RoutingSettings,
     settings: IntegrationSettings,
     connectors: Connectors,
+    serving: ServingModel,
     options: dict[str, Any],
 ) -> None:
-    """The poller (whose intakes run with this policy and routing) and the report delivery
-    (with these settings), when any platform is configured."""
+    """The poller (whose intakes run with this policy, routing and model) and the report
+    delivery (with these settings), when any platform is configured."""
     if not connectors:
         return
     found = clients(connectors, settings)
     scheduler.add_job(
-        guarded("platform poll", lambda: poll_all(engine, found, policy, routing, connectors), log),
+        guarded(
+            "platform poll",
+            lambda: poll_all(engine, found, policy, routing, connectors, serving),
+            log,
+        ),
         "interval",
         seconds=settings.platform_poll_seconds,
         id="platform-poll",

@@ -31,6 +31,7 @@ from models import (
 from routing import repeats, screening
 from routing import rules as routing_rules
 from routing import service as routing_service
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import audit, dispatching, lifecycle, repository
 from tickets.connectors import Connectors
@@ -46,6 +47,7 @@ def intake(
     connectors: Connectors,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
 ) -> tuple[Ticket, bool]:
     """Take an appeal in, screen and route it; returns the ticket and whether it is new.
 
@@ -57,7 +59,7 @@ def intake(
     # holds the process's writer lock from its first statement to its commit, so every other
     # write (actions on other tickets, sweeps) would wait for the model. A resubmission, rare,
     # pays one pass it does not need.
-    reading = routing_service.read(_appeal(data), routing)
+    reading = routing_service.read(_appeal(data), routing, serving)
     first = repeats.duplicate_submission(
         session,
         source=data.source,
@@ -85,7 +87,7 @@ def intake(
     # up, and the session's identity map answers them only while someone references it.
     enterprise = session.get(Enterprise, data.enterprise.credit_code)
     assessment = routing_service.assess(
-        session, appeal=_appeal(data), reading=reading, settings=routing
+        session, serving=serving, appeal=_appeal(data), reading=reading, settings=routing
     )
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
@@ -433,6 +435,7 @@ def return_ticket(
     reason: str,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     version: int | None = None,
 ) -> Ticket:
     """退单: the lead unit hands the ticket back to dispatch, saying why."""
@@ -478,6 +481,7 @@ def return_ticket(
         # Item 52: a 街镇 saying it is not its authority sends the ticket to a line unit.
         assessment = routing_service.assess(
             session,
+            serving=serving,
             appeal=routing_service.appeal_of(ticket),
             exclude_id=ticket_id,
             exclude_territorial=by_subdistrict,

@@ -15,6 +15,7 @@ from deadlines.policy import load_policy
 from evaluations import service
 from integrations.settings import IntegrationSettings
 from models import EvaluationPeriod, PeriodStatus, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 
 
@@ -33,6 +34,7 @@ def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_d
         RoutingSettings(),
         IntegrationSettings(),
         {},
+        ServingModel(None),
         blocking=False,
     )
     job = scheduler.get_job("evaluation-periods")

@@ -19,6 +19,7 @@ from core.db import session_scope
 from deadlines.policy import load_policy
 from integrations.platform import PlatformClient
 from models import Deadline, DeadlineStatus, OutboundEvent, Role, Ticket, TicketEvent
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.integration.conftest import LiveServer
 from tests.integration.fake_platform import FakePlatformProcess
@@ -63,7 +64,12 @@ def _poll(engine: Engine) -> tuple[int, int]:
     found = configured()
     client = PlatformClient(found["sh12345"], SECRET)
     return inbound.poll(
-        engine, client=client, policy=load_policy(), routing=RoutingSettings(), connectors=found
+        engine,
+        client=client,
+        policy=load_policy(),
+        routing=RoutingSettings(),
+        connectors=found,
+        serving=ServingModel(None),
     )
 
 

@@ -40,6 +40,7 @@ from models import (
     Urgency,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import audit, connectors, dashboard, kpis, rollup
 from tickets.measures import MEASURES, Count, totals
@@ -298,6 +299,7 @@ def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings)
         RoutingSettings(),
         IntegrationSettings(),
         {},
+        ServingModel(None),
         blocking=False,
     )
     job = scheduler.get_job("dashboard-rollup")

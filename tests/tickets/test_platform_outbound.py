@@ -17,6 +17,7 @@ from integrations import signing
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
 from models import OutboundEvent, OutboundState, PlatformCursor, Role, Ticket, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tests.integration.fake_platform import FakePlatformProcess, order
@@ -161,6 +162,7 @@ def test_the_poller_takes_each_order_once_across_overlapping_shuffled_pages(
             policy=load_policy(),
             routing=RoutingSettings(),
             connectors=configured(),
+            serving=ServingModel(None),
         )
         taken, dead = taken + got, dead + lost
     with Session(engine) as session:
@@ -186,6 +188,7 @@ def test_a_platform_that_never_answers_stops_the_poll_without_moving_the_cursor(
         policy=load_policy(),
         routing=RoutingSettings(),
         connectors=configured(),
+        serving=ServingModel(None),
     )
     assert got == (0, 0)
     with Session(engine) as session:
