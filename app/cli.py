@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
     from accounts.audit import Actor
     from deadlines.policy import SlaPolicy
+    from integrations.settings import IntegrationSettings
+    from tickets.connectors import Connectors
 
 cli = typer.Typer(
     help="qisu 企诉: route enterprise appeals and drive them around the closed loop.",
@@ -87,12 +89,13 @@ def _policy() -> "SlaPolicy":
         raise _fail(str(exc)) from None
 
 
-def _connectors() -> None:
+def _connectors(settings: "IntegrationSettings") -> "Connectors":
+    """The platform connectors the settings name, loaded once by the command that needs them."""
     from integrations.mapping import ConnectorError
     from tickets import connectors
 
     try:
-        connectors.current()
+        return connectors.load(settings)
     except ConnectorError as exc:
         raise _fail(str(exc)) from None
 
@@ -113,11 +116,12 @@ def serve(
     from app.scheduler import recompute_fallbacks
     from app.serving import uvicorn_options
     from app.setup import prepare_database
+    from integrations.settings import get_integration_settings
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
-    _connectors()
+    _connectors(get_integration_settings())  # a wrong connector file stops the start here
     engine = _engine()
     loaded = prepare_database(engine)
     recounted = recompute_fallbacks(engine, policy)
@@ -450,18 +454,18 @@ def demo_load(
 ) -> None:
     """Replay two months of a district (about 2,000 appeals) through the real intake and loop."""
     from app.demo import AlreadyLoaded, DemoRefused, load_demo
-    from routing import model as routing_model
+    from routing.model import ServingModel
     from routing.settings import RoutingSettings
 
-    settings, serving = get_settings(), RoutingSettings()
+    settings, routed = get_settings(), RoutingSettings()
     engine = _engine()
     _require_current(engine)
     # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
     # embeddings are the ones the console would have made.
-    routing_model.use(
-        settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+    serving = ServingModel(
+        settings.data_dir / "models", quantized=routed.quantized, runtime=routed.runtime
     )
-    if routing_model.warm() is None:
+    if serving.warm() is None:
         typer.echo(
             "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"
         )
@@ -469,7 +473,8 @@ def demo_load(
         loaded = load_demo(
             engine,
             policy=_policy(),
-            routing=serving,
+            routing=routed,
+            serving=serving,
             seed=seed,
             force=force,
             grace_days=settings.evaluation_grace_days,
@@ -524,12 +529,14 @@ def scheduler() -> None:
     from app.logs import configure_logging
     from app.scheduler import build_scheduler, recompute_fallbacks
     from integrations.settings import get_integration_settings
+    from routing.model import ServingModel
     from routing.settings import RoutingSettings
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
-    _connectors()
+    platforms = get_integration_settings()
+    found = _connectors(platforms)
     engine = _engine()
     _require_current(engine)
     recompute_fallbacks(engine, policy)
@@ -539,7 +546,15 @@ def scheduler() -> None:
     )
     try:
         build_scheduler(
-            engine, settings, policy, RoutingSettings(), get_integration_settings(), blocking=True
+            engine,
+            settings,
+            policy,
+            RoutingSettings(),
+            platforms,
+            found,
+            # As before: this process serves no model, so the orders it polls wait in triage.
+            ServingModel(None),
+            blocking=True,
         ).start()
     except (KeyboardInterrupt, SystemExit):
         typer.echo("qisu scheduler stopped")

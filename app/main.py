@@ -38,8 +38,8 @@ from evaluations.rankings import load_weights
 from evaluations.whistle_endpoints import router as whistles_router
 from integrations.settings import IntegrationSettings, get_integration_settings
 from models import AuditAction, AuditOutcome, SchedulerHeartbeat, utcnow
-from routing import model as routing_model
 from routing.endpoints import router as routing_router
+from routing.model import ServingModel
 from routing.model_endpoints import router as models_router
 from routing.settings import RoutingSettings
 from tickets import connectors
@@ -183,12 +183,12 @@ def create_app(
     """Build the app; the engine is made when it starts, not at import.
 
     The app's configuration is read here and at its start, once, and kept on `app.state`;
-    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`, `IntegrationsDep`),
-    never from the environment.
+    requests take it from there (`SettingsDep`, `PolicyDep`, `RoutingDep`, `IntegrationsDep`,
+    `ConnectorsDep`), never from the environment; so does the model it serves
+    (`ServingModelDep`).
     """
-    serving = routing or RoutingSettings()  # QISU_ROUTING_* unless given
-    # QISU_PLATFORM_* and the rest unless given: the process's own, which the connectors
-    # (tickets/connectors.py) are still read with.
+    routed = routing or RoutingSettings()  # QISU_ROUTING_* unless given
+    # QISU_PLATFORM_* and the rest unless given; the connectors are loaded from them at start.
     platforms = integrations or get_integration_settings()
 
     @asynccontextmanager
@@ -196,19 +196,27 @@ def create_app(
         # A wrong policy file stops the start, naming its line; so do wrong ranking weights.
         app.state.policy = policy = load_policy(settings.sla_policy)
         app.state.weights = load_weights(settings.ranking_weights)
-        connectors.current()  # so does a wrong platform connector file
+        # So do a wrong platform connector file and a unit map naming units the registry lacks.
+        app.state.connectors = found = connectors.load(platforms)
         app.state.engine = make_engine(settings.effective_database_url)
         with Session(app.state.engine) as session:
-            connectors.check_registry(session)  # a connector's unit map names registry units
-        routing_model.use(
-            settings.data_dir / "models", quantized=serving.quantized, runtime=serving.runtime
+            connectors.check_registry(session, found)
+        app.state.serving_model = serving = ServingModel(
+            settings.data_dir / "models", quantized=routed.quantized, runtime=routed.runtime
         )
-        version = routing_model.warm()  # load the active model now, not on the first appeal
+        version = serving.warm()  # load the active model now, not on the first appeal
         metrics.MODEL.labels(version or "none").set(1)
         scheduler = None
         if settings.embedded_scheduler:
             scheduler = build_scheduler(
-                app.state.engine, settings, policy, serving, platforms, blocking=False
+                app.state.engine,
+                settings,
+                policy,
+                routed,
+                platforms,
+                found,
+                serving,
+                blocking=False,
             )
             scheduler.start()
         yield
@@ -223,7 +231,7 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(known_query_only)],
     )
-    app.state.settings, app.state.routing, app.state.integrations = settings, serving, platforms
+    app.state.settings, app.state.routing, app.state.integrations = settings, routed, platforms
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

@@ -21,8 +21,10 @@ from evaluations import jobs as evaluation_jobs
 from integrations.notifiers import LogNotifier, Notifier, WebhookNotifier
 from integrations.settings import IntegrationSettings
 from models import SchedulerHeartbeat, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import jobs, platform_jobs, rollup
+from tickets.connectors import Connectors
 
 log = logging.getLogger("qisu.scheduler")
 
@@ -69,6 +71,8 @@ def build_scheduler(
     policy: SlaPolicy,
     routing: RoutingSettings,
     integrations: IntegrationSettings,
+    connectors: Connectors,
+    serving: ServingModel,
     *,
     blocking: bool,
 ) -> BaseScheduler:
@@ -101,6 +105,8 @@ def build_scheduler(
         id="dashboard-rollup",
         **options,
     )
-    platform_jobs.add_jobs(scheduler, engine, policy, routing, integrations, options)
+    platform_jobs.add_jobs(
+        scheduler, engine, policy, routing, integrations, connectors, serving, options
+    )
     platform_jobs.add_channel_jobs(scheduler, engine, policy, integrations, options)
     return scheduler

@@ -26,7 +26,7 @@ from app.setup import prepare_database
 from core.config import get_settings
 from core.db import make_engine
 from deadlines.policy import load_policy
-from routing import model as routing_model
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 
 
@@ -82,16 +82,18 @@ def main() -> None:
     def _time(_c: Any, _cur: Any, statement: str, _p: Any, _ctx: Any, many: bool) -> None:
         spent[_kind(statement)] += time.perf_counter() - began.pop()
 
+    serving = ServingModel(
+        None if args.no_model else settings.data_dir / "models", quantized=args.quantized
+    )
     if not args.no_model:
-        routing_model.use(settings.data_dir / "models", quantized=args.quantized)
-        print("model:", routing_model.warm())
+        print("model:", serving.warm())
     if args.prime_first:  # the replay's own cost, without the primer beside it
         start = replay_module.prime_model
 
-        def primed_first(script: Any, progress: Any) -> str | None:
-            found = start(script, progress)
+        def primed_first(script: Any, serving: ServingModel, progress: Any) -> str | None:
+            found = start(script, serving, progress)
             for appeal in script.appeals:
-                routing_model.analyse(replay_module._words(appeal))
+                serving.analyse(replay_module._words(appeal))
             progress("  primer done")
             return found
 
@@ -105,6 +107,7 @@ def main() -> None:
         engine,
         policy=load_policy(settings.sla_policy),
         routing=RoutingSettings(),
+        serving=serving,
         appeals=args.appeals,
         now=args.now,
         progress=lambda line: print(

@@ -32,11 +32,11 @@ from app.migrate import upgrade
 from core.db import make_engine, session_scope
 from deadlines.policy import load_policy
 from models import Enterprise, Role, Ticket, User
-from routing import model as routing_model
 from routing import rules
 from routing import service as routing_service
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import service
+from tickets import connectors, service
 from tickets.credit_code import check_character
 from tickets.schemas import TicketCreate
 from units import service as units_service
@@ -106,7 +106,9 @@ def _user(session: Any, role: Role, unit: str | None = None) -> User:
     return user
 
 
-def run(data: dict[str, Any], *, database: Path, routing: RoutingSettings) -> Run:
+def run(
+    data: dict[str, Any], *, database: Path, routing: RoutingSettings, serving: ServingModel
+) -> Run:
     """Take every case in, in order, on a fresh database; return what routing decided."""
     recorded: list[rules.Inputs] = []
     original = routing_service.decide
@@ -117,7 +119,7 @@ def run(data: dict[str, Any], *, database: Path, routing: RoutingSettings) -> Ru
 
     routing_service.decide = recording
     try:
-        return _run(data, database=database, recorded=recorded, settings=routing)
+        return _run(data, database=database, recorded=recorded, settings=routing, serving=serving)
     finally:
         routing_service.decide = original
 
@@ -128,6 +130,7 @@ def _run(
     database: Path,
     recorded: list[rules.Inputs],
     settings: RoutingSettings,
+    serving: ServingModel,
 ) -> Run:
     engine = make_engine(f"sqlite:///{database}")
     upgrade(engine)
@@ -152,6 +155,8 @@ def _run(
         with session_scope(engine, write=True) as session:
             ticket, _ = service.intake(
                 session,
+                serving=serving,
+                connectors=connectors.NONE,
                 data=_payload(case, names, index),
                 user=desk,
                 policy=POLICY,
@@ -171,6 +176,7 @@ def _run(
                 code=town,
                 reason=reason,
                 settings=settings,
+                serving=serving,
             )
         with session_scope(engine) as session:
             stored = session.get(Ticket, ticket_id)
@@ -209,6 +215,7 @@ def _return_by(
     code: str,
     reason: str,
     settings: RoutingSettings,
+    serving: ServingModel,
 ) -> None:
     """The 街镇 is sent the ticket (by routing or the desk) and returns it as not its own."""
     with session_scope(engine, write=True) as session:
@@ -219,6 +226,7 @@ def _return_by(
         if ticket.lead_unit is None:
             service.dispatch(
                 session,
+                connectors=connectors.NONE,
                 ticket_id=ticket_id,
                 user=desk,
                 lead_unit=code,
@@ -228,6 +236,8 @@ def _return_by(
     with session_scope(engine, write=True) as session:
         service.return_ticket(
             session,
+            serving=serving,
+            connectors=connectors.NONE,
             ticket_id=ticket_id,
             user=town,
             reason=reason,
@@ -428,8 +438,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     data = yaml.safe_load(args.cases.read_text(encoding="utf-8"))
-    routing_model.use(args.models, quantized=args.quantized, runtime=args.runtime)
-    version = routing_model.warm()
+    serving = ServingModel(args.models, quantized=args.quantized, runtime=args.runtime)
+    version = serving.warm()
     if version is None:
         print(f"no active model under {args.models}; run `qisu model build-default`")
         return 1
@@ -438,7 +448,7 @@ def main() -> int:
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as folder:
         settings = RoutingSettings()
-        result = run(data, database=Path(folder) / "routing.db", routing=settings)
+        result = run(data, database=Path(folder) / "routing.db", routing=settings, serving=serving)
         registered = {k: e.get("registered") for k, e in data["enterprises"].items()}
         figures = score(result, registered)
         if args.latency:
@@ -446,6 +456,7 @@ def main() -> int:
                 data,
                 database=Path(folder) / "bare.db",
                 routing=settings.model_copy(update={"enabled": False}),
+                serving=serving,
             )
             figures["p50_ms_without_routing"] = (
                 statistics.median(o.seconds for o in bare.outcomes) * 1000

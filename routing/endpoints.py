@@ -13,6 +13,7 @@ from core.timezone import local_span
 from core.validation import Instant, PathId
 from models import Role, Ticket, User, utcnow
 from routing import insights, model, service
+from routing.model import ServingModelDep
 from routing.schemas import (
     AccuracyOut,
     AccuracyReport,
@@ -44,7 +45,11 @@ def _span(since: datetime | None, until: datetime | None, days: int) -> tuple[da
 
 @router.post("/routing/preview", response_model=PreviewOut)
 def preview(
-    body: PreviewIn, session: ReadSessionDep, settings: RoutingDep, user: DeskUser
+    body: PreviewIn,
+    session: ReadSessionDep,
+    settings: RoutingDep,
+    serving: ServingModelDep,
+    user: DeskUser,
 ) -> PreviewOut:
     """What routing would decide for an appeal, its likely repeats and similar answered cases.
 
@@ -61,6 +66,7 @@ def preview(
             phone=body.phone,
         ),
         settings=settings,
+        serving=serving,
     )
     decision = assessment.decision
     earlier = insights.tickets_brief(session, ticket_ids=[m.ticket_id for m in assessment.repeats])
@@ -140,7 +146,9 @@ def clusters(
 
 
 @router.get("/tickets/{ticket_id}/similar", response_model=list[SimilarOut])
-def similar(ticket_id: PathId, session: SessionDep, user: DeskUser) -> list[SimilarOut]:
+def similar(
+    ticket_id: PathId, session: SessionDep, serving: ServingModelDep, user: DeskUser
+) -> list[SimilarOut]:
     """The five most similar earlier tickets with a reply: how such matters were solved."""
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -148,7 +156,7 @@ def similar(ticket_id: PathId, session: SessionDep, user: DeskUser) -> list[Simi
     vector = insights.embedding_of(session, ticket_id=ticket_id)
     if vector is None:  # taken in while no model was active: encode it now, once
         try:
-            vector = model.analyse(service.appeal_of(ticket).words).embedding
+            vector = serving.analyse(service.appeal_of(ticket).words).embedding
         except model.ModelUnavailable:
             return []
     found = insights.similar(

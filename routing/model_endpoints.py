@@ -12,7 +12,7 @@ from classifier import registry
 from classifier.errors import ClassifierError
 from core.errors import Conflict, NotFound
 from models import Role, User
-from routing import model
+from routing.model import ServingModel, ServingModelDep
 
 router = APIRouter(prefix="/api/v1/admin/models", tags=["models"])
 
@@ -43,8 +43,8 @@ class ActivateOut(BaseModel):
     versions: list[ModelVersionOut]
 
 
-def _registry() -> Path | None:
-    folder = model.registry_dir()
+def _registry(serving: ServingModel) -> Path | None:
+    folder = serving.registry_dir
     return folder if folder is not None and folder.is_dir() else None
 
 
@@ -62,16 +62,18 @@ def _versions(folder: Path) -> list[ModelVersionOut]:
 
 
 @router.get("", response_model=list[ModelVersionOut])
-def list_versions(user: Admin) -> list[ModelVersionOut]:
+def list_versions(user: Admin, serving: ServingModelDep) -> list[ModelVersionOut]:
     """Every trained version, oldest first, and which one is active."""
-    folder = _registry()
+    folder = _registry(serving)
     return _versions(folder) if folder is not None else []
 
 
 @router.post("/{name}/activate", response_model=ActivateOut)
-def activate(name: VersionName, user: Admin, body: ActivateIn | None = None) -> ActivateOut:
+def activate(
+    name: VersionName, user: Admin, serving: ServingModelDep, body: ActivateIn | None = None
+) -> ActivateOut:
     """Make a version active; refused (409) when it is worse on the active one's held-out rows."""
-    folder = _registry()
+    folder = _registry(serving)
     if folder is None or name not in {v.name for v in registry.versions(folder)}:
         raise NotFound("模型库中没有该版本")
     try:
@@ -81,5 +83,5 @@ def activate(name: VersionName, user: Admin, body: ActivateIn | None = None) -> 
             f"未启用 {name}：它在当前模型的留出集上准确率更低（{exc}）。确认要启用请勾选“强制启用”",
             code="model_worse",
         ) from exc
-    # The serving model rereads ACTIVE, so this process routes with the new version next.
+    # The served model rereads ACTIVE, so this app routes with the new version next.
     return ActivateOut(message=message, versions=_versions(folder))

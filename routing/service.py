@@ -69,13 +69,13 @@ class Reading:
     failure: str | None = None
 
 
-def read(appeal: Appeal, settings: RoutingSettings) -> Reading:
-    """The encoder's one pass over an appeal. It needs no session, so a caller runs it before
-    its transaction's first statement and no database lock is held while the model runs."""
+def read(appeal: Appeal, settings: RoutingSettings, serving: model.ServingModel) -> Reading:
+    """The served encoder's one pass over an appeal. It needs no session, so a caller runs it
+    before its transaction's first statement and no database lock is held while the model runs."""
     if not (screening.readable(appeal.words) and settings.enabled):
         return Reading(None)
     try:
-        return Reading(model.analyse(appeal.words))
+        return Reading(serving.analyse(appeal.words))
     except model.NoModel:
         return Reading(None)
     except model.ModelUnavailable as exc:
@@ -96,6 +96,7 @@ def assess(
     *,
     appeal: Appeal,
     settings: RoutingSettings,
+    serving: model.ServingModel,
     reading: Reading | None = None,
     exclude_id: int | None = None,
     exclude_territorial: bool = False,
@@ -105,7 +106,7 @@ def assess(
 ) -> Assessment:
     """Everything routing concludes about an appeal, read-only; `reading` is the encoder's pass
     when the caller made it already (`read`)."""
-    reading = reading or read(appeal, settings)
+    reading = reading or read(appeal, settings, serving)
     analysis, failure = reading.analysis, reading.failure
     enterprise = session.get(Enterprise, appeal.enterprise_code) if appeal.enterprise_code else None
     place = locality.from_address(

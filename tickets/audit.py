@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from models import Ticket, TicketAction, TicketEvent, User, id_of, utcnow
 from tickets import outbound
+from tickets.connectors import Connectors
 
 # Events are only ever appended: a Core INSERT costs a fraction of an ORM object and its flush.
 _INSERT = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
@@ -41,10 +42,12 @@ def record(
     user: User | None,
     action: TicketAction,
     before: dict[str, Any],
+    connectors: Connectors,
     note: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """One event: who did what, and what changed (everything, for a new ticket)."""
+    """One event: who did what, and what changed (everything, for a new ticket); the step is
+    queued for the ticket's platform when one of the `connectors` reports it."""
     after = {**snapshot(ticket), **(extra or {})}
     # A new ticket records all it starts with; a change records only what it changed.
     changed = {key for key in after if not before or before.get(key, after[key]) != after[key]}
@@ -62,7 +65,9 @@ def record(
         },
     )
     # The step's report to the ticket's source platform commits with the step, or not at all.
-    outbound.queue(session, ticket=ticket, action=action, before=before, note=note)
+    outbound.queue(
+        session, ticket=ticket, action=action, before=before, note=note, connectors=connectors
+    )
 
 
 def replay(events: Iterable[TicketEvent]) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """The city platform connectors this process runs with, and the user each source acts as."""
 
-from functools import lru_cache
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from accounts import service as accounts_service
 from integrations.mapping import Connector, ConnectorError, Vocabulary, load_connector
-from integrations.settings import get_integration_settings
+from integrations.settings import IntegrationSettings
 from models import AppealType, Channel, Role, Satisfaction, Unit, Urgency, User
 from tickets.lifecycle import TRANSITIONS
 
@@ -20,10 +23,15 @@ VOCABULARY = Vocabulary(
 )
 
 
-@lru_cache
-def current() -> dict[str, Connector]:
-    """The configured connectors by source (QISU_PLATFORM_SOURCES); a wrong file raises."""
-    settings = get_integration_settings()
+Connectors = Mapping[str, Connector]
+"""The platform connectors an app or a command runs with, by source."""
+
+NONE: Connectors = MappingProxyType({})
+"""No connector: for a caller whose tickets come from no platform (the demo, a bench)."""
+
+
+def load(settings: IntegrationSettings) -> dict[str, Connector]:
+    """The connectors the settings name (QISU_PLATFORM_SOURCES); a wrong file raises."""
     found: dict[str, Connector] = {}
     for path in settings.platform_sources:
         connector = load_connector(path, vocabulary=VOCABULARY)
@@ -37,18 +45,22 @@ def current() -> dict[str, Connector]:
     return found
 
 
-def secret(source: str) -> str:
-    """The source's HMAC secret."""
-    return get_integration_settings().platform_secrets[source]
-
-
-def check_registry(session: Session) -> None:
+def check_registry(session: Session, connectors: Connectors) -> None:
     """Refuse a connector whose unit map names a unit the registry lacks (at start)."""
     registry = set(session.exec(select(Unit.code)))
     if not registry:
         return  # an empty database: the registry is loaded before anything is taken in
-    for connector in current().values():
+    for connector in connectors.values():
         connector.check_units(registry)
+
+
+def app_connectors(request: Request) -> Connectors:
+    """The connectors the app loaded at its start."""
+    found: Connectors = request.app.state.connectors
+    return found
+
+
+ConnectorsDep = Annotated[Connectors, Depends(app_connectors)]
 
 
 def acting_user(session: Session, *, name: str) -> User:

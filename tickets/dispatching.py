@@ -22,6 +22,7 @@ from models import (
 from routing import repeats
 from routing import service as routing_service
 from tickets import audit, repository
+from tickets.connectors import Connectors
 
 WORK_STAGES = (Stage.ACKNOWLEDGE, Stage.CONTACT, Stage.REPLY)
 
@@ -106,6 +107,7 @@ def apply_routing(
     trigger: str,
     policy: SlaPolicy,
     on_site: list[str],
+    connectors: Connectors,
 ) -> None:
     """Store routing's decision and act on it: dispatch, or call a supervisor in (`on_site`:
     the line units whose matters are on site, RoutingSettings.on_site_units)."""
@@ -116,7 +118,11 @@ def apply_routing(
     )
     if enterprise and learnt:  # the 街镇 assists the tickets its line units led without it
         add_locality(
-            session, enterprise_code=enterprise.credit_code, subdistrict=learnt, on_site=on_site
+            session,
+            connectors=connectors,
+            enterprise_code=enterprise.credit_code,
+            subdistrict=learnt,
+            on_site=on_site,
         )
     decision = assessment.decision
     if trigger == "intake" and ticket.repeat_of and ticket.escalation_level:
@@ -151,6 +157,7 @@ def apply_routing(
     confidence = f" {decision.confidence:.2f}" if decision.confidence is not None else ""
     audit.record(
         session,
+        connectors=connectors,
         ticket=ticket,
         user=None,
         action=TicketAction.DISPATCH if lead is not None else TicketAction.TO_SUPERVISOR,
@@ -188,7 +195,12 @@ _OPEN = (TicketStatus.DISPATCHED, TicketStatus.ACKNOWLEDGED, TicketStatus.CONTAC
 
 
 def add_locality(
-    session: Session, *, enterprise_code: str, subdistrict: str, on_site: list[str]
+    session: Session,
+    *,
+    enterprise_code: str,
+    subdistrict: str,
+    on_site: list[str],
+    connectors: Connectors,
 ) -> None:
     """The registry learnt the enterprise's 街镇: its open tickets that lacked one get it, and the
     街镇 assists where the lead's matters are on site (item 52: the line unit led without it)."""
@@ -198,11 +210,24 @@ def add_locality(
         col(Ticket.status).in_(_OPEN),
     )
     for ticket in list(session.exec(query)):
-        set_locality(session, ticket=ticket, subdistrict=subdistrict, user=None, on_site=on_site)
+        set_locality(
+            session,
+            connectors=connectors,
+            ticket=ticket,
+            subdistrict=subdistrict,
+            user=None,
+            on_site=on_site,
+        )
 
 
 def set_locality(
-    session: Session, *, ticket: Ticket, subdistrict: str, user: User | None, on_site: list[str]
+    session: Session,
+    *,
+    ticket: Ticket,
+    subdistrict: str,
+    user: User | None,
+    on_site: list[str],
+    connectors: Connectors,
 ) -> None:
     """The ticket's 街镇 is now known: it assists an open ticket whose lead works on site."""
     before = audit.snapshot(ticket)
@@ -223,6 +248,7 @@ def set_locality(
     session.flush()
     audit.record(
         session,
+        connectors=connectors,
         ticket=ticket,
         user=user,
         action=TicketAction.LOCALITY,

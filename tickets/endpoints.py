@@ -12,8 +12,10 @@ from core.timezone import local_span
 from core.validation import Instant, PageOffset, PageSize, PathId
 from deadlines.policy import PolicyDep
 from models import AppealType, AuditAction, Channel, Role, TicketStatus, Unit, Urgency, User
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import kpis, presenters, repeat_links, repository, service
+from tickets.connectors import ConnectorsDep
 from tickets.credit_code import normalize_credit_code
 from tickets.lights import Light
 from tickets.repository import Sort
@@ -52,13 +54,23 @@ DeskUser = Annotated[User, Depends(require_roles(Role.OPERATOR, Role.SUPERVISOR)
 def create_ticket(
     data: TicketCreate,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     user: DeskUser,
     response: Response,
 ) -> TicketPublic:
     """受理: take an appeal in. Idempotent on (source, external_id)."""
-    ticket, created = service.intake(session, data=data, user=user, policy=policy, routing=routing)
+    ticket, created = service.intake(
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=data,
+        user=user,
+        policy=policy,
+        routing=routing,
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
@@ -235,11 +247,17 @@ def ticket_events(ticket_id: PathId, session: SessionDep, user: CurrentUser) -> 
 
 @router.post("/tickets/{ticket_id}/dispatch", response_model=TicketPublic)
 def dispatch(
-    ticket_id: PathId, body: DispatchIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
+    ticket_id: PathId,
+    body: DispatchIn,
+    session: SessionDep,
+    connectors: ConnectorsDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """分拨: name the lead unit and the assisting units."""
     ticket = service.dispatch(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -257,6 +275,7 @@ def set_locality(
     ticket_id: PathId,
     body: LocalityIn,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
     policy: PolicyDep,
     user: DeskUser,
@@ -264,6 +283,7 @@ def set_locality(
     """Name the 街镇 of a ticket dispatched without one; it assists on-site matters."""
     ticket = service.set_subdistrict(
         session,
+        connectors=connectors,
         on_site=routing.on_site_units,
         ticket_id=ticket_id,
         user=user,
@@ -275,21 +295,35 @@ def set_locality(
 
 @router.post("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
 def link_repeat(
-    ticket_id: PathId, body: RepeatOfIn, session: SessionDep, policy: PolicyDep, user: DeskUser
+    ticket_id: PathId,
+    body: RepeatOfIn,
+    session: SessionDep,
+    connectors: ConnectorsDep,
+    policy: PolicyDep,
+    user: DeskUser,
 ) -> TicketPublic:
     """The ticket repeats an earlier one (an operator's correction of repeat detection)."""
     ticket = repeat_links.link(
-        session, ticket_id=ticket_id, earlier_id=body.ticket_id, user=user, version=body.version
+        session,
+        connectors=connectors,
+        ticket_id=ticket_id,
+        earlier_id=body.ticket_id,
+        user=user,
+        version=body.version,
     )
     return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.delete("/tickets/{ticket_id}/repeat-of", response_model=TicketPublic)
 def unlink_repeat(
-    ticket_id: PathId, session: SessionDep, policy: PolicyDep, user: DeskUser
+    ticket_id: PathId,
+    session: SessionDep,
+    connectors: ConnectorsDep,
+    policy: PolicyDep,
+    user: DeskUser,
 ) -> TicketPublic:
     """The ticket is not a repeat: it leaves its chain."""
-    ticket = repeat_links.unlink(session, ticket_id=ticket_id, user=user)
+    ticket = repeat_links.unlink(session, connectors=connectors, ticket_id=ticket_id, user=user)
     return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
@@ -297,13 +331,16 @@ def unlink_repeat(
 def acknowledge(
     ticket_id: PathId,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
     body: NoteIn | None = None,
 ) -> TicketPublic:
     """签收: the lead unit takes the ticket on."""
     version = body.version if body else None
-    ticket = service.acknowledge(session, ticket_id=ticket_id, user=user, version=version)
+    ticket = service.acknowledge(
+        session, connectors=connectors, ticket_id=ticket_id, user=user, version=version
+    )
     return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
@@ -312,23 +349,35 @@ def contact(
     ticket_id: PathId,
     body: ContactActionIn,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
 ) -> TicketPublic:
     """先行联系: the lead unit has reached the enterprise."""
     ticket = service.contact(
-        session, ticket_id=ticket_id, user=user, note=body.note, version=body.version
+        session,
+        connectors=connectors,
+        ticket_id=ticket_id,
+        user=user,
+        note=body.note,
+        version=body.version,
     )
     return presenters.present_ticket(session, ticket, viewer=user, calendar=policy.calendar)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketPublic)
 def reply(
-    ticket_id: PathId, body: ReplyIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
+    ticket_id: PathId,
+    body: ReplyIn,
+    session: SessionDep,
+    connectors: ConnectorsDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """答复: the lead unit's answer."""
     ticket = service.reply(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -343,13 +392,17 @@ def return_ticket(
     ticket_id: PathId,
     body: ReturnIn,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     user: CurrentUser,
 ) -> TicketPublic:
     """退单: the lead unit hands the ticket back to dispatch with a reason."""
     ticket = service.return_ticket(
         session,
+        serving=serving,
+        connectors=connectors,
         policy=policy,
         routing=routing,
         ticket_id=ticket_id,
@@ -365,12 +418,14 @@ def pause(
     ticket_id: PathId,
     body: PauseIn,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
 ) -> TicketPublic:
     """Awaiting the enterprise: the lead unit stops the deadlines until it resumes."""
     ticket = service.pause_clocks(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -384,6 +439,7 @@ def pause(
 def resume(
     ticket_id: PathId,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
     body: NoteIn | None = None,
@@ -391,6 +447,7 @@ def resume(
     """The enterprise answered: the deadlines count again, without the paused time."""
     ticket = service.resume_clocks(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -405,12 +462,14 @@ def request_extension(
     ticket_id: PathId,
     body: ExtensionRequestIn,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
 ) -> TicketPublic:
     """延期: the lead unit asks a supervisor for more days."""
     ticket = service.request_extension(
         session,
+        connectors=connectors,
         ticket_id=ticket_id,
         user=user,
         days=body.days,
@@ -424,6 +483,7 @@ def request_extension(
 def approve_extension(
     ticket_id: PathId,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
     body: NoteIn | None = None,
@@ -431,6 +491,7 @@ def approve_extension(
     """A supervisor grants the pending extension."""
     ticket = service.decide_extension(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -445,6 +506,7 @@ def approve_extension(
 def reject_extension(
     ticket_id: PathId,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
     body: NoteIn | None = None,
@@ -452,6 +514,7 @@ def reject_extension(
     """A supervisor refuses the pending extension."""
     ticket = service.decide_extension(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -464,11 +527,17 @@ def reject_extension(
 
 @router.post("/tickets/{ticket_id}/callback", response_model=TicketPublic)
 def callback(
-    ticket_id: PathId, body: CallbackIn, session: SessionDep, policy: PolicyDep, user: CurrentUser
+    ticket_id: PathId,
+    body: CallbackIn,
+    session: SessionDep,
+    connectors: ConnectorsDep,
+    policy: PolicyDep,
+    user: CurrentUser,
 ) -> TicketPublic:
     """回访: record the enterprise's verdict; unsatisfied reopens (重办)."""
     ticket = service.callback(
         session,
+        connectors=connectors,
         policy=policy,
         ticket_id=ticket_id,
         user=user,
@@ -483,6 +552,7 @@ def callback(
 def close(
     ticket_id: PathId,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     user: CurrentUser,
     body: NoteIn | None = None,
@@ -490,6 +560,7 @@ def close(
     """结案: end the loop."""
     ticket = service.close(
         session,
+        connectors=connectors,
         ticket_id=ticket_id,
         user=user,
         note=body.note if body else None,

@@ -24,8 +24,10 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import connectors, service
+from tickets import service
+from tickets.connectors import Connectors, acting_user
 from tickets.schemas import TicketCreate
 
 SOURCE = "enterprise-web"
@@ -56,6 +58,8 @@ def submit(
     submission_id: str | None,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
 ) -> tuple[EnterpriseReceipt, Ticket, bool]:
     """Take the appeal in like any other; the same submission again gives the same receipt."""
     # The page's own id for the submission when it sends one, else the content itself.
@@ -77,9 +81,15 @@ def submit(
             "appeal_type": data["appeal_type"],
         }
     )
-    user = connectors.acting_user(session, name=ACTOR)
+    user = acting_user(session, name=ACTOR)
     ticket, created = service.intake(
-        session, data=intake, user=user, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=intake,
+        user=user,
+        policy=policy,
+        routing=routing,
     )
     receipt = session.exec(
         select(EnterpriseReceipt).where(EnterpriseReceipt.ticket_id == ticket.id)
@@ -135,13 +145,15 @@ def rate(
     satisfaction: Satisfaction,
     note: str | None,
     policy: SlaPolicy,
+    connectors: Connectors,
 ) -> Ticket:
     """The enterprise's verdict on the reply: the callback; unsatisfied reopens (重办)."""
     if ticket.status != TicketStatus.REPLIED:
         raise Conflict(f"当前状态为「{STATUS_NAMES[ticket.status]}」，答复后才能评价")
-    user = connectors.acting_user(session, name=ACTOR)
+    user = acting_user(session, name=ACTOR)
     return service.callback(
         session,
+        connectors=connectors,
         ticket_id=id_of(ticket),
         user=user,
         satisfaction=satisfaction,

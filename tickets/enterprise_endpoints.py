@@ -9,8 +9,10 @@ from core.db import SessionDep
 from deadlines.policy import PolicyDep
 from integrations.settings import IntegrationsDep, IntegrationSettings
 from models import utcnow
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import enterprise_channel, rate_limits
+from tickets.connectors import ConnectorsDep
 from tickets.integration_schemas import (
     AppealView,
     EnterpriseAppealIn,
@@ -50,7 +52,9 @@ def submit_appeal(
     body: EnterpriseAppealIn,
     request: Request,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     settings: IntegrationsDep,
     response: Response,
@@ -69,6 +73,8 @@ def submit_appeal(
     )  # fmt: skip
     receipt, ticket, created = enterprise_channel.submit(
         session,
+        serving=serving,
+        connectors=connectors,
         data=body.model_dump(),
         submission_id=body.submission_id,
         policy=policy,
@@ -102,6 +108,7 @@ def rate(
     body: RatingIn,
     request: Request,
     session: SessionDep,
+    connectors: ConnectorsDep,
     policy: PolicyDep,
     settings: IntegrationsDep,
 ) -> AppealView:
@@ -109,7 +116,12 @@ def rate(
     _limit_follow(request, settings, body.receipt_code)
     ticket = enterprise_channel.find(session, code=body.receipt_code, phone_last4=body.phone_last4)
     ticket = enterprise_channel.rate(
-        session, ticket=ticket, satisfaction=body.satisfaction, note=body.note, policy=policy
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        satisfaction=body.satisfaction,
+        note=body.note,
+        policy=policy,
     )
     return AppealView.model_validate(
         enterprise_channel.view(session, ticket=ticket, code=body.receipt_code.strip().upper())

@@ -29,8 +29,10 @@ from models import (
     Ticket,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import connectors, platform_changes
+from tickets import platform_changes
+from tickets.connectors import Connectors, acting_user
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")
@@ -54,9 +56,9 @@ class Unmappable(InvalidInput):
         self.dead_letter_id = dead_letter_id
 
 
-def connector_for(source: str) -> Connector:
-    """The source's connector, or 404 for a source qisu does not know."""
-    found = connectors.current().get(source)
+def connector_for(source: str, connectors: Connectors) -> Connector:
+    """The source's connector among `connectors`, or 404 for a source qisu does not know."""
+    found = connectors.get(source)
     if found is None:
         raise InboundRefused(
             404, "unknown_source", f"未知的来源 {source[:64]!r}：未配置该平台的对接"
@@ -100,12 +102,21 @@ def take_in(
     change: OrderChange,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
 ) -> tuple[Ticket, bool, platform_changes.Outcome]:
     """Intake as the source's user, idempotent on (source, order id) and routed like any
     appeal; a known order's newer version changes or withdraws its ticket."""
-    user = connectors.acting_user(session, name=f"平台:{connector.source}")
+    user = acting_user(session, name=f"平台:{connector.source}")
     return platform_changes.take_in(
-        session, data=data, change=change, user=user, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=data,
+        change=change,
+        user=user,
+        policy=policy,
+        routing=routing,
     )
 
 
@@ -196,7 +207,13 @@ def list_dead_letters(
 
 
 def replay(
-    session: Session, *, letter_id: int, policy: SlaPolicy, routing: RoutingSettings
+    session: Session,
+    *,
+    letter_id: int,
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
 ) -> tuple[DeadLetter, Ticket]:
     """Take a dead letter in again with the connector as now configured."""
     letter = session.get(DeadLetter, letter_id)
@@ -206,7 +223,7 @@ def replay(
         raise InvalidInput(
             f"死信 {letter_id} 已于 {letter.replayed_at} 重放，对应工单 {letter.ticket_id}"
         )
-    connector = connector_for(letter.source)
+    connector = connector_for(letter.source, connectors)
     # A body that was no JSON object was kept wrapped as {"raw": ...}.
     payload: Any = letter.payload
     if set(payload) == {"raw"}:
@@ -216,7 +233,14 @@ def replay(
     except MappingError as exc:
         raise InvalidInput(f"仍无法映射：{exc.reason}", field=exc.field) from None
     ticket, _, _ = take_in(
-        session, connector=connector, data=data, change=change, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        connector=connector,
+        data=data,
+        change=change,
+        policy=policy,
+        routing=routing,
     )
     letter.state = DeadLetterState.REPLAYED
     letter.replayed_at = utcnow()
@@ -233,6 +257,8 @@ def _take_page(
     orders: list[Any],
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
 ) -> tuple[int, int]:
     """Each order of a page in its own savepoint; returns (taken in, dead-lettered)."""
     taken = dead = 0
@@ -242,6 +268,8 @@ def _take_page(
             with session.begin_nested():
                 take_in(
                     session,
+                    serving=serving,
+                    connectors=connectors,
                     connector=connector,
                     data=data,
                     change=change,
@@ -265,6 +293,8 @@ def poll(
     client: PlatformClient,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
     max_pages: int = 50,
 ) -> tuple[int, int]:
     """Fetch new and changed orders since the stored cursor, page by page; returns (taken, dead).
@@ -286,6 +316,8 @@ def poll(
         with session_scope(engine, write=True) as session:
             got, lost = _take_page(
                 session,
+                serving=serving,
+                connectors=connectors,
                 connector=connector,
                 orders=page.orders,
                 policy=policy,

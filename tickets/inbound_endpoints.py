@@ -14,8 +14,10 @@ from integrations import signing
 from integrations.mapping import MappingError
 from integrations.settings import IntegrationsDep
 from models import DeadLetterState, Role, User, id_of
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
-from tickets import connectors, inbound
+from tickets import inbound
+from tickets.connectors import ConnectorsDep
 from tickets.integration_schemas import (
     DeadLetterPage,
     DeadLetterPublic,
@@ -50,17 +52,19 @@ def push(
     request: Request,
     session: SessionDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     integrations: IntegrationsDep,
+    connectors: ConnectorsDep,
     response: Response,
     body: Annotated[bytes, Depends(raw_body)],
 ) -> InboundAccepted:
     """A work order the platform pushes, signed: HMAC-SHA256 of `<timestamp>.<nonce>.<body>`."""
-    connector = inbound.connector_for(source)
+    connector = inbound.connector_for(source, connectors)
     window = integrations.platform_window_seconds
     try:
         stamp = signing.verify(
-            connectors.secret(source),
+            integrations.platform_secrets[source],
             timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
             nonce=request.headers.get(signing.NONCE_HEADER),
             signature=request.headers.get(signing.SIGNATURE_HEADER),
@@ -102,7 +106,14 @@ def push(
         window=window,
     )
     ticket, created, outcome = inbound.take_in(
-        session, connector=connector, data=data, change=change, policy=policy, routing=routing
+        session,
+        serving=serving,
+        connectors=connectors,
+        connector=connector,
+        data=data,
+        change=change,
+        policy=policy,
+        routing=routing,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -144,11 +155,20 @@ def replay_dead_letter(
     letter_id: PathId,
     session: SessionDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
+    connectors: ConnectorsDep,
     _admin: AdminUser,
 ) -> ReplayResult:
     """Take a dead letter in again with the connector as configured now."""
-    letter, ticket = inbound.replay(session, letter_id=letter_id, policy=policy, routing=routing)
+    letter, ticket = inbound.replay(
+        session,
+        serving=serving,
+        letter_id=letter_id,
+        policy=policy,
+        routing=routing,
+        connectors=connectors,
+    )
     return ReplayResult(
         dead_letter=DeadLetterPublic.model_validate(letter, from_attributes=True),
         ticket_id=id_of(ticket),

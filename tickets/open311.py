@@ -28,8 +28,10 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import connectors, service
+from tickets import service
+from tickets.connectors import Connectors, acting_user
 from tickets.schemas import TicketCreate
 
 TERRITORIAL = ("territorial", "属地事项", "街镇属地管理的事项（由事发地街镇办理）")
@@ -168,6 +170,8 @@ def file_request(
     form: dict[str, str],
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
+    connectors: Connectors,
 ) -> tuple[Ticket, bool]:
     """POST Service Request: an appeal through intake, idempotent on the request's content."""
     names = _service_names(session)
@@ -207,8 +211,16 @@ def file_request(
         first = exc.errors()[0]
         where = _OPEN311_FIELD.get(".".join(str(p) for p in first["loc"]), str(first["loc"][0]))
         raise GeoReportError(400, f"{where} 不合格：{first['msg']}") from None
-    user = connectors.acting_user(session, name=f"open311:{client.name}")
-    ticket, created = service.intake(session, data=data, user=user, policy=policy, routing=routing)
+    user = acting_user(session, name=f"open311:{client.name}")
+    ticket, created = service.intake(
+        session,
+        serving=serving,
+        connectors=connectors,
+        data=data,
+        user=user,
+        policy=policy,
+        routing=routing,
+    )
     if created:
         session.add(
             Open311Request(ticket_id=id_of(ticket), client_id=id_of(client), service_code=code)

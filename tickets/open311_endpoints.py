@@ -11,8 +11,10 @@ from core.errors import DomainError
 from deadlines.policy import PolicyDep
 from integrations import georeport
 from integrations.settings import IntegrationsDep
+from routing.model import ServingModelDep
 from routing.settings import RoutingDep
 from tickets import open311
+from tickets.connectors import ConnectorsDep
 from tickets.inbound_endpoints import raw_body
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -71,7 +73,9 @@ def service_definition(
 def post_request(
     fmt: str,
     session: SessionDep,
+    connectors: ConnectorsDep,
     routing: RoutingDep,
+    serving: ServingModelDep,
     policy: PolicyDep,
     integrations: IntegrationsDep,
     body: Annotated[bytes, Depends(raw_body)],
@@ -83,7 +87,13 @@ def post_request(
         client = open311.client_for(session, key=form.get("api_key"), action="提交诉求")
         _jurisdiction(form, integrations.open311_jurisdiction)
         ticket, created = open311.file_request(
-            session, client=client, form=form, policy=policy, routing=routing
+            session,
+            serving=serving,
+            connectors=connectors,
+            client=client,
+            form=form,
+            policy=policy,
+            routing=routing,
         )
         answer = {
             "service_request_id": ticket.id,

@@ -21,7 +21,7 @@ from integrations.notifiers import DeliveryError
 from integrations.platform import PlatformClient
 from integrations.settings import IntegrationSettings
 from models import OutboundEvent, OutboundState, Ticket, TicketAction, id_of, utcnow
-from tickets import connectors
+from tickets.connectors import Connectors
 
 log = logging.getLogger("qisu.outbound")
 
@@ -33,9 +33,10 @@ def queue(
     action: TicketAction,
     before: dict[str, Any],
     note: str | None,
+    connectors: Connectors,
 ) -> OutboundEvent | None:
     """Queue the step for the ticket's platform, if it has one that wants this step."""
-    connector = connectors.current().get(ticket.source)
+    connector = connectors.get(ticket.source)
     if connector is None or connector.outbound is None:
         return None
     step = connector.outbound.steps.get(action)

@@ -26,8 +26,10 @@ from models import (
     id_of,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import audit, repository, service
+from tickets.connectors import Connectors
 from tickets.schemas import TicketCreate
 
 log = logging.getLogger("qisu.inbound")
@@ -58,7 +60,9 @@ def _wanted(data: TicketCreate) -> dict[str, Any]:
     }
 
 
-def _amend(session: Session, *, ticket: Ticket, data: TicketCreate, user: User) -> bool:
+def _amend(
+    session: Session, *, ticket: Ticket, data: TicketCreate, user: User, connectors: Connectors
+) -> bool:
     """Apply the order's changed fields; an `amend` event records them before and after."""
     wanted = _wanted(data)
     changed = {name: value for name, value in wanted.items() if getattr(ticket, name) != value}
@@ -72,6 +76,7 @@ def _amend(session: Session, *, ticket: Ticket, data: TicketCreate, user: User) 
     session.flush()
     audit.record(
         session,
+        connectors=connectors,
         ticket=ticket,
         user=user,
         action=TicketAction.AMEND,
@@ -88,7 +93,9 @@ def ticket_value(ticket: Ticket, name: str) -> Any:
     return str(value) if isinstance(value, StrEnum) else value
 
 
-def _withdraw(session: Session, *, ticket: Ticket, user: User, reason: str | None) -> bool:
+def _withdraw(
+    session: Session, *, ticket: Ticket, user: User, reason: str | None, connectors: Connectors
+) -> bool:
     """撤单: the platform took the order back; the ticket closes and its clocks stop."""
     if ticket.status == TicketStatus.CLOSED:
         return False
@@ -103,7 +110,13 @@ def _withdraw(session: Session, *, ticket: Ticket, user: User, reason: str | Non
     session.flush()
     note = f"平台撤单：{reason}" if reason else "平台撤单"
     audit.record(
-        session, ticket=ticket, user=user, action=TicketAction.WITHDRAW, before=before, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.WITHDRAW,
+        before=before,
+        note=note,
     )
     return True
 
@@ -132,8 +145,10 @@ def take_in(
     data: TicketCreate,
     change: OrderChange,
     user: User,
+    connectors: Connectors,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
 ) -> tuple[Ticket, bool, Outcome]:
     """A new order through intake; a known one's newer version applied to its ticket."""
     key = (data.source, data.external_id)
@@ -144,11 +159,19 @@ def take_in(
     )
     if ticket is None:
         ticket, created = service.intake(
-            session, data=data, user=user, policy=policy, routing=routing
+            session,
+            serving=serving,
+            connectors=connectors,
+            data=data,
+            user=user,
+            policy=policy,
+            routing=routing,
         )
         outcome = Outcome.CREATED if created else Outcome.UNCHANGED
         if created and change.state == "withdrawn":
-            _withdraw(session, ticket=ticket, user=user, reason=change.reason)
+            _withdraw(
+                session, connectors=connectors, ticket=ticket, user=user, reason=change.reason
+            )
             outcome = Outcome.WITHDRAWN
         _remember(session, row=row, data=data, ticket=ticket, change=change)
         return ticket, created, outcome
@@ -159,10 +182,10 @@ def take_in(
         return ticket, False, Outcome.STALE
     # An unversioned order is compared by its content alone.
     outcome = Outcome.UNCHANGED
-    if _amend(session, ticket=ticket, data=data, user=user):
+    if _amend(session, connectors=connectors, ticket=ticket, data=data, user=user):
         outcome = Outcome.AMENDED
     if change.state == "withdrawn" and _withdraw(
-        session, ticket=ticket, user=user, reason=change.reason
+        session, connectors=connectors, ticket=ticket, user=user, reason=change.reason
     ):
         outcome = Outcome.WITHDRAWN
     if outcome != Outcome.UNCHANGED:

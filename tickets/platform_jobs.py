@@ -14,29 +14,43 @@ from integrations.platform import PlatformClient
 from integrations.settings import IntegrationSettings
 from integrations.sms import SmsGateway
 from models import utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import channels, connectors, inbound, outbound
+from tickets import channels, inbound, outbound
+from tickets.connectors import Connectors
 
 log = logging.getLogger("qisu.platform")
 
 
-def clients() -> dict[str, PlatformClient]:
-    """One HTTP client per configured source."""
+def clients(connectors: Connectors, settings: IntegrationSettings) -> dict[str, PlatformClient]:
+    """One HTTP client per connector, signing with its source's secret."""
     http = httpx.Client()
     return {
-        source: PlatformClient(connector, connectors.secret(source), client=http)
-        for source, connector in connectors.current().items()
+        source: PlatformClient(connector, settings.platform_secrets[source], client=http)
+        for source, connector in connectors.items()
     }
 
 
 def poll_all(
-    engine: Engine, found: dict[str, PlatformClient], policy: SlaPolicy, routing: RoutingSettings
+    engine: Engine,
+    found: dict[str, PlatformClient],
+    policy: SlaPolicy,
+    routing: RoutingSettings,
+    connectors: Connectors,
+    serving: ServingModel,
 ) -> None:
     """Pull every source that has a pull configured, and drop expired signatures."""
     for client in found.values():
         if client.connector.pull is not None:
             try:
-                inbound.poll(engine, client=client, policy=policy, routing=routing)
+                inbound.poll(
+                    engine,
+                    client=client,
+                    policy=policy,
+                    routing=routing,
+                    connectors=connectors,
+                    serving=serving,
+                )
             except Exception:  # one platform's failure must not stop the others
                 log.exception(
                     "poll of %s failed; retrying at the next interval", client.connector.source
@@ -50,15 +64,21 @@ def add_jobs(
     policy: SlaPolicy,
     routing: RoutingSettings,
     settings: IntegrationSettings,
+    connectors: Connectors,
+    serving: ServingModel,
     options: dict[str, Any],
 ) -> None:
-    """The poller (whose intakes run with this policy and routing) and the report delivery
-    (with these settings), when any platform is configured."""
-    if not connectors.current():
+    """The poller (whose intakes run with this policy, routing and model) and the report
+    delivery (with these settings), when any platform is configured."""
+    if not connectors:
         return
-    found = clients()
+    found = clients(connectors, settings)
     scheduler.add_job(
-        guarded("platform poll", lambda: poll_all(engine, found, policy, routing), log),
+        guarded(
+            "platform poll",
+            lambda: poll_all(engine, found, policy, routing, connectors, serving),
+            log,
+        ),
         "interval",
         seconds=settings.platform_poll_seconds,
         id="platform-poll",

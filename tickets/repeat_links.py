@@ -5,6 +5,7 @@ from sqlmodel import Session, col, select
 from core.errors import Conflict, InvalidInput
 from models import RepeatLink, RoutingDecision, Ticket, TicketAction, User, id_of, utcnow
 from tickets import audit, service
+from tickets.connectors import Connectors
 
 
 def _intake_decision(session: Session, *, ticket_id: int) -> RoutingDecision | None:
@@ -30,7 +31,13 @@ def _system_view(
 
 
 def link(
-    session: Session, *, ticket_id: int, earlier_id: int, user: User, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    earlier_id: int,
+    user: User,
+    connectors: Connectors,
+    version: int | None = None,
 ) -> Ticket:
     """The ticket repeats an earlier one: it joins that one's chain (its repeats follow)."""
     ticket = _current(session, ticket_id=ticket_id, user=user, version=version)
@@ -69,10 +76,19 @@ def link(
             system_root=system_root, user_id=id_of(user),
         )
     )  # fmt: skip
-    return _finish(session, ticket, user, before, f"a repeat of ticket {earlier_id} (chain {root})")
+    return _finish(
+        session, ticket, user, before, f"a repeat of ticket {earlier_id} (chain {root})", connectors
+    )
 
 
-def unlink(session: Session, *, ticket_id: int, user: User, version: int | None = None) -> Ticket:
+def unlink(
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    connectors: Connectors,
+    version: int | None = None,
+) -> Ticket:
     """The ticket is not a repeat: it leaves its chain."""
     ticket = _current(session, ticket_id=ticket_id, user=user, version=version)
     if ticket.repeat_of is None:
@@ -87,7 +103,7 @@ def unlink(session: Session, *, ticket_id: int, user: User, version: int | None 
             system_root=system_root, user_id=id_of(user),
         )
     )  # fmt: skip
-    return _finish(session, ticket, user, before, f"not a repeat of ticket {root}")
+    return _finish(session, ticket, user, before, f"not a repeat of ticket {root}", connectors)
 
 
 def _current(session: Session, *, ticket_id: int, user: User, version: int | None) -> Ticket:
@@ -100,11 +116,24 @@ def _current(session: Session, *, ticket_id: int, user: User, version: int | Non
     return ticket
 
 
-def _finish(session: Session, ticket: Ticket, user: User, before: dict, note: str) -> Ticket:
+def _finish(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    before: dict,
+    note: str,
+    connectors: Connectors,
+) -> Ticket:
     ticket.updated_at = utcnow()
     session.add(ticket)
     session.flush()
     audit.record(
-        session, ticket=ticket, user=user, action=TicketAction.REPEAT_OF, before=before, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.REPEAT_OF,
+        before=before,
+        note=note,
     )
     return ticket

@@ -31,8 +31,10 @@ from models import (
 from routing import repeats, screening
 from routing import rules as routing_rules
 from routing import service as routing_service
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import audit, dispatching, lifecycle, repository
+from tickets.connectors import Connectors
 from tickets.schemas import TicketCreate
 from units import service as units_service
 
@@ -42,8 +44,10 @@ def intake(
     *,
     data: TicketCreate,
     user: User,
+    connectors: Connectors,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
 ) -> tuple[Ticket, bool]:
     """Take an appeal in, screen and route it; returns the ticket and whether it is new.
 
@@ -55,7 +59,7 @@ def intake(
     # holds the process's writer lock from its first statement to its commit, so every other
     # write (actions on other tickets, sweeps) would wait for the model. A resubmission, rare,
     # pays one pass it does not need.
-    reading = routing_service.read(_appeal(data), routing)
+    reading = routing_service.read(_appeal(data), routing, serving)
     first = repeats.duplicate_submission(
         session,
         source=data.source,
@@ -71,6 +75,7 @@ def intake(
             before = audit.snapshot(first)
             audit.record(
                 session,
+                connectors=connectors,
                 ticket=first,
                 user=user,
                 action=TicketAction.MERGED,
@@ -82,7 +87,7 @@ def intake(
     # up, and the session's identity map answers them only while someone references it.
     enterprise = session.get(Enterprise, data.enterprise.credit_code)
     assessment = routing_service.assess(
-        session, appeal=_appeal(data), reading=reading, settings=routing
+        session, serving=serving, appeal=_appeal(data), reading=reading, settings=routing
     )
     # Insert first and let the unique (source, external_id) constraint catch a resubmission:
     # new tickets are the common case, and a savepoint keeps the session usable after a clash.
@@ -90,6 +95,7 @@ def intake(
         with session.begin_nested():
             ticket, enterprise = _create_ticket(
                 session,
+                connectors=connectors,
                 data=data,
                 user=user,
                 enterprise=enterprise,
@@ -106,6 +112,7 @@ def intake(
         return existing, False
     dispatching.apply_routing(
         session,
+        connectors=connectors,
         ticket=ticket,
         assessment=assessment,
         trigger="intake",
@@ -132,6 +139,7 @@ def _create_ticket(
     *,
     data: TicketCreate,
     user: User,
+    connectors: Connectors,
     enterprise: Enterprise | None,
     placed: dict[str, Any],
 ) -> tuple[Ticket, Enterprise]:
@@ -167,7 +175,13 @@ def _create_ticket(
     named = data.enterprise.name
     note = None if named == enterprise.name else f"诉求所称企业名称：{named}"
     audit.record(
-        session, ticket=ticket, user=user, action=TicketAction.RECEIVED, before={}, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.RECEIVED,
+        before={},
+        note=note,
     )
     return ticket, enterprise
 
@@ -204,6 +218,7 @@ def _finish(
     *,
     ticket: Ticket,
     user: User,
+    connectors: Connectors,
     action: TicketAction,
     before: dict[str, Any],
     note: str | None = None,
@@ -213,7 +228,14 @@ def _finish(
     session.add(ticket)
     session.flush()
     audit.record(
-        session, ticket=ticket, user=user, action=action, before=before, note=note, extra=extra
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=action,
+        before=before,
+        note=note,
+        extra=extra,
     )
     return ticket
 
@@ -233,6 +255,7 @@ def dispatch(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     lead_unit: str,
     assist_units: list[str],
     policy: SlaPolicy,
@@ -265,6 +288,7 @@ def dispatch(
     )
     return _finish(
         session,
+        connectors=connectors,
         ticket=ticket,
         user=user,
         action=TicketAction.DISPATCH,
@@ -304,7 +328,12 @@ def _lead_unit_step(
 
 
 def acknowledge(
-    session: Session, *, ticket_id: int, user: User, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    connectors: Connectors,
+    version: int | None = None,
 ) -> Ticket:
     """签收: the lead unit takes the ticket on."""
     ticket, before = _lead_unit_step(
@@ -316,12 +345,23 @@ def acknowledge(
         version=version,
     )
     return _finish(
-        session, ticket=ticket, user=user, action=TicketAction.ACKNOWLEDGE, before=before
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.ACKNOWLEDGE,
+        before=before,
     )
 
 
 def contact(
-    session: Session, *, ticket_id: int, user: User, note: str, version: int | None = None
+    session: Session,
+    *,
+    ticket_id: int,
+    user: User,
+    connectors: Connectors,
+    note: str,
+    version: int | None = None,
 ) -> Ticket:
     """先行联系: the lead unit has reached the enterprise."""
     ticket, before = _lead_unit_step(
@@ -333,7 +373,13 @@ def contact(
         version=version,
     )
     return _finish(
-        session, ticket=ticket, user=user, action=TicketAction.CONTACT, before=before, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.CONTACT,
+        before=before,
+        note=note,
     )
 
 
@@ -342,6 +388,7 @@ def reply(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     content: str,
     policy: SlaPolicy,
     version: int | None = None,
@@ -369,7 +416,13 @@ def reply(
         now=now,
     )
     return _finish(
-        session, ticket=ticket, user=user, action=TicketAction.REPLY, before=before, note=content
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.REPLY,
+        before=before,
+        note=content,
     )
 
 
@@ -378,9 +431,11 @@ def return_ticket(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     reason: str,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     version: int | None = None,
 ) -> Ticket:
     """退单: the lead unit hands the ticket back to dispatch, saying why."""
@@ -413,13 +468,20 @@ def return_ticket(
     ticket.extension_reason = None
     ticket.status = transition.target or ticket.status
     _finish(
-        session, ticket=ticket, user=user, action=TicketAction.RETURN, before=before, note=reason
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.RETURN,
+        before=before,
+        note=reason,
     )
     by_subdistrict = returned_by is not None and returned_by.kind == UnitKind.SUBDISTRICT
     if by_subdistrict or routing_rules.supervisor_decides(ticket.return_count):
         # Item 52: a 街镇 saying it is not its authority sends the ticket to a line unit.
         assessment = routing_service.assess(
             session,
+            serving=serving,
             appeal=routing_service.appeal_of(ticket),
             exclude_id=ticket_id,
             exclude_territorial=by_subdistrict,
@@ -430,6 +492,7 @@ def return_ticket(
         )
         dispatching.apply_routing(
             session,
+            connectors=connectors,
             ticket=ticket,
             assessment=assessment,
             trigger="return",
@@ -444,6 +507,7 @@ def set_subdistrict(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     subdistrict: str,
     on_site: list[str],
     version: int | None = None,
@@ -458,7 +522,12 @@ def set_subdistrict(
     if ticket.subdistrict == subdistrict:
         raise Conflict(f"工单 {ticket_id} 已属该街镇，无需再指定", code="illegal_transition")
     dispatching.set_locality(
-        session, ticket=ticket, subdistrict=subdistrict, user=user, on_site=on_site
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        subdistrict=subdistrict,
+        user=user,
+        on_site=on_site,
     )
     return ticket
 
@@ -468,6 +537,7 @@ def request_extension(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     days: int,
     reason: str,
     version: int | None = None,
@@ -490,6 +560,7 @@ def request_extension(
     ticket.extension_reason = reason
     return _finish(
         session,
+        connectors=connectors,
         ticket=ticket,
         user=user,
         action=TicketAction.REQUEST_EXTENSION,
@@ -503,6 +574,7 @@ def decide_extension(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     approve: bool,
     policy: SlaPolicy,
     note: str | None = None,
@@ -528,7 +600,15 @@ def decide_extension(
         )
         ticket.extension_days += ticket.extension_requested_days
     ticket.extension_requested_days = None
-    return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
+    return _finish(
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=action,
+        before=before,
+        note=note,
+    )
 
 
 def callback(
@@ -536,6 +616,7 @@ def callback(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     satisfaction: Satisfaction,
     policy: SlaPolicy,
     note: str | None = None,
@@ -561,7 +642,13 @@ def callback(
     else:
         ticket.status = TicketStatus.VERIFIED
     return _finish(
-        session, ticket=ticket, user=user, action=TicketAction.CALLBACK, before=before, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.CALLBACK,
+        before=before,
+        note=note,
     )
 
 
@@ -570,6 +657,7 @@ def close(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     note: str | None = None,
     version: int | None = None,
 ) -> Ticket:
@@ -587,7 +675,13 @@ def close(
     ticket.status = transition.target or ticket.status
     ticket.closed_at = now
     return _finish(
-        session, ticket=ticket, user=user, action=TicketAction.CLOSE, before=before, note=note
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=TicketAction.CLOSE,
+        before=before,
+        note=note,
     )
 
 
@@ -596,6 +690,7 @@ def pause_clocks(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     reason: str,
     policy: SlaPolicy,
     version: int | None = None,
@@ -603,7 +698,7 @@ def pause_clocks(
     """The lead unit awaits the enterprise: deadlines stop counting until it resumes."""
     return _change_clocks(
         session, ticket_id, user, TicketAction.PAUSE, clocks.pause, "没有正在计时的时限，无需暂停",
-        policy=policy, note=reason, version=version,
+        policy=policy, note=reason, version=version, connectors=connectors,
     )  # fmt: skip
 
 
@@ -612,6 +707,7 @@ def resume_clocks(
     *,
     ticket_id: int,
     user: User,
+    connectors: Connectors,
     policy: SlaPolicy,
     note: str | None = None,
     version: int | None = None,
@@ -619,7 +715,7 @@ def resume_clocks(
     """The enterprise answered: paused deadlines count again, without the paused time."""
     return _change_clocks(
         session, ticket_id, user, TicketAction.RESUME, clocks.resume, "没有已暂停的时限，无需恢复",
-        policy=policy, note=note, version=version,
+        policy=policy, note=note, version=version, connectors=connectors,
     )  # fmt: skip
 
 
@@ -632,6 +728,7 @@ def _change_clocks(
     refusal: str,
     *,
     policy: SlaPolicy,
+    connectors: Connectors,
     note: str | None,
     version: int | None,
 ) -> Ticket:
@@ -640,4 +737,12 @@ def _change_clocks(
     )
     if not change(session, policy=policy, ticket_id=ticket_id, now=utcnow()):
         raise Conflict(f"工单 {ticket_id} {refusal}", code="illegal_transition")
-    return _finish(session, ticket=ticket, user=user, action=action, before=before, note=note)
+    return _finish(
+        session,
+        connectors=connectors,
+        ticket=ticket,
+        user=user,
+        action=action,
+        before=before,
+        note=note,
+    )

@@ -43,7 +43,7 @@ from models import (
     WhistleEvent,
     utcnow,
 )
-from routing import model as routing_model
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tickets import jobs, rollup
 
@@ -132,6 +132,7 @@ def load_demo(
     *,
     policy: SlaPolicy,
     routing: RoutingSettings,
+    serving: ServingModel,
     seed: int = 2026,
     appeals: int = 2000,
     force: bool = False,
@@ -139,7 +140,8 @@ def load_demo(
     now: datetime | None = None,
     progress: Callable[[str], None] = print,
 ) -> Loaded:
-    """Replay two months of a district into the database; refused over real data."""
+    """Replay two months of a district into the database, routed by `serving`; refused over
+    real data."""
     began = time.monotonic()
     with session_scope(engine, write=True) as session:
         if not force and foreign_tickets(session):
@@ -153,19 +155,20 @@ def load_demo(
     now = now or utcnow()
     script = plan.build_script(seed=seed, now=now, appeals=appeals)
     progress(f"demo: {len(script.appeals)} appeals of {len(script.firms)} enterprises, 60 days")
-    replay.prime_model(script, progress)
+    replay.prime_model(script, serving, progress)
     try:
         run = replay.Replay(
             engine,
             policy=policy,
             routing=routing,
+            serving=serving,
             script=script,
             users=users,
             seed=seed,
             grace_days=grace_days,
         ).run(progress)
     finally:
-        routing_model.forget_primed()
+        serving.forget_primed()
     # The replay wrote the past with the past's clock, behind the roll-up's back: it starts over.
     with session_scope(engine, write=True) as session:
         rollup.clear(session)

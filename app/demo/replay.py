@@ -39,12 +39,13 @@ from models import (
     replaying_at,
     utcnow,
 )
-from routing import model as routing_model
+from routing.model import ModelUnavailable, ServingModel
 from routing.settings import RoutingSettings
+from tickets import connectors
 from tickets import service as tickets_service
 from tickets.schemas import ContactIn, EnterpriseIn, TicketCreate
 
-SOURCE = "demo"
+SOURCE = "demo"  # no city platform: its steps are reported to none (connectors.NONE)
 SWEEP_EVERY = timedelta(hours=2)
 WAITING = "等待企业补充材料"
 
@@ -68,13 +69,14 @@ class Replay:
         *,
         policy: SlaPolicy,
         routing: RoutingSettings,
+        serving: ServingModel,
         script: Script,
         users: dict[str, User],
         seed: int,
         grace_days: int,
     ) -> None:
         self.engine, self.policy, self.script, self.users = engine, policy, script, users
-        self.routing = routing
+        self.routing, self.serving = routing, serving
         self.rng = random.Random(seed + 1)
         self.grace_days = grace_days
         self.queue: list[tuple[datetime, int, Callable[[Session], None], str]] = []
@@ -183,6 +185,8 @@ class Replay:
         )
         ticket, _ = tickets_service.intake(
             session,
+            serving=self.serving,
+            connectors=connectors.NONE,
             data=data,
             user=self.users["demo-operator"],
             policy=self.policy,
@@ -210,6 +214,7 @@ class Replay:
             return
         tickets_service.dispatch(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.users["demo-operator"],
             lead_unit=lead,
@@ -310,6 +315,8 @@ class Replay:
         ticket = self.ticket(session, appeal)
         tickets_service.return_ticket(
             session,
+            serving=self.serving,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             reason=reason,
@@ -324,6 +331,7 @@ class Replay:
             return  # still paused or waiting: the unit answers when it can
         tickets_service.reply(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=self.handler(ticket.lead_unit),
             content=appeal.reply,
@@ -337,6 +345,7 @@ class Replay:
         desk = self.users["demo-operator"]
         tickets_service.callback(
             session,
+            connectors=connectors.NONE,
             ticket_id=id_of(ticket),
             user=desk,
             satisfaction=verdict,
@@ -461,7 +470,7 @@ class Replay:
 def _call(
     action: Callable[..., Any], session: Session, ticket_id: int, user: User, **kw: Any
 ) -> None:
-    action(session, ticket_id=ticket_id, user=user, **kw)
+    action(session, ticket_id=ticket_id, user=user, connectors=connectors.NONE, **kw)
 
 
 def _whistle(
@@ -470,11 +479,13 @@ def _whistle(
     action(session, whistle_id=wid, user=user, unit=None, **kw)
 
 
-def prime_model(script: Script, progress: Callable[[str], None]) -> str | None:
+def prime_model(
+    script: Script, serving: ServingModel, progress: Callable[[str], None]
+) -> str | None:
     """Start analysing every appeal's text in batches, ahead of the replay's intakes."""
     try:
-        count = routing_model.prime([_words(a) for a in script.appeals])
-    except routing_model.ModelUnavailable as exc:
+        count = serving.prime([_words(a) for a in script.appeals])
+    except ModelUnavailable as exc:
         progress(f"  routing without a model ({exc}): appeals wait in triage")
         return None
     progress(f"  {count} texts analysed in batches, ahead of their intake")

@@ -17,8 +17,10 @@ from core.db import make_engine, session_scope
 from core.timezone import SHANGHAI
 from deadlines.policy import load_policy
 from models import ApiToken, Role, RollupDay, Ticket, User, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.conftest import ticket_payload
+from tickets import connectors
 from tickets.schemas import TicketCreate
 from tickets.service import intake
 
@@ -195,8 +197,10 @@ def test_demo_refuses_a_database_with_real_tickets_and_clears_nothing_of_it(
             session,
             data=TicketCreate.model_validate(ticket_payload(1)),
             user=user,
+            connectors=connectors.NONE,
             policy=load_policy(),
             routing=RoutingSettings(),
+            serving=ServingModel(None),
         )
     refused = qisu("demo", "load", data_dir=tmp_path)
     assert refused.returncode == 2 and "not demo data" in refused.stderr, refused.stderr

@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from core.config import Settings
 from deadlines.policy import DEFAULT_POLICY
+from integrations.settings import IntegrationSettings
 from models import Role
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, ticket_payload
+from tests.integrations.connector import SECRET, connector_text
 
 SHIPPED = DEFAULT_POLICY.read_text(encoding="utf-8")
 
@@ -58,3 +60,25 @@ def test_intake_merges_resubmissions_by_the_routing_settings_it_was_given(
     with TestClient(create_app(settings, never), raise_server_exceptions=False) as separate:
         own = separate.post("/api/v1/tickets", json=other, headers=operator)
         assert own.status_code == 201 and own.json()["id"] != original["id"]
+
+
+def test_each_app_keeps_the_connectors_and_the_model_it_started_with(
+    settings: Settings, tmp_path: Path
+) -> None:
+    connector = tmp_path / "sh12345.yaml"
+    connector.write_text(connector_text(), encoding="utf-8")
+    platform = IntegrationSettings(
+        platform_sources=[connector], platform_secrets={"sh12345": SECRET}
+    )
+    nothing = IntegrationSettings(platform_sources=[], platform_secrets={})
+    # Both apps live in one process at once: neither reads process-wide connectors or model.
+    with (
+        TestClient(create_app(settings, integrations=platform), raise_server_exceptions=False) as a,
+        TestClient(create_app(settings, integrations=nothing), raise_server_exceptions=False) as b,
+    ):
+        unsigned = a.post("/api/v1/inbound/sh12345", content=b"{}")
+        assert unsigned.status_code == 401, unsigned.text  # a known source, refused unsigned
+        unknown = b.post("/api/v1/inbound/sh12345", content=b"{}")
+        assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_source"
+        served = [client.app.state.serving_model for client in (a, b)]  # type: ignore[attr-defined]
+        assert served[0] is not served[1]

@@ -33,7 +33,7 @@ from models import (
     WhistleCall,
     utcnow,
 )
-from routing import model as routing_model
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tickets import audit
@@ -57,17 +57,15 @@ def demo(
     trained tiny model."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'qisu.db'}")
     prepare_database(engine)
-    routing_model.use(models_dir)
     try:
         loaded = load_demo(
-            engine, policy=load_policy(), routing=RoutingSettings(), seed=7,
-            progress=lambda _: None,
+            engine, policy=load_policy(), routing=RoutingSettings(),
+            serving=ServingModel(models_dir), seed=7, progress=lambda _: None,
             now=a_working_afternoon(utcnow()),
         )  # fmt: skip
         assert loaded.appeals >= 1900
         yield engine, loaded
     finally:
-        routing_model.use(None)
         engine.dispose()
 
 
@@ -171,7 +169,11 @@ def test_every_demo_ticket_replays_from_its_events(demo_engine: Engine) -> None:
 def test_the_demo_loads_once_and_clears_to_the_bare_registry(demo_engine: Engine) -> None:
     with pytest.raises(AlreadyLoaded):
         load_demo(
-            demo_engine, policy=load_policy(), routing=RoutingSettings(), progress=lambda _: None
+            demo_engine,
+            policy=load_policy(),
+            routing=RoutingSettings(),
+            serving=ServingModel(None),
+            progress=lambda _: None,
         )
     removed = clear_demo(demo_engine)
     assert removed["tickets"] >= 1900
@@ -189,7 +191,13 @@ def test_the_demo_refuses_a_database_with_real_tickets(
     desk = make_user(Role.OPERATOR)
     assert client.post("/api/v1/tickets", json=ticket_payload(1), headers=desk).status_code == 201
     with pytest.raises(DemoRefused, match="not demo data"):
-        load_demo(engine, policy=load_policy(), routing=RoutingSettings(), progress=lambda _: None)
+        load_demo(
+            engine,
+            policy=load_policy(),
+            routing=RoutingSettings(),
+            serving=ServingModel(None),
+            progress=lambda _: None,
+        )
     assert row_count(engine, "ticket") == 1
     removed = clear_demo(engine)
     assert removed["tickets"] == 0 and row_count(engine, "ticket") == 1

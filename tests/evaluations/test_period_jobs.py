@@ -15,6 +15,7 @@ from deadlines.policy import load_policy
 from evaluations import service
 from integrations.settings import IntegrationSettings
 from models import EvaluationPeriod, PeriodStatus, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 
 
@@ -27,7 +28,14 @@ def test_the_hourly_job_opens_this_month_and_closes_last_month_after_its_grace_d
     with session_scope(engine, write=True) as session:
         service.open_period(session, period=last_month)
     scheduler = build_scheduler(
-        engine, settings, load_policy(), RoutingSettings(), IntegrationSettings(), blocking=False
+        engine,
+        settings,
+        load_policy(),
+        RoutingSettings(),
+        IntegrationSettings(),
+        {},
+        ServingModel(None),
+        blocking=False,
     )
     job = scheduler.get_job("evaluation-periods")
     assert job is not None and job.trigger.interval == timedelta(hours=1)

@@ -19,11 +19,12 @@ from core.db import session_scope
 from deadlines.policy import load_policy
 from integrations.platform import PlatformClient
 from models import Deadline, DeadlineStatus, OutboundEvent, Role, Ticket, TicketEvent
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.integration.conftest import LiveServer
 from tests.integration.fake_platform import FakePlatformProcess
-from tests.integrations.connector import SECRET, connector_text, reset, use_connector
-from tickets import connectors, inbound, service
+from tests.integrations.connector import SECRET, configured, connector_text, reset, use_connector
+from tickets import inbound, service
 
 CHANGED = "第1号平台工单：补充说明，许可已受理但未发证。"
 
@@ -60,8 +61,16 @@ def _ticket(engine: Engine, order_id: str) -> tuple[Ticket, list[TicketEvent]]:
 
 
 def _poll(engine: Engine) -> tuple[int, int]:
-    client = PlatformClient(connectors.current()["sh12345"], SECRET)
-    return inbound.poll(engine, client=client, policy=load_policy(), routing=RoutingSettings())
+    found = configured()
+    client = PlatformClient(found["sh12345"], SECRET)
+    return inbound.poll(
+        engine,
+        client=client,
+        policy=load_policy(),
+        routing=RoutingSettings(),
+        connectors=found,
+        serving=ServingModel(None),
+    )
 
 
 def test_pulled_changes_and_withdrawals_apply_once_and_older_versions_change_nothing(
@@ -79,6 +88,7 @@ def test_pulled_changes_and_withdrawals_apply_once_and_older_versions_change_not
             lead_unit="market_regulation",
             assist_units=[],
             policy=load_policy(),
+            connectors=configured(),
         )
         status_before = dispatched.status
     # Order 1 changed (and the change delivered twice); order 2 withdrawn; order 3 changed twice,

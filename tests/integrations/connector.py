@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.mapping import Connector
 from integrations.settings import get_integration_settings
 from tickets import connectors
 
@@ -28,9 +29,13 @@ def use_connector(monkeypatch: pytest.MonkeyPatch, path: Path, **env: str) -> No
 
 
 def reset() -> None:
-    """Forget the cached settings and connectors."""
+    """Forget the cached settings (an app loads its connectors from them when it starts)."""
     get_integration_settings.cache_clear()
-    connectors.current.cache_clear()
+
+
+def configured() -> dict[str, Connector]:
+    """The connectors the environment names, as an app or a command loads them."""
+    return connectors.load(get_integration_settings())
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from models import Role
 from routing import model
+from routing.model import ServingModel
 from tests.conftest import MakeUser, row_count
 from tests.routing.conftest import appeal
 
@@ -30,7 +31,8 @@ def test_an_acknowledge_is_not_queued_behind_an_intakes_encoder(
     handler = make_user(Role.UNIT_HANDLER, "market_regulation")
     running, written = threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
-    real = model.analyse
+    served: ServingModel = routed.app.state.serving_model  # type: ignore[attr-defined]
+    real = served.analyse
 
     def analyse_after_the_write(text: str) -> model.Analysis:
         # The real model runs; it only starts once the other write has committed, or after WAIT
@@ -39,7 +41,7 @@ def test_an_acknowledge_is_not_queued_behind_an_intakes_encoder(
         seen["written_while_encoding"] = written.wait(WAIT)
         return real(text)
 
-    monkeypatch.setattr(model, "analyse", analyse_after_the_write)
+    monkeypatch.setattr(served, "analyse", analyse_after_the_write)
     result: dict[str, Any] = {}
     intake = threading.Thread(
         target=lambda: result.update(
@@ -72,14 +74,15 @@ def test_a_preview_stores_nothing_and_holds_no_write_lock(
     handler = make_user(Role.UNIT_HANDLER, "market_regulation")
     running, written = threading.Event(), threading.Event()
     seen: dict[str, Any] = {}
-    real = model.analyse
+    served: ServingModel = routed.app.state.serving_model  # type: ignore[attr-defined]
+    real = served.analyse
 
     def analyse_after_the_write(text: str) -> model.Analysis:
         running.set()
         seen["written_while_encoding"] = written.wait(WAIT)
         return real(text)
 
-    monkeypatch.setattr(model, "analyse", analyse_after_the_write)
+    monkeypatch.setattr(served, "analyse", analyse_after_the_write)
     result: dict[str, Any] = {}
     body = {"text": WAGES, "address": "嘉定区安亭镇墨玉路100号"}
     preview = threading.Thread(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from classifier.repeat_scorer import FEATURES, RepeatScorer
 from routing import repeats
 from routing import service as routing_service
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, credit_code
 from tests.routing.conftest import appeal
@@ -33,11 +34,11 @@ class Spy(RepeatScorer):
         return super().score(rows)
 
 
-def _facts(engine: Engine, at: datetime) -> dict[str, float]:
+def _facts(engine: Engine, at: datetime, serving: ServingModel) -> dict[str, float]:
     """What the scorer is told of the one earlier ticket, for a follow-up from another phone."""
     settings = RoutingSettings()
     reading = routing_service.read(
-        routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings
+        routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings, serving=serving
     )
     assert reading.analysis is not None
     spy = Spy()
@@ -66,9 +67,10 @@ def test_the_scorer_reads_the_gap_the_state_the_contact_and_the_units(
 ) -> None:
     first = post(routed, operator, appeal(1, LICENCE))  # 2026-11-02 09:30 UTC
     at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-    open_ = _facts(engine, at)
+    served = routed.app.state.serving_model  # type: ignore[attr-defined]
+    open_ = _facts(engine, at, served)
     assert open_["log_gap_days"] == pytest.approx(log1p(18))
     assert (open_["earlier_answered"], open_["same_phone"], open_["same_address"]) == (0, 0, 1)
     assert 0 < open_["unit_overlap"] <= 1  # both read as licensing matters, much alike
     close_loop(routed, first["id"], operator, make_user)
-    assert _facts(engine, at)["earlier_answered"] == 1.0
+    assert _facts(engine, at, served)["earlier_answered"] == 1.0

@@ -12,7 +12,7 @@ from app.cli import cli
 from classifier.inference import Classifier
 from core.config import Settings
 from models import Role
-from routing import model as routing_model
+from routing.model import ServingModel
 from tests.conftest import MakeUser, row_count
 from tests.routing.conftest import appeal
 
@@ -231,16 +231,15 @@ def test_a_primed_text_is_analysed_once_however_often_it_comes(
         return analyse(self, texts, batch)
 
     monkeypatch.setattr(Classifier, "analyse", counted)
-    routing_model.use(models_dir)
+    serving = ServingModel(models_dir)
     try:
-        assert routing_model.prime([LICENCE, VILLAGE, LICENCE]) == 2
-        first = routing_model.analyse(LICENCE)
-        again = routing_model.analyse(LICENCE)  # a follow-up in the same words, a re-route
-        routing_model.analyse(VILLAGE)
+        assert serving.prime([LICENCE, VILLAGE, LICENCE]) == 2
+        first = serving.analyse(LICENCE)
+        again = serving.analyse(LICENCE)  # a follow-up in the same words, a re-route
+        serving.analyse(VILLAGE)
         assert passes == [2] and first is again
-        routing_model.forget_primed()
-        routing_model.analyse(LICENCE)
+        serving.forget_primed()
+        serving.analyse(LICENCE)
         assert passes == [2, 1]
     finally:
-        routing_model.forget_primed()
-        routing_model.use(None)
+        serving.forget_primed()

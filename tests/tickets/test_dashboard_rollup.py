@@ -40,8 +40,9 @@ from models import (
     Urgency,
     utcnow,
 )
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
-from tickets import audit, dashboard, kpis, rollup
+from tickets import audit, connectors, dashboard, kpis, rollup
 from tickets.measures import MEASURES, Count, totals
 
 DAYS = 75  # this month and the one before, for the rankings' change from the last period
@@ -225,7 +226,14 @@ def test_late_events_are_read_live_until_rolled_again(engine: Engine) -> None:
         )
         session.add(ticket)
         session.flush()
-        audit.record(session, ticket=ticket, user=None, action=TicketAction.CALLBACK, before=before)
+        audit.record(
+            session,
+            ticket=ticket,
+            user=None,
+            action=TicketAction.CALLBACK,
+            before=before,
+            connectors=connectors.NONE,
+        )
         reopened = _day(ticket.received_at)
         # Another one's reply deadline, started three weeks ago, runs out at the next sweep.
         late = session.get(Ticket, ids[len(ids) // 2])
@@ -285,7 +293,14 @@ def test_the_scheduler_rolls_new_days_a_few_at_a_time(engine: Engine) -> None:
 
 def test_the_scheduler_refreshes_the_roll_up(engine: Engine, settings: Settings) -> None:
     scheduler = build_scheduler(
-        engine, settings, load_policy(), RoutingSettings(), IntegrationSettings(), blocking=False
+        engine,
+        settings,
+        load_policy(),
+        RoutingSettings(),
+        IntegrationSettings(),
+        {},
+        ServingModel(None),
+        blocking=False,
     )
     job = scheduler.get_job("dashboard-rollup")
     assert job is not None and job.trigger.interval == timedelta(seconds=settings.rollup_seconds)

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from app.main import create_app
+from core.config import Settings
 from integrations import signing
 from models import Role, Ticket, TicketEvent
 from tests.conftest import MakeUser, row_count
@@ -128,7 +130,11 @@ def test_a_replayed_request_is_refused_and_writes_nothing(
 
 
 def test_an_unmappable_order_is_refused_and_kept_as_a_dead_letter_to_replay(
-    connector_file: Path, client: TestClient, engine: Engine, make_user: MakeUser
+    connector_file: Path,
+    client: TestClient,
+    engine: Engine,
+    make_user: MakeUser,
+    settings: Settings,
 ) -> None:
     admin = make_user(Role.ADMIN)
     before = written(engine)
@@ -151,22 +157,26 @@ def test_an_unmappable_order_is_refused_and_kept_as_a_dead_letter_to_replay(
     # Replayed with the same mapping it fails again, saying why, and stays.
     retry = client.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
     assert retry.status_code == 422 and "仍无法映射" in retry.json()["detail"]
-    # The administrator adds the code to the connector; the replay takes it in.
+    # The administrator adds the code to the connector and restarts qisu (an app loads its
+    # connectors when it starts); the replay takes it in.
     connector_file.write_text(
         connector_file.read_text(encoding="utf-8").replace(
             '"05": suggestion', '"05": suggestion\n    "99": complaint'
         ),
         encoding="utf-8",
     )
+    still = client.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
+    assert still.status_code == 422  # the running app keeps the connector it started with
     reset()
-    done = client.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
-    assert done.status_code == 200, done.text
-    assert done.json()["dead_letter"]["state"] == "replayed"
-    with Session(engine) as session:
-        ticket = session.get(Ticket, done.json()["ticket_id"])
-        assert ticket is not None and ticket.external_id == "SH0000005"
-    again = client.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
-    assert again.status_code == 422
+    with TestClient(create_app(settings), raise_server_exceptions=False) as restarted:
+        done = restarted.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
+        assert done.status_code == 200, done.text
+        assert done.json()["dead_letter"]["state"] == "replayed"
+        with Session(engine) as session:
+            ticket = session.get(Ticket, done.json()["ticket_id"])
+            assert ticket is not None and ticket.external_id == "SH0000005"
+        again = restarted.post(f"/api/v1/inbound/dead-letters/{letter['id']}/replay", headers=admin)
+        assert again.status_code == 422
 
 
 def test_a_bad_credit_code_names_the_platforms_field(

@@ -17,11 +17,18 @@ from integrations import signing
 from integrations.platform import PlatformClient
 from integrations.settings import get_integration_settings
 from models import OutboundEvent, OutboundState, PlatformCursor, Role, Ticket, utcnow
+from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.conftest import MakeUser, row_count, ticket_payload
 from tests.integration.fake_platform import FakePlatformProcess, order
-from tests.integrations.connector import SECRET, connector_text, reset, use_connector
-from tickets import connectors, inbound, outbound
+from tests.integrations.connector import (
+    SECRET,
+    configured,
+    connector_text,
+    reset,
+    use_connector,
+)
+from tickets import inbound, outbound
 
 STEPS = ["QS", "XXLX", "YQSQ", "YQTG", "DF", "HF", "BJ"]
 
@@ -46,7 +53,7 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePl
 
 
 def client_for() -> dict[str, PlatformClient]:
-    return {s: PlatformClient(c, SECRET) for s, c in connectors.current().items()}
+    return {s: PlatformClient(c, SECRET) for s, c in configured().items()}
 
 
 def push(client: TestClient, payload: Any) -> int:
@@ -150,7 +157,12 @@ def test_the_poller_takes_each_order_once_across_overlapping_shuffled_pages(
     taken = dead = 0
     for _ in range(5):
         got, lost = inbound.poll(
-            engine, client=client_, policy=load_policy(), routing=RoutingSettings()
+            engine,
+            client=client_,
+            policy=load_policy(),
+            routing=RoutingSettings(),
+            connectors=configured(),
+            serving=ServingModel(None),
         )
         taken, dead = taken + got, dead + lost
     with Session(engine) as session:
@@ -171,7 +183,12 @@ def test_a_platform_that_never_answers_stops_the_poll_without_moving_the_cursor(
     platform.control("orders", start=0, count=10)
     platform.control("misbehave", outage_seconds=30)
     got = inbound.poll(
-        engine, client=client_for()["sh12345"], policy=load_policy(), routing=RoutingSettings()
+        engine,
+        client=client_for()["sh12345"],
+        policy=load_policy(),
+        routing=RoutingSettings(),
+        connectors=configured(),
+        serving=ServingModel(None),
     )
     assert got == (0, 0)
     with Session(engine) as session:
