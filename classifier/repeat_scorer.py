@@ -53,9 +53,11 @@ _AGAIN = re.compile(
     r"有[点了些]?进展|(的事|一事|问题)(还|仍|又|一直|到底|有|已)|"
     r"(看|查|检查|量|冲洗)过|(回复|答复|回电)(说|称)|受理了|这么多次"
 )
-# Words with which an appeal turns to another matter of the same enterprise.
+# Words with which an appeal turns to another matter of the same enterprise. 另 before a count
+# of two or more, or a half, is the rest of the same things (另外三棵, 另一半), not another matter.
+_REST = r"(?!外?[二两三四五六七八九十几半\d]|一半)"
 _ANOTHER = re.compile(
-    r"^另|[，。；：:]另|另(外|反映|咨询|问|有|案|一)|顺便|还有一[件个]事|这次反映"
+    rf"^另{_REST}|[，。；：:]另{_REST}|另{_REST}(外|反映|咨询|问|有|案|一)|顺便|还有一[件个]事|这次反映"
 )
 
 

@@ -64,6 +64,11 @@ def test_re_complaint_phrases(text: str, raised: bool) -> None:
         ("来电人再次来电，称多缴税款的事已在处理，另反映公司跨省设立了一个项目部", True),
         ("再次反映园区转供电加价的问题，上次回复说已约谈园区", False),
         ("厂门口道路积水，货车进不来", False),
+        ("另外一件事：我们租的是国资的厂房，房租减免怎么申请？", True),
+        # the rest of the same things, not another matter
+        ("行道树迁移审批总算批了一半，另外三棵说要补专家论证，找谁论证？", False),
+        ("通行证批了一半，另一半还没有消息", False),
+        ("两台设备装好了，另2台还在等电", False),
     ],
 )
 def test_another_matter_phrases(text: str, turns: bool) -> None:
