@@ -397,6 +397,31 @@ def repeat_sweep(result: Run) -> list[tuple[float, float, float, float]]:
     return rows
 
 
+def repeat_mistakes(result: Run) -> list[str]:
+    """Each repeat missed or linked to the wrong chain, and each false link: the scored
+    candidates (up to five, `*` marks the case's own chain), as case ids."""
+    chain_root = _truth_roots(result)
+    case_of = {ticket: case for case, ticket in result.ticket_of_case.items()}
+    lines = []
+    for o in result.outcomes:
+        cid, repeat = o.case["id"], bool(o.case.get("repeat_of"))
+        right = repeat and o.repeat_root == chain_root[cid]
+        if right or not (repeat or o.repeat_root is not None):
+            continue
+        kind = "missed" if o.repeat_root is None else "wrong chain" if repeat else "false link"
+        earlier = [(case_of[s["ticket_id"]], s["score"]) for s in o.scored]
+        scored = ", ".join(
+            f"{'*' if repeat and chain_root[e] == chain_root[cid] else ''}{e} {score:.3f}"
+            for e, score in earlier
+        )
+        linked = case_of.get(o.repeat_root) if o.repeat_root is not None else None
+        lines.append(
+            f"  case {cid} {kind}: repeats {o.case.get('repeat_of')}, linked to {linked};"
+            f" scored {scored or 'none'}"
+        )
+    return lines
+
+
 def _p99(result: Run) -> float:
     return statistics.quantiles([o.seconds for o in result.outcomes], n=100)[98] * 1000
 
@@ -433,6 +458,11 @@ def main() -> int:
         "--runtime", choices=["auto", "onnx", "torch"], default="auto", help="Who runs it."
     )
     parser.add_argument("--mistakes", action="store_true", help="List every wrong decision.")
+    parser.add_argument(
+        "--repeat-mistakes",
+        action="store_true",
+        help="List every repeat missed or linked wrongly, with its scored candidates.",
+    )
     parser.add_argument(
         "--sweep", action="store_true", help="Accuracy against coverage at other thresholds."
     )
@@ -471,6 +501,8 @@ def main() -> int:
                     f"  case {o.case['id']}: {o.rule} -> {o.lead} / {o.final_subdistrict}; "
                     f"want {o.case['lead']} / {o.case['town']}; top {o.candidates}"
                 )
+    if args.repeat_mistakes:
+        print("\n".join(repeat_mistakes(result)))
     for name, value in figures.items():
         goal, ceiling = GOALS.get(name), CEILINGS.get(name)
         mark = ""

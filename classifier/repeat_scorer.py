@@ -44,18 +44,23 @@ FEATURES = (
 )  # fmt: skip
 # Words with which an enterprise raises a matter again or reports how it went since; whitespace
 # is ignored. 还是 alone asks a choice (…还是用店里的就行), so only 还是…的事 and the like count.
+# An earlier raising may be named with words between (此前已通过热线咨询); someone having come
+# (居委会来过一次) is how it went since, as 看过 and 查过 are.
 _AGAIN = re.compile(
     r"再次|再度|又(来|一次|反映|打|问|找|没|被|出现|停|摆|卡|称)|仍(未|然|旧|没|有|在|到)|"
     r"还(没|是没|未)|还是.{0,12}(的事|问题|老样子|一样)|依(然|旧)|至今|"
     r"(上次|之前|此前|曾经?|早前|前期|多次|已经?|上个月|上周)已?"
     r"(反映|投诉|来电|提过|说过|打过|写过|问过|咨询)|"
+    r"(上次|之前|此前|早前|前期)[^，。；！？]{0,8}?(反映|投诉|来电|咨询)|"
     r"第[二三四五六2-6]次|重复(反映|投诉)|反映(过|后)|没有?(下文|进展|动静|回音|消息)|"
     r"有[点了些]?进展|(的事|一事|问题)(还|仍|又|一直|到底|有|已)|"
-    r"(看|查|检查|量|冲洗)过|(回复|答复|回电)(说|称)|受理了|这么多次"
+    r"(来|看|查|检查|量|冲洗)过|(回复|答复|回电)(说|称)|受理了|这么多次"
 )
-# Words with which an appeal turns to another matter of the same enterprise.
+# Words with which an appeal turns to another matter of the same enterprise. 另 before a count
+# of two or more, or a half, is the rest of the same things (另外三棵, 另一半), not another matter.
+_REST = r"(?!外?[二两三四五六七八九十几半\d]|一半)"
 _ANOTHER = re.compile(
-    r"^另|[，。；：:]另|另(外|反映|咨询|问|有|案|一)|顺便|还有一[件个]事|这次反映"
+    rf"^另{_REST}|[，。；：:]另{_REST}|另{_REST}(外|反映|咨询|问|有|案|一)|顺便|还有一[件个]事|这次反映"
 )
 
 

@@ -47,6 +47,9 @@ from classifier.repeat_scorer import (
         ("老厂房办证的事有点进展，规资局的人来现场量过了", True),
         ("还是东大街水果摊的事，城管来了一次他们躲了", True),
         ("分公司注销还卡在那笔滞纳金，又没下文了", True),
+        ("我司此前已通过热线咨询，答复为资金统筹中，恳请告知明确拨付时间", True),
+        ("噪声矛盾的事，居委会来过一次，但居民还是每天打电话到公司", True),
+        ("停电已经四个小时，打电话问了几次都说在抢修", False),
         ("想咨询一下营业执照变更的材料", False),
         ("请尽快处理，谢谢", False),
         ("夜市摆摊要卖烧烤，需要单独办许可吗还是用店里的就行？", False),
@@ -64,6 +67,11 @@ def test_re_complaint_phrases(text: str, raised: bool) -> None:
         ("来电人再次来电，称多缴税款的事已在处理，另反映公司跨省设立了一个项目部", True),
         ("再次反映园区转供电加价的问题，上次回复说已约谈园区", False),
         ("厂门口道路积水，货车进不来", False),
+        ("另外一件事：我们租的是国资的厂房，房租减免怎么申请？", True),
+        # the rest of the same things, not another matter
+        ("行道树迁移审批总算批了一半，另外三棵说要补专家论证，找谁论证？", False),
+        ("通行证批了一半，另一半还没有消息", False),
+        ("两台设备装好了，另2台还在等电", False),
     ],
 )
 def test_another_matter_phrases(text: str, turns: bool) -> None:
