@@ -292,7 +292,7 @@ def build_script(
     originals = [a for a in script if a.kind == "plain" and a.at < now - timedelta(days=10)]
     for original in rng.sample(originals, min(repeats_wanted, len(originals))):
         later = original.at + timedelta(days=rng.randint(7, 40), hours=rng.randint(0, 6))
-        if later >= now:
+        if later >= now - timedelta(hours=2):  # the last hours are the fresh appeals' alone
             continue
         template = rng.choice(data["followups"])
         what = original.text if original.channel != Channel.HOTLINE else original.title
