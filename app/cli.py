@@ -462,9 +462,7 @@ def demo_load(
     _require_current(engine)
     # The encoder the server runs (QISU_ROUTING_QUANTIZED, _RUNTIME): the demo's decisions and
     # embeddings are the ones the console would have made.
-    serving = ServingModel(
-        settings.data_dir / "models", quantized=routed.quantized, runtime=routed.runtime
-    )
+    serving = ServingModel.served(settings.data_dir, routed)
     if serving.warm() is None:
         typer.echo(
             "no model is active: the demo's appeals wait in triage (`qisu model build-default`)"
@@ -532,7 +530,7 @@ def scheduler() -> None:
     from routing.model import ServingModel
     from routing.settings import RoutingSettings
 
-    settings = get_settings()
+    settings, routed = get_settings(), RoutingSettings()
     configure_logging(settings.log_level, settings.log_file)
     policy = _policy()
     platforms = get_integration_settings()
@@ -549,11 +547,11 @@ def scheduler() -> None:
             engine,
             settings,
             policy,
-            RoutingSettings(),
+            routed,
             platforms,
             found,
-            # As before: this process serves no model, so the orders it polls wait in triage.
-            ServingModel(None),
+            # The orders it polls are routed as `qisu serve` would route them (lazily loaded).
+            ServingModel.served(settings.data_dir, routed),
             blocking=True,
         ).start()
     except (KeyboardInterrupt, SystemExit):

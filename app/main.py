@@ -201,9 +201,7 @@ def create_app(
         app.state.engine = make_engine(settings.effective_database_url)
         with Session(app.state.engine) as session:
             connectors.check_registry(session, found)
-        app.state.serving_model = serving = ServingModel(
-            settings.data_dir / "models", quantized=routed.quantized, runtime=routed.runtime
-        )
+        app.state.serving_model = serving = ServingModel.served(settings.data_dir, routed)
         version = serving.warm()  # load the active model now, not on the first appeal
         metrics.MODEL.labels(version or "none").set(1)
         scheduler = None

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from classifier.inference import Classifier
 from classifier.registry import ActiveModel, active_name
 from classifier.repeat_scorer import RepeatScorer
+from routing.settings import RoutingSettings
 
 log = logging.getLogger("qisu.routing")
 
@@ -56,6 +57,11 @@ class ServingModel:
         self._landed = threading.Condition()  # guards both; notified as each batch lands
         self._primer: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @classmethod
+    def served(cls, data_dir: Path, routing: RoutingSettings) -> "ServingModel":
+        """The model `qisu serve` serves: the data folder's registry, on the settings' encoder."""
+        return cls(data_dir / "models", quantized=routing.quantized, runtime=routing.runtime)
 
     @property
     def registry_dir(self) -> Path | None:

@@ -25,6 +25,9 @@ def test_compose_runs_one_scheduler_beside_the_api() -> None:
     assert scheduler["command"] == ["qisu", "scheduler"]
     assert scheduler["environment"]["QISU_DATABASE_URL"] == api["environment"]["QISU_DATABASE_URL"]
     assert scheduler["build"] == api["build"]
+    # It routes the orders it polls with the api's model: the same registry, once it is built.
+    assert "qisudata:/var/lib/qisu:ro" in scheduler["volumes"]
+    assert scheduler["depends_on"]["model"] == api["depends_on"]["model"]
 
 
 def test_one_service_migrates_before_the_api_and_the_scheduler_start() -> None:
