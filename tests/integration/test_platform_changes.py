@@ -18,12 +18,21 @@ from accounts import service as accounts_service
 from core.db import session_scope
 from deadlines.policy import load_policy
 from integrations.platform import PlatformClient
-from models import Deadline, DeadlineStatus, OutboundEvent, Role, Ticket, TicketEvent
+from models import (
+    Deadline,
+    DeadlineStatus,
+    OutboundEvent,
+    Role,
+    RoutingDecision,
+    Ticket,
+    TicketEvent,
+)
 from routing.model import ServingModel
 from routing.settings import RoutingSettings
 from tests.integration.conftest import LiveServer
 from tests.integration.fake_platform import FakePlatformProcess
 from tests.integrations.connector import SECRET, configured, connector_text, reset, use_connector
+from tests.routing.conftest import models_dir
 from tickets import inbound, service
 
 CHANGED = "第1号平台工单：补充说明，许可已受理但未发证。"
@@ -60,7 +69,10 @@ def _ticket(engine: Engine, order_id: str) -> tuple[Ticket, list[TicketEvent]]:
         return ticket, list(events)
 
 
-def _poll(engine: Engine) -> tuple[int, int]:
+__all__ = ["models_dir"]  # the trained test registry, a fixture
+
+
+def _poll(engine: Engine, serving: ServingModel | None = None) -> tuple[int, int]:
     found = configured()
     client = PlatformClient(found["sh12345"], SECRET)
     return inbound.poll(
@@ -69,8 +81,24 @@ def _poll(engine: Engine) -> tuple[int, int]:
         policy=load_policy(),
         routing=RoutingSettings(),
         connectors=found,
-        serving=ServingModel(None),
+        serving=serving or ServingModel(None),
     )
+
+
+def test_polled_orders_are_routed_by_the_served_model(
+    platform: FakePlatformProcess,
+    connector: Path,
+    engine: Engine,
+    models_dir: Path,
+    tmp_path: Path,
+) -> None:
+    platform.control("orders", start=1, count=2)
+    (tmp_path / "models").symlink_to(models_dir, target_is_directory=True)  # the data folder's
+    served = ServingModel.served(tmp_path, RoutingSettings(quantized=False))
+    assert _poll(engine, served) == (2, 0)
+    with Session(engine) as session:
+        versions = [d.model_version for d in session.exec(select(RoutingDecision))]
+    assert len(versions) == 2 and None not in versions, versions
 
 
 def test_pulled_changes_and_withdrawals_apply_once_and_older_versions_change_nothing(
