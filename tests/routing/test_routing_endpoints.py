@@ -123,8 +123,9 @@ def broken(settings: Settings, models_dir: Path) -> Iterator[TestClient]:
     """An app whose active model folder is damaged."""
     models = settings.data_dir / "models"
     shutil.copytree(models_dir, models)
-    # The graph ONNX Runtime serves (the torch weights are not read when it is there).
-    (models / VERSION / "onnx" / "encoder.onnx").write_bytes(b"not an ONNX graph")
+    # The graphs ONNX Runtime serves, fp32 and int8 (the torch weights are not read then).
+    for graph in ("encoder.onnx", "encoder-int8.onnx"):
+        (models / VERSION / "onnx" / graph).write_bytes(b"not an ONNX graph")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
 
