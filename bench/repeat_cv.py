@@ -9,8 +9,9 @@ best-scored candidate at or above a threshold. Prints precision, recall and the 
 flagged per threshold for the shipped features and, with --variants, for other sets of them
 (`+name` adds a measure, `-name` drops one; `content_cosine` is the embeddings' cosine of the
 texts without the enterprise's frame, a second encoder pass), in one run on the same folds; with
---corpus the bootstrap corpus' pairs join every fold's training pairs. Prints the fitted-on-all
-weights. Choose the threshold here, on dev only.
+--corpus the bootstrap corpus' pairs join every fold's training pairs. With --by-set each set is
+scored by a scorer fitted on the other sets only: how it does on an author it never saw. Prints
+the fitted-on-all weights. Choose the threshold here, on dev only.
 """
 
 import argparse
@@ -33,6 +34,7 @@ from classifier.repeat_scorer import (
     FEATURES,
     MEASURES,
     LabelledPair,
+    balanced,
     corpus_rows,
     features,
     fit,
@@ -78,17 +80,24 @@ def folded_scores(
     folds: int,
     seed: int,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    by_set: bool = False,
 ) -> np.ndarray:
-    """Each pair's score from a scorer fitted without its enterprise's fold (and with `extra`
-    rows and targets, the corpus' pairs, weighed to count as much as the fold's pairs)."""
+    """Each pair's score from a scorer fitted without its enterprise's fold, or with by_set
+    without its whole set (another author's appeals), each set weighed alike as the build
+    weighs them (and with `extra` rows and targets, the corpus' pairs, weighed to count as
+    much as the fold's pairs)."""
     enterprises = sorted({p.enterprise for p in pairs})
     random.Random(seed).shuffle(enterprises)
     fold = {e: k % folds for k, e in enumerate(enterprises)}
+    if by_set:
+        sets = sorted({_set(e) for e in enterprises})
+        fold, folds = {e: sets.index(_set(e)) for e in enterprises}, len(sets)
     scores = np.zeros(len(pairs))
     for k in range(folds):
         train = [n for n, p in enumerate(pairs) if fold[p.enterprise] != k]
         held = [n for n, p in enumerate(pairs) if fold[p.enterprise] == k]
-        x, y, w = list(rows[train]), [pairs[n].repeat for n in train], [1.0] * len(train)
+        x, y = list(rows[train]), [pairs[n].repeat for n in train]
+        w = balanced([_set(pairs[n].enterprise) for n in train])
         if extra is not None:
             x += list(extra[0])
             y += list(extra[1])
@@ -96,6 +105,11 @@ def folded_scores(
         scorer = fit([list(r) for r in x], y, w)
         scores[held] = scorer.score([list(r) for r in rows[held]])
     return scores
+
+
+def _set(enterprise: str) -> str:
+    """The labelled set an enterprise key (`path:key`) belongs to."""
+    return enterprise.rsplit(":", 1)[0]
 
 
 def figures(
@@ -167,6 +181,11 @@ def main() -> int:
     parser.add_argument(
         "--corpus", action="store_true", help="Add the bootstrap corpus' pairs to every fold."
     )
+    parser.add_argument(
+        "--by-set",
+        action="store_true",
+        help="Score each set with a scorer fitted on the others only (an unseen author).",
+    )
     args = parser.parse_args()
     settings = get_classifier_settings()
     name = active_name(settings.models_dir)
@@ -195,13 +214,14 @@ def main() -> int:
     for spec, names in zip(args.variants, variants, strict=True):
         rows = table(pairs, names, cosines)
         extra = corpus_table(names, classifier) if args.corpus else None
+        seeds = 1 if args.by_set else args.seeds  # one way to leave each set out
         runs = [
-            folded_scores(pairs, rows, folds=args.folds, seed=s, extra=extra)
-            for s in range(args.seeds)
+            folded_scores(pairs, rows, folds=args.folds, seed=s, extra=extra, by_set=args.by_set)
+            for s in range(seeds)
         ]
         with_corpus = " + corpus pairs" if args.corpus else ""
         print(f"{spec}{with_corpus}: {', '.join(names)}")
-        folds = f"{args.seeds}x{args.folds} folds"
+        folds = "fitted on the other sets" if args.by_set else f"{seeds}x{args.folds} folds"
         for path, (index, cases) in parts.items():
             print(f"  {path}: threshold: precision, recall, near misses flagged ({folds})")
             own = [pairs[n] for n in index]
@@ -209,7 +229,8 @@ def main() -> int:
                 figs = [figures(own, scores[index], cases, threshold) for scores in runs]
                 p, r, n = np.nanmean(np.array(figs), axis=0)
                 print(f"    {threshold:.2f}: {p:.3f} {r:.3f} {n:.3f}")
-        scorer = fit([list(r) for r in rows], [p.repeat for p in pairs], [1.0] * len(pairs))
+        share = balanced([_set(p.enterprise) for p in pairs])
+        scorer = fit([list(r) for r in rows], [p.repeat for p in pairs], share)
         ranked = sorted(zip(names, scorer.coef, strict=True), key=lambda t: -abs(t[1]))
         weights = ", ".join(f"{n} {w:+.2f}" for n, w in ranked)
         print(f"  weights on all pairs (standardised): {weights}")

@@ -75,6 +75,7 @@ def seed(engine: Engine, *, tickets: int, enterprises: int, rng: np.random.Gener
                         "enterprise_code": credit_code(int(owners[n])),
                         "contact_name": "张",
                         "contact_phone": f"139{int(owners[n]):08d}",
+                        "contact_phone_key": f"139{int(owners[n]):08d}",
                         "text": TEXTS[(first + n) % len(TEXTS)],
                         "address": f"嘉定区某路{int(owners[n])}号",
                         "appeal_type": "complaint",

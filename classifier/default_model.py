@@ -75,17 +75,21 @@ def fit_repeat_scorer(
     classifier = Classifier(folder, threads=threads)
     if labelled:
         found = [
-            pair for path in labelled for pair in repeat_scorer.labelled_rows(path, classifier)
+            (str(path), *pair)
+            for path in labelled
+            for pair in repeat_scorer.labelled_rows(path, classifier)
         ]
-        x, y = [row for row, _ in found], [target for _, target in found]
+        x, y = [row for _, row, _ in found], [target for _, _, target in found]
+        # Each set is one author's: the first set's 328 easy pairs must not outweigh v2's 112.
+        weights = repeat_scorer.balanced([path for path, _, _ in found])
         source = f"{len(x)} pairs of {' and '.join('/'.join(path.parts[-2:]) for path in labelled)}"
     elif rows is not None and vectors is not None:
         x, y = repeat_scorer.corpus_rows(rows, vectors, sorted({r.label for r in rows}), seed=5)
+        weights = [1.0] * len(x)
         source = f"{len(x)} corpus pairs"
     else:
         raise ClassifierError("the repeat scorer needs a labelled set or the corpus' pairs")
     own = len(x)
-    weights = [1.0] * own
     if confirmed is not None:
         settled = repeat_scorer.confirmed_rows(confirmed, classifier)
         x += [row for row, _ in settled]

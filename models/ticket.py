@@ -4,9 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
+from core.phones import phone_key
 from models.base import AwareDateTime, EnumString, utcnow
 
 
@@ -130,6 +131,9 @@ class Ticket(SQLModel, table=True):
     enterprise_code: str = Field(foreign_key="enterprise.credit_code", index=True)
     contact_name: str = Field(max_length=100)
     contact_phone: str = Field(max_length=32, index=True)
+    # The phone as digits (core.phones), kept by _key_phone: the repeat check finds an earlier
+    # ticket of the same caller whether it was written +86 139…, 139-… or 139….
+    contact_phone_key: str = Field(default="", max_length=32, index=True)
     title: str | None = Field(default=None, max_length=200)
     text: str = Field(sa_type=Text)
     address: str = Field(max_length=500, index=True)
@@ -152,6 +156,14 @@ class Ticket(SQLModel, table=True):
     # When `qisu data purge` replaced the contact's name and phone (retention, PIPL art. 19).
     anonymised_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     version: int = Field(default=1, sa_column=_version)
+
+
+@event.listens_for(Ticket, "before_insert")
+@event.listens_for(Ticket, "before_update")
+def _key_phone(_mapper: Any, _connection: Any, target: Ticket) -> None:
+    """Keep the phone's key with the phone, whichever path wrote it (bulk statements set it
+    themselves)."""
+    target.contact_phone_key = phone_key(target.contact_phone)
 
 
 class Assignment(SQLModel, table=True):

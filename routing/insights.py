@@ -160,7 +160,8 @@ def repeat_feedback(session: Session, *, since: datetime, until: datetime) -> li
             "gap_days": round((new.received_at - old.received_at).total_seconds() / 86400, 3),
             "earlier_answered": link.earlier_id in answered
             and answered[link.earlier_id] <= new.received_at,
-            "same_phone": new.contact_phone == old.contact_phone,
+            "same_phone": bool(new.contact_phone_key)
+            and new.contact_phone_key == old.contact_phone_key,
             "same_address": new.address == old.address,
             # What both may say whatever the matter, left out before their contents compare.
             "shared": [

@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from classifier import pairs
 from classifier.repeat_scorer import PairFacts, RepeatScorer, Units, features, top_units
+from core.phones import phone_key
 from models import RoutingDecision, Ticket, TicketEmbedding, TicketStatus
 from routing.settings import RoutingSettings
 
@@ -92,11 +93,12 @@ def find(
     without one, the old blend of the embeddings' cosine and the share of character pairs
     decides, and the decision says why.
     """
+    phone = phone_key(appeal.phone)  # phones are stored as given: +86 139…, 139-…, 139…
     shared = [
         column == value
         for column, value in (
             (col(Ticket.enterprise_code), appeal.enterprise_code),
-            (col(Ticket.contact_phone), appeal.phone),
+            (col(Ticket.contact_phone_key), phone),
             (col(Ticket.address), appeal.address),
         )
         if value
@@ -113,7 +115,7 @@ def find(
             col(Ticket.title),
             col(Ticket.text),
             col(Ticket.address),
-            col(Ticket.contact_phone),
+            col(Ticket.contact_phone_key),
             col(Ticket.status),
             col(TicketEmbedding.vector),
         )
@@ -146,7 +148,7 @@ def find(
                 shared=tuple(s for s in (appeal.enterprise_name, appeal.address, row.address) if s),
                 gap_days=(appeal.at - row.received_at).total_seconds() / 86400,
                 earlier_answered=row.status in ANSWERED,
-                same_phone=bool(appeal.phone) and row.contact_phone == appeal.phone,
+                same_phone=bool(phone) and row.contact_phone_key == phone,
                 same_address=bool(appeal.address) and row.address == appeal.address,
             )
             for row, cosine, text in zip(rows, cosines, texts, strict=True)

@@ -11,6 +11,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from accounts.audit import Actor, append
+from core.phones import phone_key
 from models import AuditAction, DeadLetter, Ticket
 
 ANONYMOUS_NAME = "已匿名"
@@ -50,7 +51,12 @@ def purge(
     done = session.execute(
         update(Ticket)
         .where(*due)
-        .values(contact_name=ANONYMOUS_NAME, contact_phone=ANONYMOUS_PHONE, anonymised_at=now)
+        .values(
+            contact_name=ANONYMOUS_NAME,
+            contact_phone=ANONYMOUS_PHONE,
+            contact_phone_key=phone_key(ANONYMOUS_PHONE),  # a bulk UPDATE runs no ORM event
+            anonymised_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     emptied = session.execute(

@@ -24,6 +24,7 @@ from classifier.repeat_scorer import (
     PairFacts,
     again,
     another,
+    balanced,
     confirmed_rows,
     corpus_rows,
     features,
@@ -243,3 +244,10 @@ def test_confirmed_pairs_read_what_intake_knew(tmp_path: Path) -> None:
     path.write_text(json.dumps({"kind": "repeat", "text": "x"}) + "\n", encoding="utf-8")
     with pytest.raises(ClassifierError, match="lacks a field"):
         confirmed_rows(path, _Reader({"x": ([1.0, 0.0], 0)}))
+
+
+def test_every_labelled_set_weighs_the_same_whatever_its_size() -> None:
+    weights = balanced(["big"] * 6 + ["small"] * 2)
+    assert sum(weights[:6]) == pytest.approx(sum(weights[6:]))
+    assert np.mean(weights) == pytest.approx(1.0)
+    assert balanced(["one"] * 3) == [1.0, 1.0, 1.0]

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from classifier.repeat_scorer import FEATURES, RepeatScorer
+from core.phones import phone_key
 from routing import repeats
 from routing import service as routing_service
 from routing.model import ServingModel
@@ -74,3 +75,60 @@ def test_the_scorer_reads_the_gap_the_state_the_contact_and_the_units(
     assert 0 < open_["unit_overlap"] <= 1  # both read as licensing matters, much alike
     close_loop(routed, first["id"], operator, make_user)
     assert _facts(engine, at, served)["earlier_answered"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("13900001234", "13900001234"),
+        ("139-0000-1234", "13900001234"),
+        ("139 0000 1234", "13900001234"),
+        ("+86 139 0000 1234", "13900001234"),
+        ("+86-13900001234", "13900001234"),
+        ("008613900001234", "13900001234"),
+        ("021-5999 1234", "2159991234"),
+        ("+86 21 5999 1234", "2159991234"),
+        ("5999-1234", "59991234"),
+        ("139****1234", ""),  # masked: it must match nothing
+        ("", ""),
+        ("123", ""),
+    ],
+)
+def test_a_phone_has_one_key_however_it_is_written(written: str, key: str) -> None:
+    assert phone_key(written) == key
+
+
+def test_the_same_phone_written_another_way_finds_the_earlier_ticket(
+    routed: TestClient, operator: dict[str, str], engine: Engine
+) -> None:
+    # Another enterprise and another address: only the phone can find it.
+    contact = {"name": "李女士", "phone": "+86 139-0000-1234"}
+    post(routed, operator, appeal(1, LICENCE, contact=contact))
+    served = routed.app.state.serving_model  # type: ignore[attr-defined]
+    settings = RoutingSettings()
+    at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    reading = routing_service.read(
+        routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings, serving=served
+    )
+    assert reading.analysis is not None
+    for phone, found in (("13900001234", 1), ("139 0000 1234", 1), ("13900001235", 0)):
+        spy = Spy()
+        with Session(engine) as session:
+            scored = repeats.find(
+                session,
+                appeal=repeats.NewAppeal(
+                    text=AGAIN,
+                    vector=reading.analysis.embedding,
+                    probabilities=reading.analysis.probabilities,
+                    enterprise_code=credit_code(2),
+                    phone=phone,
+                    address="嘉定区南翔镇嘉美路100号",
+                    at=at,
+                ),
+                scorer=spy,
+                scorer_failure=None,
+                settings=settings,
+            )
+        assert len(scored.weighed) == found, phone
+        if found:
+            assert dict(zip(FEATURES, spy.rows[0], strict=True))["same_phone"] == 1.0
