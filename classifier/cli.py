@@ -31,6 +31,7 @@ REPEAT_PAIRS = [
     Path("bench/data/routing-eval-v2/dev.yaml"),
     Path("bench/data/routing-eval.yaml"),
     Path("bench/data/routing-eval-v3/dev.yaml"),
+    Path("bench/data/routing-eval-v4/dev.yaml"),
 ]
 RepeatsOpt = Annotated[
     Path | None,
