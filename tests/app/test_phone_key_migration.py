@@ -1,16 +1,12 @@
 """Migration 0014 keys the phones already stored, so the repeat check finds their tickets."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from app.migrate import upgrade
 from core.db import make_engine, session_scope
 from models import Ticket
-from tests.conftest import _postgres_database, credit_code
+from tests.conftest import credit_code
 
 _TICKET = (
     "INSERT INTO ticket (source, external_id, channel, received_at, created_at, updated_at, "
@@ -23,17 +19,8 @@ _TICKET = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each backend, for migrating step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    yield from _postgres_database()
-
-
-def test_the_phones_stored_before_0014_are_keyed(fresh_url: str) -> None:
-    engine = make_engine(fresh_url)
+def test_the_phones_stored_before_0014_are_keyed(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     upgrade(engine, "0013")
     with session_scope(engine, write=True) as session:
         session.execute(
