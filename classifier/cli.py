@@ -32,6 +32,7 @@ REPEAT_PAIRS = [
     Path("bench/data/routing-eval.yaml"),
     Path("bench/data/routing-eval-v3/dev.yaml"),
     Path("bench/data/routing-eval-v4/dev.yaml"),
+    Path("bench/data/routing-eval-v5/dev.yaml"),
 ]
 RepeatsOpt = Annotated[
     Path | None,
