@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from classifier.cli import REPEAT_PAIRS
 from classifier.repeat_scorer import FEATURES, FORMAT
 from classifier.settings import get_classifier_settings
 from tests.routing.conftest import VERSION
@@ -41,13 +42,12 @@ def test_the_scorer_is_refitted_on_a_labelled_set(registry: Path) -> None:
     assert (folder / "head.safetensors").read_bytes() == weights  # the classifier is kept
 
 
-def test_by_default_the_three_labelled_sets_fit_it(registry: Path) -> None:
+def test_by_default_every_labelled_set_fits_it(registry: Path) -> None:
     result = CliRunner().invoke(cli, ["model", "retrain-repeats", VERSION])
     assert result.exit_code == 0, result.output
     scorer = json.loads((registry / VERSION / "repeats.json").read_text(encoding="utf-8"))
-    assert scorer["trained_on"]["pairs"].endswith(
-        "pairs of routing-eval-v2/dev.yaml and data/routing-eval.yaml and routing-eval-v3/dev.yaml"
-    )
+    sets = " and ".join("/".join(path.parts[-2:]) for path in REPEAT_PAIRS)
+    assert scorer["trained_on"]["pairs"].endswith(f"pairs of {sets}")
 
 
 def test_without_a_labelled_set_the_corpus_pairs_fit_it(registry: Path, tmp_path: Path) -> None:
