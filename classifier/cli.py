@@ -23,10 +23,11 @@ ModelOpt = Annotated[Path, typer.Option(help="A trained model folder.")]
 TextOpt = Annotated[str, typer.Option(help="Column holding the appeal text.")]
 TitleOpt = Annotated[str | None, typer.Option(help="Column holding a title, put before the text.")]
 LabelOpt = Annotated[str, typer.Option(help="Column holding the unit that handled it.")]
-# The pair scorer's weights come from three labelled sets written apart (the dev parts of
-# routing-eval-v2 and -v3, whose test parts are never read, and the first routing-eval set):
+# The pair scorer's weights come from five labelled sets written apart (the dev parts of
+# routing-eval-v2 to -v5, whose test parts are never read, and the first routing-eval set):
 # weights fitted on one author's follow-ups alone flagged another's first complaints about a
-# delay as repeats, and missed a third author's paraphrased follow-ups (v3 dev recall 0.22).
+# delay as repeats, and missed a third author's paraphrased follow-ups (v3 dev recall 0.22);
+# each author added since found more of the others' repeats (bench/repeat_cv.py --by-set).
 REPEAT_PAIRS = [
     Path("bench/data/routing-eval-v2/dev.yaml"),
     Path("bench/data/routing-eval.yaml"),
