@@ -22,6 +22,7 @@ model folder.
 import json
 import random
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -208,9 +209,7 @@ C = 10.0
 def balanced(sources: list[str]) -> list[float]:
     """A weight for each pair such that every source (a labelled set: one author) weighs the
     same in all, whatever its number of pairs; the weights average 1."""
-    counts: dict[str, int] = {}
-    for source in sources:
-        counts[source] = counts.get(source, 0) + 1
+    counts = Counter(sources)
     return [len(sources) / (len(counts) * counts[source]) for source in sources]
 
 

@@ -35,8 +35,10 @@ class Spy(RepeatScorer):
         return super().score(rows)
 
 
-def _facts(engine: Engine, at: datetime, serving: ServingModel) -> dict[str, float]:
-    """What the scorer is told of the one earlier ticket, for a follow-up from another phone."""
+def _find(
+    engine: Engine, at: datetime, serving: ServingModel, *, code: str, phone: str, address: str
+) -> tuple[repeats.Scored, Spy]:
+    """The repeat check of the follow-up AGAIN from this enterprise, phone and address."""
     settings = RoutingSettings()
     reading = routing_service.read(
         routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings, serving=serving
@@ -50,15 +52,24 @@ def _facts(engine: Engine, at: datetime, serving: ServingModel) -> dict[str, flo
                 text=AGAIN,
                 vector=reading.analysis.embedding,
                 probabilities=reading.analysis.probabilities,
-                enterprise_code=credit_code(1),
-                phone="13900009999",
-                address="嘉定区安亭镇墨玉路185号",
+                enterprise_code=code,
+                phone=phone,
+                address=address,
                 at=at,
             ),
             scorer=spy,
             scorer_failure=None,
             settings=settings,
         )
+    return found, spy
+
+
+def _facts(engine: Engine, at: datetime, serving: ServingModel) -> dict[str, float]:
+    """What the scorer is told of the one earlier ticket, for a follow-up from another phone."""
+    found, spy = _find(
+        engine, at, serving, code=credit_code(1), phone="13900009999",
+        address="嘉定区安亭镇墨玉路185号",
+    )  # fmt: skip
     assert len(found.weighed) == 1 and len(spy.rows) == 1
     return dict(zip(FEATURES, spy.rows[0], strict=True))
 
@@ -105,30 +116,11 @@ def test_the_same_phone_written_another_way_finds_the_earlier_ticket(
     contact = {"name": "李女士", "phone": "+86 139-0000-1234"}
     post(routed, operator, appeal(1, LICENCE, contact=contact))
     served = routed.app.state.serving_model  # type: ignore[attr-defined]
-    settings = RoutingSettings()
     at = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
-    reading = routing_service.read(
-        routing_service.Appeal(text=AGAIN, address="", at=at), settings=settings, serving=served
-    )
-    assert reading.analysis is not None
     for phone, found in (("13900001234", 1), ("139 0000 1234", 1), ("13900001235", 0)):
-        spy = Spy()
-        with Session(engine) as session:
-            scored = repeats.find(
-                session,
-                appeal=repeats.NewAppeal(
-                    text=AGAIN,
-                    vector=reading.analysis.embedding,
-                    probabilities=reading.analysis.probabilities,
-                    enterprise_code=credit_code(2),
-                    phone=phone,
-                    address="嘉定区南翔镇嘉美路100号",
-                    at=at,
-                ),
-                scorer=spy,
-                scorer_failure=None,
-                settings=settings,
-            )
+        scored, spy = _find(
+            engine, at, served, code=credit_code(2), phone=phone, address="嘉定区南翔镇嘉美路100号"
+        )
         assert len(scored.weighed) == found, phone
         if found:
             assert dict(zip(FEATURES, spy.rows[0], strict=True))["same_phone"] == 1.0
